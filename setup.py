@@ -1,0 +1,36 @@
+"""Builds the Cython kernels under wavecore/_cpu/ (metadata lives in pyproject.toml).
+
+-O3 and OpenMP; no -ffast-math (the kernels are compared with the float64
+reference and must keep IEEE semantics) and no -march=native (wheels must run
+on any x86-64 / aarch64 machine).
+"""
+import glob
+import os
+import sys
+
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+if sys.platform == "win32":
+    compile_args, link_args = ["/O2", "/openmp"], []
+elif sys.platform == "darwin":          # Apple clang: OpenMP only with libomp; build serial
+    compile_args, link_args = ["-O3"], []
+else:
+    compile_args, link_args = ["-O3", "-fopenmp"], ["-fopenmp"]
+
+extensions = [
+    Extension(
+        f"wavecore._cpu.{os.path.splitext(os.path.basename(src))[0]}",
+        [src],
+        include_dirs=[np.get_include()],
+        extra_compile_args=compile_args,
+        extra_link_args=link_args,
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+    )
+    for src in sorted(glob.glob(os.path.join("wavecore", "_cpu", "*.pyx")))
+]
+
+setup(ext_modules=cythonize(extensions, language_level=3,
+                            compiler_directives={"boundscheck": False, "wraparound": False,
+                                                 "cdivision": True, "initializedcheck": False}))

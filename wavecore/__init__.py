@@ -1,0 +1,17 @@
+"""wavecore: a WaveNet engine written from scratch.
+
+NumPy reference ops with hand-written backprop (``wavecore.ops``), compiled CPU
+kernels (``wavecore._cpu``), audio I/O and μ-law (``wavecore.audio``), the model
+(``WaveNet``), Adam, and gradient checks (``wavecore.testing``).
+"""
+from .audio import AudioError, load, mu_law_decode, mu_law_encode, save, trim_silence
+from .backend import BackendError
+from .config import ConfigError, WaveNetConfig
+from .model import Batch, WaveNet
+from .optim import Adam
+
+__version__ = "0.1.0"
+
+__all__ = ["Adam", "AudioError", "BackendError", "Batch", "ConfigError", "WaveNet",
+           "WaveNetConfig", "load", "mu_law_decode", "mu_law_encode", "save", "trim_silence",
+           "__version__"]

@@ -1,0 +1,60 @@
+"""Adam with bias correction and optional global-norm clipping, over one flat buffer."""
+from __future__ import annotations
+
+import numpy as np
+
+
+class Adam:
+    """Adam (Kingma & Ba 2015) on a flat parameter buffer, updated in place.
+
+    ``m`` and ``v`` have the layout of the parameters, so the model's named
+    views apply to them too, and a checkpoint stores them as two arrays.
+    """
+
+    def __init__(self, size: int, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
+                 eps: float = 1e-8, clip_norm: float | None = None, dtype=np.float32):
+        if lr <= 0 or not 0 <= beta1 < 1 or not 0 <= beta2 < 1 or eps <= 0:
+            raise ValueError(f"bad Adam settings lr={lr} beta1={beta1} beta2={beta2} eps={eps}")
+        if clip_norm is not None and clip_norm <= 0:
+            raise ValueError(f"clip_norm must be positive or None, got {clip_norm}")
+        self.lr, self.beta1, self.beta2, self.eps, self.clip_norm = lr, beta1, beta2, eps, clip_norm
+        self.m = np.zeros(size, dtype=dtype)
+        self.v = np.zeros(size, dtype=dtype)
+        self.step_count = 0
+
+    @staticmethod
+    def grad_norm(grads: np.ndarray) -> float:
+        """Global L2 norm, accumulated in float64."""
+        return float(np.sqrt(np.dot(grads.astype(np.float64, copy=False),
+                                    grads.astype(np.float64, copy=False))))
+
+    def step(self, params: np.ndarray, grads: np.ndarray, lr: float | None = None) -> float:
+        """One update of ``params`` in place; returns the gradient norm before clipping.
+
+        The caller checks that loss and norm are finite first (the trainer's NaN guard).
+        """
+        lr = self.lr if lr is None else lr
+        norm = self.grad_norm(grads)
+        scale = 1.0
+        if self.clip_norm is not None and norm > self.clip_norm:
+            scale = self.clip_norm / (norm + 1e-12)
+        g = grads * grads.dtype.type(scale) if scale != 1.0 else grads
+        self.step_count += 1
+        b1, b2, t = self.beta1, self.beta2, self.step_count
+        self.m *= b1
+        self.m += (1 - b1) * g
+        self.v *= b2
+        self.v += (1 - b2) * (g * g)
+        step = lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)     # bias correction folded into the step
+        params -= (step * self.m / (np.sqrt(self.v) + self.eps * np.sqrt(1 - b2 ** t))).astype(params.dtype)
+        return norm
+
+    def state(self) -> dict:
+        return {"m": self.m, "v": self.v, "step": self.step_count}
+
+    def load_state(self, state: dict) -> None:
+        if state["m"].shape != self.m.shape or state["v"].shape != self.v.shape:
+            raise ValueError(f"Adam state has {state['m'].shape}, the model needs {self.m.shape}")
+        self.m[...] = state["m"]
+        self.v[...] = state["v"]
+        self.step_count = int(state["step"])
