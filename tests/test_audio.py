@@ -1,0 +1,138 @@
+"""Audio I/O, resampling, trimming, μ-law, and every bad-input case with a file the test writes."""
+import numpy as np
+import pytest
+import soundfile as sf
+
+from wavecore import AudioError, audio
+from wavecore.backend import cpu_kernel
+from wavecore.ops import mu_law as mu_ref
+
+
+def tone(sr=16000, sec=0.5, f=440.0):
+    t = np.arange(int(sr * sec)) / sr
+    return (0.5 * np.sin(2 * np.pi * f * t)).astype(np.float32)
+
+
+def test_save_load_roundtrip_16bit(tmp_path):
+    p = tmp_path / "a.wav"
+    audio.save(p, tone(), 16000)
+    info = sf.info(p)
+    assert info.subtype == "PCM_16" and info.samplerate == 16000 and info.channels == 1
+    y = audio.load(p, 16000)
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y, tone(), atol=1 / 32768 + 1e-6)
+
+
+@pytest.mark.parametrize("fmt,ext", [("FLAC", "flac"), ("OGG", "ogg"), ("MP3", "mp3")])
+def test_load_other_formats_stereo_mixed_down(tmp_path, fmt, ext):
+    if fmt not in sf.available_formats():
+        pytest.skip(f"this libsndfile cannot write {fmt}")
+    x = tone(sec=1.0)
+    st = np.stack([x, 0.5 * x], axis=1)
+    p = tmp_path / f"a.{ext}"
+    sf.write(p, st, 16000, format=fmt)
+    y = audio.load(p, 16000)
+    assert y.ndim == 1 and abs(len(y) - len(x)) < 2000
+    n = min(len(x), len(y)) - 4000
+    corr = np.corrcoef(y[2000:n], 0.75 * x[2000:n])[0, 1] if fmt == "FLAC" else None
+    if corr is not None:
+        assert corr > 0.999
+    assert np.abs(y).max() <= 1.0
+
+
+def test_resample_to_model_rate(tmp_path):
+    p = tmp_path / "a.wav"
+    sf.write(p, tone(sr=44100, sec=1.0, f=300.0), 44100)
+    y = audio.load(p, 8000)
+    assert len(y) == 8000
+    spec = np.abs(np.fft.rfft(y))
+    assert abs(np.argmax(spec) - 300) <= 1            # 1 Hz bins: the tone is still at 300 Hz
+
+
+def test_trim_silence_reports_cut():
+    sr = 8000
+    x = np.concatenate([np.zeros(800), tone(sr, 0.5), np.zeros(1600)]).astype(np.float32)
+    y, rep = audio.trim_silence(x, sr)
+    assert rep.cut_start == 800 and rep.cut_end == 1600 and len(y) == 4000
+    assert "0.100 s from the start" in str(rep) and "0.200 s from the end" in str(rep)
+
+
+def bad(tmp_path, name, data=None, raw=None):
+    p = tmp_path / name
+    if raw is not None:
+        p.write_bytes(raw)
+    elif data is not None:
+        sf.write(p, data, 16000, subtype="FLOAT")
+    return p
+
+
+@pytest.mark.parametrize("case,match", [
+    ("missing", "no such file"),
+    ("corrupt", "unreadable or corrupt"),
+    ("truncated", "unreadable or corrupt|zero length"),
+    ("empty", "zero length"),
+    ("nan", "non-finite"),
+    ("short", "shorter than"),
+])
+def test_bad_files_raise_audio_error_naming_file(tmp_path, case, match):
+    good = tmp_path / "good.wav"
+    audio.save(good, tone(), 16000)
+    p = {
+        "missing": lambda: tmp_path / "nope.wav",
+        "corrupt": lambda: bad(tmp_path, "c.wav", raw=b"RIFF\x00\x00\x00\x00WAVEjunkjunkjunk" * 3),
+        "truncated": lambda: bad(tmp_path, "t.wav", raw=good.read_bytes()[:30]),
+        "empty": lambda: bad(tmp_path, "e.wav", data=np.zeros(0, dtype=np.float32)),
+        "nan": lambda: bad(tmp_path, "n.wav", data=np.array([0.1, np.nan, 0.2], dtype=np.float32)),
+        "short": lambda: good,
+    }[case]()
+    with pytest.raises(AudioError, match=match) as e:
+        audio.load(p, 16000, min_samples=10 ** 6 if case == "short" else 1)
+    assert str(p) in str(e.value)
+    assert isinstance(e.value, ValueError)
+
+
+def test_silent_after_trimming(tmp_path):
+    p = tmp_path / "silent.wav"
+    audio.save(p, np.zeros(8000, dtype=np.float32) + 1e-5, 16000)
+    x = audio.load(p, 16000)
+    with pytest.raises(AudioError, match="silent") as e:
+        audio.trim_silence(x, 16000, source=p)
+    assert str(p) in str(e.value)
+
+
+def test_save_refuses_nan_and_leaves_nothing(tmp_path):
+    p = tmp_path / "x.wav"
+    with pytest.raises(AudioError, match="non-finite"):
+        audio.save(p, np.array([0.0, np.inf], dtype=np.float32), 16000)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("classes", [256, 16, 1024])
+def test_mu_law_roundtrip_within_curve_bound(classes):
+    x = np.concatenate([np.linspace(-1, 1, 20001), [0.0, 1e-7, -1e-7]]).astype(np.float32)
+    c = audio.mu_law_encode(x, classes)
+    assert c.min() == 0 and c.max() == classes - 1
+    err = np.abs(audio.mu_law_decode(c, classes).astype(np.float64) - x)
+    bound = audio.mu_law_error_bound(x, classes) + 1e-6
+    assert np.all(err <= bound)
+    assert err.max() > 0.3 * bound.max()               # the bound is tight, not vacuous
+    np.testing.assert_array_equal(audio.mu_law_encode(audio.mu_law_decode(c, classes), classes), c)
+
+
+def test_mu_law_kernel_matches_reference():
+    kernel = cpu_kernel("mu_law")
+    if kernel is None:
+        pytest.skip("compiled kernels not built")
+    rng = np.random.default_rng(0)
+    for dtype in (np.float32, np.float64):
+        x = np.clip(rng.standard_normal(10007) * 0.3, -1.2, 1.2).astype(dtype)
+        np.testing.assert_array_equal(kernel.mu_law_encode(x, 256, 255.0), mu_ref.mu_law_encode(x))
+    c = rng.integers(0, 256, 10007)
+    np.testing.assert_array_equal(kernel.mu_law_decode(c, 256, 255.0), mu_ref.mu_law_decode(c))
+
+
+def test_mu_law_refuses_nan_and_bad_classes():
+    with pytest.raises(AudioError):
+        audio.mu_law_encode(np.array([0.0, np.nan]))
+    with pytest.raises(ValueError):
+        audio.mu_law_decode(np.array([256]))
