@@ -23,7 +23,7 @@ extensions = [
     Extension(
         f"wavecore._cpu.{os.path.splitext(os.path.basename(src))[0]}",
         [src],
-        include_dirs=[np.get_include()],
+        include_dirs=[np.get_include(), os.path.join("wavecore", "_cpu")],
         extra_compile_args=compile_args,
         extra_link_args=link_args,
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import backend as _backend
 from .config import WaveNetConfig
 from .ops import (dilated_conv_backward, dilated_conv_forward, gate_backward, gate_forward,
                   global_cond_backward, global_cond_forward, input_conv_backward,
@@ -58,8 +59,14 @@ class WaveNet:
     >>> loss, grads = net.loss_and_grads(params, Batch(x))   # x: (RF + T, B)
     """
 
-    def __init__(self, config: WaveNetConfig, dtype=np.float32):
+    def __init__(self, config: WaveNetConfig, dtype=np.float32, backend: str = "auto",
+                 threads: int | None = None):
         self.config = config
+        self.backend = _backend.resolve(backend)
+        self.threads = _backend.default_threads() if threads is None else int(threads)
+        if self.threads < 1:
+            raise ValueError(f"threads must be >= 1, got {threads}")
+        self._workspace = None
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"WaveNet dtype must be float32 or float64, got {self.dtype}")
@@ -158,6 +165,8 @@ class WaveNet:
         """Mean cross-entropy over the last T = N - RF positions and its gradient (flat, like params)."""
         cfg = self.config
         x, gc = self._unpack(batch)
+        if self.backend == "cpu":
+            return self._cpu_loss_and_grads(params, x, gc)[:2]
         p = self.views(params)
         logits, (c_in, layers, c_out) = self._forward(p, x[:-1], gc)
         loss, c_ce = softmax_ce_forward(logits, x[cfg.receptive_field:])
@@ -181,3 +190,19 @@ class WaveNet:
             dh = dh_res + dh_conv
         g["input.E"][...], g["input.b"][...] = input_conv_backward(dh, c_in)
         return float(loss), grads
+
+    def _cpu_loss_and_grads(self, params, x, gc):
+        """The compiled step (wavecore/_cpu/model.pyx): (loss, grads, nll: (T, B))."""
+        if params.dtype != self.dtype or not params.flags.c_contiguous or params.shape != (self.size,):
+            raise ValueError(f"params must be a contiguous ({self.size},) {self.dtype} buffer, "
+                             f"got {params.dtype} {params.shape}")
+        kernel = _backend.cpu_kernel("model")
+        key = (x.shape[0], x.shape[1], self.dtype)
+        if self._workspace is None or self._workspace.key != key:
+            self._workspace = kernel.Workspace(self.config, x.shape[0], x.shape[1], self.dtype)
+        grads = np.empty_like(params)
+        x = np.ascontiguousarray(x, dtype=np.int64)
+        with _backend.blas_threads(self.threads):
+            loss, nll = kernel.loss_and_grads(self.config, self.offsets, params, x, gc, grads,
+                                              self._workspace, self.threads)
+        return float(loss), grads, nll
