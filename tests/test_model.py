@@ -4,7 +4,11 @@ import pytest
 
 from conftest import random_batch
 from wavecore import Batch, WaveNet, WaveNetConfig
+from wavecore.backend import cpu_training_available
 from wavecore.testing import GradientCheckError, check_model_gradients
+
+BACKENDS = ["numpy", pytest.param("cpu", marks=pytest.mark.skipif(
+    not cpu_training_available(), reason="the Cython training kernels are not built"))]
 
 
 def generic_params(net, seed):
@@ -14,16 +18,18 @@ def generic_params(net, seed):
     return p + 0.1 * np.random.default_rng(seed).standard_normal(p.shape)
 
 
-def test_model_gradient_check(tiny_config):
-    net = WaveNet(tiny_config, dtype=np.float64)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_model_gradient_check(tiny_config, backend):
+    net = WaveNet(tiny_config, dtype=np.float64, backend=backend)
     params = generic_params(net, 3)
     checked = check_model_gradients(net, params, random_batch(tiny_config, T=9, B=2))
     assert set(checked) == {n for n, s in net.layout if np.prod(s)}
 
 
-def test_model_gradient_check_with_global_conditioning(tiny_config):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_model_gradient_check_with_global_conditioning(tiny_config, backend):
     cfg = WaveNetConfig(**{**tiny_config.to_dict(), "gc_ids": 3, "gc_channels": 2})
-    net = WaveNet(cfg, dtype=np.float64)
+    net = WaveNet(cfg, dtype=np.float64, backend=backend)
     params = generic_params(net, 4)
     batch = Batch(random_batch(cfg, T=6, B=3), gc=np.array([2, 0, 2]))
     checked = check_model_gradients(net, params, batch)
@@ -31,7 +37,7 @@ def test_model_gradient_check_with_global_conditioning(tiny_config):
 
 
 def test_model_gradient_check_fails_on_wrong_gradient(tiny_config):
-    net = WaveNet(tiny_config, dtype=np.float64)
+    net = WaveNet(tiny_config, dtype=np.float64, backend="numpy")
     params = generic_params(net, 3)
     batch = random_batch(tiny_config, T=5, B=2)
     grads = net.loss_and_grads(params, batch)[1]
@@ -68,7 +74,7 @@ def test_logits_are_causal_and_match_loss(tiny_config):
 
 
 def test_float32_follows_float64(tiny_config):
-    n32, n64 = WaveNet(tiny_config, np.float32), WaveNet(tiny_config, np.float64)
+    n32, n64 = WaveNet(tiny_config, np.float32, "numpy"), WaveNet(tiny_config, np.float64, "numpy")
     p64 = n64.init_params(seed=1)
     x = random_batch(tiny_config, T=20, B=3)
     l32, g32 = n32.loss_and_grads(p64.astype(np.float32), x)

@@ -41,7 +41,7 @@ def torch_wavenet(cfg, p, x, gc=None):
 def test_pytorch_twin_agrees(gc_ids):
     cfg = WaveNetConfig(layers=3, stacks=2, residual_channels=5, dilation_channels=6,
                         skip_channels=7, classes=13, gc_ids=gc_ids, gc_channels=4)
-    net = WaveNet(cfg, dtype=np.float64)
+    net = WaveNet(cfg, dtype=np.float64, backend="numpy")
     params = net.init_params(seed=11)
     params += 0.05 * np.random.default_rng(0).standard_normal(params.shape)
     x = random_batch(cfg, T=23, B=3, seed=5)

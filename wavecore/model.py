@@ -194,8 +194,8 @@ class WaveNet:
     def _cpu_loss_and_grads(self, params, x, gc):
         """The compiled step (wavecore/_cpu/model.pyx): (loss, grads, nll: (T, B))."""
         if params.dtype != self.dtype or not params.flags.c_contiguous or params.shape != (self.size,):
-            raise ValueError(f"params must be a contiguous ({self.size},) {self.dtype} buffer, "
-                             f"got {params.dtype} {params.shape}")
+            raise ValueError(f"params must be a contiguous {self.dtype} buffer of shape "
+                             f"({self.size},), got {params.dtype} {params.shape}")
         kernel = _backend.cpu_kernel("model")
         key = (x.shape[0], x.shape[1], self.dtype)
         if self._workspace is None or self._workspace.key != key:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import backend as _backend
+
 
 class Adam:
     """Adam (Kingma & Ba 2015) on a flat parameter buffer, updated in place.
@@ -12,7 +14,8 @@ class Adam:
     """
 
     def __init__(self, size: int, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
-                 eps: float = 1e-8, clip_norm: float | None = None, dtype=np.float32):
+                 eps: float = 1e-8, clip_norm: float | None = None, dtype=np.float32,
+                 backend: str = "auto", threads: int | None = None):
         if lr <= 0 or not 0 <= beta1 < 1 or not 0 <= beta2 < 1 or eps <= 0:
             raise ValueError(f"bad Adam settings lr={lr} beta1={beta1} beta2={beta2} eps={eps}")
         if clip_norm is not None and clip_norm <= 0:
@@ -21,12 +24,16 @@ class Adam:
         self.m = np.zeros(size, dtype=dtype)
         self.v = np.zeros(size, dtype=dtype)
         self.step_count = 0
+        # the compiled update (wavecore/_cpu/optim.pyx) is one pass; NumPy's is six
+        self._kernel = _backend.cpu_kernel("optim") if backend in ("auto", "cpu") else None
+        self.threads = _backend.default_threads() if threads is None else int(threads)
 
-    @staticmethod
-    def grad_norm(grads: np.ndarray) -> float:
-        """Global L2 norm, accumulated in float64."""
-        return float(np.sqrt(np.dot(grads.astype(np.float64, copy=False),
-                                    grads.astype(np.float64, copy=False))))
+    def grad_norm(self, grads: np.ndarray) -> float:
+        """Global L2 norm, accumulated in float64 in a fixed order."""
+        if self._kernel is not None:
+            return float(np.sqrt(self._kernel.sum_squares(grads)))
+        g = grads.astype(np.float64, copy=False)
+        return float(np.sqrt(np.dot(g, g)))
 
     def step(self, params: np.ndarray, grads: np.ndarray, lr: float | None = None) -> float:
         """One update of ``params`` in place; returns the gradient norm before clipping.
@@ -38,15 +45,20 @@ class Adam:
         scale = 1.0
         if self.clip_norm is not None and norm > self.clip_norm:
             scale = self.clip_norm / (norm + 1e-12)
-        g = grads * grads.dtype.type(scale) if scale != 1.0 else grads
         self.step_count += 1
         b1, b2, t = self.beta1, self.beta2, self.step_count
+        step = lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)     # bias correction folded into the step
+        eps_hat = self.eps * np.sqrt(1 - b2 ** t)
+        if self._kernel is not None and params.dtype == grads.dtype == self.m.dtype:
+            self._kernel.adam_update(params, grads, self.m, self.v, step, b1, b2, eps_hat, scale,
+                                     self.threads)
+            return norm
+        g = grads * grads.dtype.type(scale) if scale != 1.0 else grads
         self.m *= b1
         self.m += (1 - b1) * g
         self.v *= b2
         self.v += (1 - b2) * (g * g)
-        step = lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)     # bias correction folded into the step
-        params -= (step * self.m / (np.sqrt(self.v) + self.eps * np.sqrt(1 - b2 ** t))).astype(params.dtype)
+        params -= (step * self.m / (np.sqrt(self.v) + eps_hat)).astype(params.dtype)
         return norm
 
     def state(self) -> dict:

@@ -1,0 +1,77 @@
+"""Training-step throughput: wavecore CPU kernels vs the NumPy reference vs PyTorch, one run.
+
+    python bench/compare_train.py [--threads 2] [--channels 32 64] [--repeat 5]
+
+Prints, per config: median step time, trained samples/s (loss-bearing positions / step),
+GEMM GFLOP/s, peak RSS growth, and the ratios to the NumPy reference and to PyTorch.
+"""
+import argparse
+import os
+import resource
+import statistics
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+from common import T_REF, reference_config, train_flops, window  # noqa: E402
+
+from wavecore import WaveNet  # noqa: E402
+
+
+def timed(fn, repeat):
+    fn()                                                   # warm-up (allocations, first touch)
+    ts = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return statistics.median(ts)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--channels", type=int, nargs="+", default=[32, 64])
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--T", type=int, default=T_REF)
+    args = ap.parse_args()
+    try:
+        import torch
+        torch.set_num_threads(args.threads)
+        from torch_twin import TorchWaveNet
+    except ImportError:
+        torch = None
+    print(f"{'config':<10}{'path':<10}{'step s':>9}{'samples/s':>12}{'GFLOP/s':>9}"
+          f"{'peak MiB':>10}{'vs numpy':>10}{'vs torch':>10}")
+    for ch in args.channels:
+        cfg = reference_config(ch)
+        x = window(cfg, args.T)
+        flops = train_flops(cfg, args.T)
+        rows = {}
+        for path in ("cpu", "numpy"):
+            net = WaveNet(cfg, np.float32, backend=path, threads=args.threads)
+            p = net.init_params(0)
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            rows[path] = (timed(lambda: net.loss_and_grads(p, x), args.repeat),
+                          (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)
+        if torch is not None:
+            model = TorchWaveNet(cfg)
+            xt = torch.as_tensor(x.T.copy())
+
+            def step():
+                model.zero_grad(set_to_none=True)
+                model(xt).backward()
+            rows["torch"] = (timed(step, args.repeat), float("nan"))
+        for path, (t, mem) in rows.items():
+            vs_np = rows["numpy"][0] / t
+            vs_t = rows["torch"][0] / t if "torch" in rows else float("nan")
+            print(f"R=D={ch:<6}{path:<10}{t:>9.3f}{args.T / t:>12,.0f}{flops / t / 1e9:>9.1f}"
+                  f"{mem:>10.0f}{vs_np:>10.2f}{vs_t:>10.2f}")
+    print(f"threads={args.threads}, T={args.T}, float32, B=1; peak MiB = growth of max RSS "
+          "during that path's runs (0 when an earlier path already reached it)")
+
+
+if __name__ == "__main__":
+    main()
