@@ -197,12 +197,13 @@ class WaveNet:
             raise ValueError(f"params must be a contiguous {self.dtype} buffer of shape "
                              f"({self.size},), got {params.dtype} {params.shape}")
         kernel = _backend.cpu_kernel("model")
-        key = (x.shape[0], x.shape[1], self.dtype)
+        key = (x.shape[0], x.shape[1], self.dtype, self.threads)
         if self._workspace is None or self._workspace.key != key:
-            self._workspace = kernel.Workspace(self.config, x.shape[0], x.shape[1], self.dtype)
+            self._workspace = kernel.Workspace(self.config, x.shape[0], x.shape[1], self.dtype,
+                                               self.threads, self.size)
         grads = np.empty_like(params)
         x = np.ascontiguousarray(x, dtype=np.int64)
-        with _backend.blas_threads(self.threads):
+        with _backend.blas_threads(1):          # the kernel's OpenMP blocks own the threads
             loss, nll = kernel.loss_and_grads(self.config, self.offsets, params, x, gc, grads,
                                               self._workspace, self.threads)
         return float(loss), grads, nll

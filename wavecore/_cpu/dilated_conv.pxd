@@ -1,31 +1,45 @@
 # Dilated causal conv, kernel 2, valid (reference: wavecore/ops/dilated_conv.py).
+# A block of m output rows reads `past` = h[t-d] rows and `cur` = h[t] rows (time-major:
+# both are contiguous). Serial; the caller splits rows across threads.
 from cython cimport floating
-from cython.parallel cimport prange
 from wavecore._cpu.blas cimport gemm, colsum
 
 
-cdef inline void dilated_conv_forward(const floating* h, Py_ssize_t n_in, Py_ssize_t B, int R,
-                                      const floating* W, const floating* c, const floating* gcb,
-                                      Py_ssize_t d, int D2, floating* fg, int threads) noexcept nogil:
-    """h: (n_in, R) rows (t, b); W: (2R, 2D); c: (2D,); gcb: (B, 2D) conditioning bias or NULL
-    -> fg: (n, 2D), n = n_in - d*B, fg = h[:n] @ W[:R] + h[dB:] @ W[R:] + c (+ gcb[row % B])."""
-    cdef Py_ssize_t n = n_in - d * B, i, j
-    for i in prange(n, num_threads=threads, schedule="static"):
+cdef inline void dilated_conv_forward(const floating* past, const floating* cur, Py_ssize_t m,
+                                      int R, const floating* W, const floating* c,
+                                      const floating* gcb, Py_ssize_t B, Py_ssize_t row0, int D2,
+                                      floating* fg) noexcept nogil:
+    """fg: (m, 2D) = past @ W[:R] + cur @ W[R:] + c (+ gcb[(row0 + i) % B]); W: (2R, 2D)."""
+    cdef Py_ssize_t i, j
+    for i in range(m):
         for j in range(D2):
-            fg[i * D2 + j] = c[j] + (gcb[(i % B) * D2 + j] if gcb != NULL else 0)
-    gemm(False, False, <int>n, D2, R, <floating>1, h, R, W, D2, <floating>1, fg, D2)
-    gemm(False, False, <int>n, D2, R, <floating>1, h + d * B * R, R, W + R * D2, D2, <floating>1, fg, D2)
+            fg[i * D2 + j] = c[j] + (gcb[((row0 + i) % B) * D2 + j] if gcb != NULL else 0)
+    gemm(False, False, <int>m, D2, R, <floating>1, past, R, W, D2, <floating>1, fg, D2)
+    gemm(False, False, <int>m, D2, R, <floating>1, cur, R, W + R * D2, D2, <floating>1, fg, D2)
 
 
-cdef inline void dilated_conv_backward(const floating* dfg, const floating* h, Py_ssize_t n_in,
-                                       Py_ssize_t B, int R, const floating* W, Py_ssize_t d, int D2,
-                                       floating* dW, floating* dc, floating* dh,
-                                       const floating* ones) noexcept nogil:
-    """dfg: (n, 2D) -> dW: (2R, 2D), dc: (2D,) (overwritten); dh: (n_in, R) accumulated (+=)."""
-    cdef int n = <int>(n_in - d * B)
-    cdef Py_ssize_t s = d * B * R
-    gemm(True, False, R, D2, n, <floating>1, h, R, dfg, D2, <floating>0, dW, D2)
-    gemm(True, False, R, D2, n, <floating>1, h + s, R, dfg, D2, <floating>0, dW + R * D2, D2)
-    colsum(n, D2, dfg, D2, ones, <floating>0, dc)
-    gemm(False, True, n, R, D2, <floating>1, dfg, D2, W, D2, <floating>1, dh, R)
-    gemm(False, True, n, R, D2, <floating>1, dfg, D2, W + R * D2, D2, <floating>1, dh + s, R)
+cdef inline void dilated_conv_backward_weights(const floating* past, const floating* cur,
+                                               const floating* dfg, Py_ssize_t m, int R, int D2,
+                                               floating* dW, floating* dc,
+                                               const floating* ones) noexcept nogil:
+    """dW: (2R, 2D) += [past; cur]^T dfg; dc: (2D,) += colsum(dfg), over m rows."""
+    gemm(True, False, R, D2, <int>m, <floating>1, past, R, dfg, D2, <floating>1, dW, D2)
+    gemm(True, False, R, D2, <int>m, <floating>1, cur, R, dfg, D2, <floating>1, dW + R * D2, D2)
+    colsum(<int>m, D2, dfg, D2, ones, <floating>1, dc)
+
+
+cdef inline void dilated_conv_backward_input(const floating* dfg, Py_ssize_t n, Py_ssize_t shift,
+                                             Py_ssize_t lo, Py_ssize_t hi, int R,
+                                             const floating* W, int D2,
+                                             floating* dh) noexcept nogil:
+    """Rows lo..hi of dh: (n + shift, R) += dfg[i] W[:R]^T (i < n) + dfg[i - shift] W[R:]^T
+    (i >= shift); dfg: (n, 2D). Rows of one block read dfg rows of other blocks."""
+    cdef Py_ssize_t a, b
+    a, b = lo, (hi if hi < n else n)                          # rows that are someone's past
+    if b > a:
+        gemm(False, True, <int>(b - a), R, D2, <floating>1, dfg + a * D2, D2, W, D2,
+             <floating>1, dh + a * R, R)
+    a, b = (lo if lo > shift else shift), hi                  # rows that are someone's present
+    if b > a:
+        gemm(False, True, <int>(b - a), R, D2, <floating>1, dfg + (a - shift) * D2, D2,
+             W + R * D2, D2, <floating>1, dh + a * R, R)

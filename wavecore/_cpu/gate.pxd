@@ -1,39 +1,39 @@
-# Gated unit z = tanh(f) * sigmoid(g) (reference: wavecore/ops/gate.py).
+# Gated unit z = tanh(f) * sigmoid(g) (reference: wavecore/ops/gate.py). Serial over a block.
 from cython cimport floating
-from cython.parallel cimport prange
 from wavecore._cpu.fastmath cimport tanh_, sigmoid_
 
 
-cdef inline void gate_forward(floating* fg, Py_ssize_t n, Py_ssize_t D, floating* z,
-                              int threads) noexcept nogil:
-    """fg: (n, 2D) is overwritten with ts = [tanh(f); sigmoid(g)] (what backward needs);
-    z: (n, D) = tanh(f) * sigmoid(g)."""
+cdef inline void gate_forward(floating* fg, Py_ssize_t m, Py_ssize_t D, floating* z,
+                              Py_ssize_t ldz) noexcept nogil:
+    """fg: (m, 2D) is overwritten with ts = [tanh f; sigmoid g] (what backward needs);
+    z: (m, D) with row stride ldz = tanh f * sigmoid g."""
     cdef Py_ssize_t i, j
-    cdef floating t, s
-    for i in prange(n, num_threads=threads, schedule="static"):
+    cdef floating* r
+    for i in range(m):
+        r = fg + i * 2 * D
+        for j in range(D):                      # branch-free loops: they vectorise
+            r[j] = tanh_(r[j])
+        for j in range(D, 2 * D):
+            r[j] = sigmoid_(r[j])
         for j in range(D):
-            t = tanh_(fg[i * 2 * D + j])
-            s = sigmoid_(fg[i * 2 * D + D + j])
-            fg[i * 2 * D + j] = t
-            fg[i * 2 * D + D + j] = s
-            z[i * D + j] = t * s
+            z[i * ldz + j] = r[j] * r[D + j]
 
 
-cdef inline void gate_recompute(const floating* ts, Py_ssize_t n, Py_ssize_t D, floating* z,
-                                int threads) noexcept nogil:
-    """z: (n, D) = t * s from the stored ts: (n, 2D)."""
+cdef inline void gate_recompute(const floating* ts, Py_ssize_t m, Py_ssize_t D,
+                                floating* z) noexcept nogil:
+    """z: (m, D) = t * s from the stored ts: (m, 2D)."""
     cdef Py_ssize_t i, j
-    for i in prange(n, num_threads=threads, schedule="static"):
+    for i in range(m):
         for j in range(D):
             z[i * D + j] = ts[i * 2 * D + j] * ts[i * 2 * D + D + j]
 
 
-cdef inline void gate_backward(const floating* dz, floating* ts, Py_ssize_t n, Py_ssize_t D,
-                               int threads) noexcept nogil:
-    """dz: (n, D); ts: (n, 2D) is overwritten with dfg: (n, 2D)."""
+cdef inline void gate_backward(const floating* dz, floating* ts, Py_ssize_t m,
+                               Py_ssize_t D) noexcept nogil:
+    """dz: (m, D); ts: (m, 2D) is overwritten with dfg: (m, 2D)."""
     cdef Py_ssize_t i, j
     cdef floating t, s, g
-    for i in prange(n, num_threads=threads, schedule="static"):
+    for i in range(m):
         for j in range(D):
             t = ts[i * 2 * D + j]
             s = ts[i * 2 * D + D + j]

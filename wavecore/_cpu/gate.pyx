@@ -4,7 +4,7 @@ import numpy as np
 from cython cimport floating
 
 
-def gate(floating[:, ::1] fg, floating[:, ::1] dz, int threads=1):
+def gate(floating[:, ::1] fg, floating[:, ::1] dz):
     """fg: (n, 2D), dz: (n, D) -> (z: (n, D), dfg: (n, 2D)) through the compiled kernels."""
     cdef Py_ssize_t n = fg.shape[0], D = fg.shape[1] // 2
     ts = np.array(fg, copy=True)
@@ -13,6 +13,6 @@ def gate(floating[:, ::1] fg, floating[:, ::1] dz, int threads=1):
     cdef floating[:, ::1] zv = z
     if n:
         with nogil:
-            gate_forward(&tsv[0, 0], n, D, &zv[0, 0], threads)
-            gate_backward(&dz[0, 0], &tsv[0, 0], n, D, threads)
+            gate_forward(&tsv[0, 0], n, D, &zv[0, 0], D)
+            gate_backward(&dz[0, 0], &tsv[0, 0], n, D)
     return z, ts
