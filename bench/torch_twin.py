@@ -31,3 +31,38 @@ class TorchWaveNet(torch.nn.Module):
                 h = h[:, :, -z.shape[2]:] + self.res[l](z)
         logits = self.out2(F.relu(self.out1(F.relu(skips))))
         return F.cross_entropy(logits, x[:, RF:])
+
+
+@torch.no_grad()
+def torch_cached_generate(model, n, streams=1, temperature=1.0, seed=0):
+    """The fast WaveNet queues in PyTorch, one Python iteration per sample (what a typical
+    PyTorch sampler does): per layer a queue of the last d inputs."""
+    cfg = model.cfg
+    g = torch.Generator().manual_seed(seed)
+    R, A = cfg.residual_channels, cfg.classes
+    queues = [torch.zeros(d, streams, R) for d in cfg.dilations]
+    E0 = model.embed.weight[:, :, 0].T                 # (A, R)
+    E1 = model.embed.weight[:, :, 1].T
+    Ws = [(c.weight[:, :, 0].T.contiguous(), c.weight[:, :, 1].T.contiguous(), c.bias)
+          for c in model.convs]
+    x_prev = torch.full((streams,), A // 2, dtype=torch.long)
+    x_cur = x_prev.clone()
+    out = torch.empty(n, streams, dtype=torch.long)
+    for t in range(n):
+        h = E0[x_prev] + E1[x_cur] + model.embed.bias
+        skip = 0
+        for l, d in enumerate(cfg.dilations):
+            q = queues[l][t % d]
+            Wp, Wc, c = Ws[l]
+            f, gg = (q @ Wp + h @ Wc + c).chunk(2, dim=1)
+            z = torch.tanh(f) * torch.sigmoid(gg)
+            queues[l][t % d] = h
+            skip = skip + F.linear(z, model.skip[l].weight[:, :, 0], model.skip[l].bias)
+            if l < len(model.res):
+                h = h + F.linear(z, model.res[l].weight[:, :, 0], model.res[l].bias)
+        o = F.relu(F.linear(F.relu(skip), model.out1.weight[:, :, 0], model.out1.bias))
+        logits = F.linear(o, model.out2.weight[:, :, 0], model.out2.bias)
+        x_prev = x_cur
+        x_cur = torch.multinomial(torch.softmax(logits / temperature, dim=1), 1, generator=g)[:, 0]
+        out[t] = x_cur
+    return out

@@ -1,0 +1,85 @@
+"""Sampler throughput: CachedSampler (compiled loop) vs NaiveSampler vs a PyTorch cached loop.
+
+    python bench/compare_sampler.py [--channels 32 64] [--seconds 1.0]
+
+Steady-state samples/s is measured as (n2 - n1) / (t2 - t1) over two render lengths, so
+the priming (the receptive field of silence every render reads first) is left out;
+"first render" includes it. All rows of a config come from one run on one machine.
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+from common import reference_config  # noqa: E402
+
+from wavecore import WaveNet  # noqa: E402
+from wavecore.sampler import CachedSampler, NaiveSampler  # noqa: E402
+
+
+def clock(fn, repeat=3):
+    ts = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return statistics.median(ts)
+
+
+def steady_rate(render, n1, n2, streams):
+    render(64)                                              # warm-up
+    t1, t2 = clock(lambda: render(n1)), clock(lambda: render(n2))
+    return (n2 - n1) * streams / (t2 - t1), n2 * streams / t2
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--channels", type=int, nargs="+", default=[32, 64])
+    ap.add_argument("--seconds", type=float, default=1.0, help="render length at 16 kHz")
+    ap.add_argument("--naive-steps", type=int, default=8)
+    ap.add_argument("--torch-steps", type=int, default=300)
+    args = ap.parse_args()
+    try:
+        import torch
+        from torch_twin import TorchWaveNet, torch_cached_generate
+    except ImportError:
+        torch = None
+    n2 = int(16000 * args.seconds)
+    n1 = n2 // 4
+    print(f"{'config':<10}{'sampler':<24}{'streams':>8}{'threads':>8}{'samples/s':>12}"
+          f"{'first render':>14}{'vs naive':>10}{'vs torch':>10}")
+    for ch in args.channels:
+        cfg = reference_config(ch)
+        net = WaveNet(cfg, np.float32)
+        params = net.init_params(0)
+        naive = NaiveSampler(net, params)
+        t = clock(lambda: naive.generate(args.naive_steps), repeat=1)
+        naive_rate = args.naive_steps / t
+        torch_rate = float("nan")
+        if torch is not None:
+            torch.set_num_threads(1)
+            model = TorchWaveNet(cfg)
+            torch_cached_generate(model, 16)
+            ts = clock(lambda: torch_cached_generate(model, args.torch_steps), repeat=1)
+            torch_rate = args.torch_steps / ts
+        rows = [("naive (reference)", 1, 1, naive_rate, float("nan"))]
+        if torch is not None:
+            rows.append(("torch cached loop", 1, 1, torch_rate, float("nan")))
+        for streams, threads in ((1, 1), (16, 1), (16, 2), (64, 2)):
+            s = CachedSampler(net, params, threads=threads)
+            per = max(1, streams // 4)                  # fewer steps for many streams
+            rate, first = steady_rate(lambda n: s.generate(n, streams=streams, temperature=0.9),
+                                      n1 // per, n2 // per, streams)
+            rows.append((f"cached ({s.backend})", streams, threads, rate, first))
+        for name, streams, threads, rate, first in rows:
+            print(f"R=D={ch:<6}{name:<24}{streams:>8}{threads:>8}{rate:>12,.0f}"
+                  f"{first:>14,.0f}{rate / naive_rate:>10,.0f}{rate / torch_rate:>10.1f}")
+    print("float32, S=256, 256 classes, 2x10 layers; torch rows: torch.set_num_threads(1)")
+
+
+if __name__ == "__main__":
+    main()

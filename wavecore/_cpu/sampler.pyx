@@ -1,0 +1,204 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""The cached ("fast WaveNet") generation loop: every step, every layer, the output head,
+the tempered softmax and the draw, in one nogil call. Reference: wavecore/sampler.py
+(_cached_numpy), which this loop must follow step for step.
+
+Per layer a ring buffer of the last d inputs h[t-d .. t-1] (slot t mod d holds h[t-d]),
+so a step costs one column of work per layer. Streams are independent: each thread takes a
+block of streams and runs the whole loop on it, with no synchronisation at all; inside a
+block every step goes layer by layer across the block's streams, so each weight row is
+read once per step for all of them.
+"""
+import numpy as np
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.math cimport exp
+from libc.stdlib cimport malloc, free
+from wavecore._cpu.fastmath cimport tanh_, sigmoid_
+
+
+cdef extern from "simd.h" nogil:
+    void wc_mm_acc_f(const float* X, long nb, long K, long ldx, const float* W, long J,
+                     float* out, long ldo)
+    void wc_mm_acc_d(const double* X, long nb, long K, long ldx, const double* W, long J,
+                     double* out, long ldo)
+
+
+cdef inline void mm_acc(const floating* X, Py_ssize_t nb, Py_ssize_t K, const floating* W,
+                        Py_ssize_t J, floating* out) noexcept nogil:
+    """out (nb, J) += X (nb, K) @ W (K, J); each row of W read once for all nb streams."""
+    if floating is float:
+        wc_mm_acc_f(X, nb, K, K, W, J, out, J)
+    else:
+        wc_mm_acc_d(X, nb, K, K, W, J, out, J)
+
+
+cdef inline Py_ssize_t draw(const floating* logits, Py_ssize_t A, double temp, double u,
+                            double* e) noexcept nogil:
+    """Class from softmax(logits / temp) by inverting its CDF at u in [0, 1), in float64:
+    the first class whose cumulative weight exceeds u * total. temp == 0: the first argmax."""
+    cdef Py_ssize_t j, best = 0
+    cdef double mx = logits[0], tot = 0, acc = 0, target
+    for j in range(1, A):
+        if logits[j] > mx:
+            mx = logits[j]
+            best = j
+    if temp == 0:
+        return best
+    for j in range(A):
+        e[j] = exp((logits[j] - mx) / temp)
+        tot += e[j]
+    target = u * tot
+    for j in range(A):
+        acc += e[j]
+        if acc > target:
+            return j
+    for j in range(A - 1, -1, -1):      # u * tot rounded up to tot: the last class with weight
+        if e[j] > 0:
+            return j
+    return best
+
+
+cdef void stream_block(Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t B, Py_ssize_t n, Py_ssize_t t0,
+                       const floating* p, const Py_ssize_t* off, const Py_ssize_t* dil,
+                       const Py_ssize_t* q_off, Py_ssize_t L, Py_ssize_t R, Py_ssize_t D,
+                       Py_ssize_t S, Py_ssize_t A, floating* queues, long long* x_prev,
+                       long long* x_cur, const long long* forced, const double* uniforms,
+                       const double* temps, long long* out, floating* logits_out,
+                       const floating* gcb, floating* buf, double* e) noexcept nogil:
+    """Run streams lo..hi for n steps from step t0, layer by layer across the block (so each
+    weight row is read once per step for the whole block). forced != NULL: feed
+    forced[s, b] and skip the head (priming); else draw each next class into out[s, b]."""
+    cdef Py_ssize_t s, l, j, b, d, t, i, nb = hi - lo
+    cdef floating* h = buf                 # (nb, R) layer input at this step
+    cdef floating* hn = h + nb * R         # (nb, R)
+    cdef floating* fg = hn + nb * R        # (nb, 2D)
+    cdef floating* z = fg + nb * 2 * D     # (nb, D)
+    cdef floating* skip = z + nb * D       # (nb, S)
+    cdef floating* o = skip + nb * S       # (nb, S)
+    cdef floating* lg = o + nb * S         # (nb, A)
+    cdef floating* q
+    cdef floating* tmp
+    cdef const floating* E = p + off[0]
+    cdef const floating* W
+    cdef long long nxt
+    for s in range(n):
+        t = t0 + s
+        h = buf                                                 # reset the ping-pong
+        hn = h + nb * R
+        for i in range(nb):
+            b = lo + i
+            if forced != NULL:
+                x_cur[b] = forced[s * B + b]
+            for j in range(R):
+                h[i * R + j] = E[x_prev[b] * R + j] + E[(A + x_cur[b]) * R + j] + p[off[1] + j]
+            if forced == NULL:
+                for j in range(S):
+                    skip[i * S + j] = 0
+                    for l in range(L):
+                        skip[i * S + j] += p[off[7] + l * S + j]
+        for l in range(L):
+            d = dil[l]
+            q = queues + q_off[l] + ((t % d) * B + lo) * R      # h[t - d] of the block: (nb, R)
+            W = p + off[2] + l * 4 * R * D
+            for i in range(nb):
+                for j in range(2 * D):
+                    fg[i * 2 * D + j] = p[off[3] + l * 2 * D + j]
+                    if gcb != NULL:
+                        fg[i * 2 * D + j] += gcb[(l * B + lo + i) * 2 * D + j]
+            mm_acc(q, nb, R, W, 2 * D, fg)
+            mm_acc(h, nb, R, W + R * 2 * D, 2 * D, fg)
+            for i in range(nb):
+                for j in range(D):
+                    z[i * D + j] = tanh_(fg[i * 2 * D + j]) * sigmoid_(fg[i * 2 * D + D + j])
+            for j in range(nb * R):
+                q[j] = h[j]                                     # the slot now holds h[t]
+            if forced == NULL:
+                mm_acc(z, nb, D, p + off[6] + l * D * S, S, skip)
+            if l < L - 1:
+                for i in range(nb):
+                    for j in range(R):
+                        hn[i * R + j] = h[i * R + j] + p[off[5] + l * R + j]
+                mm_acc(z, nb, D, p + off[4] + l * D * R, R, hn)
+                tmp = h
+                h = hn
+                hn = tmp
+        for i in range(nb):
+            x_prev[lo + i] = x_cur[lo + i]
+        if forced != NULL:
+            continue
+        for i in range(nb):
+            for j in range(S):
+                skip[i * S + j] = skip[i * S + j] if skip[i * S + j] > 0 else 0
+                o[i * S + j] = p[off[9] + j]
+            for j in range(A):
+                lg[i * A + j] = p[off[11] + j]
+        mm_acc(skip, nb, S, p + off[8], S, o)
+        for j in range(nb * S):
+            o[j] = o[j] if o[j] > 0 else 0
+        mm_acc(o, nb, S, p + off[10], A, lg)
+        for i in range(nb):
+            b = lo + i
+            if logits_out != NULL:
+                for j in range(A):
+                    logits_out[(s * B + b) * A + j] = lg[i * A + j]
+            nxt = draw(lg + i * A, A, temps[b], uniforms[s * B + b], e)
+            out[s * B + b] = nxt
+            x_cur[b] = nxt
+
+
+def run(cfg, dict offsets, floating[::1] params, floating[::1] queues, q_off, Py_ssize_t t0,
+        long long[::1] x_prev, long long[::1] x_cur, forced, uniforms, double[::1] temps,
+        out, logits_out, gcb, int threads):
+    """n steps for all B streams. forced: (n, B) int64 or None; uniforms: (n, B) float64;
+    out: (n, B) int64; logits_out: (n, B, A) or None; gcb: (L, B, 2D) or None."""
+    cdef Py_ssize_t L = cfg.n_layers, R = cfg.residual_channels, D = cfg.dilation_channels
+    cdef Py_ssize_t S = cfg.skip_channels, A = cfg.classes, B = x_prev.shape[0], b
+    names = ("input.E", "input.b", "layers.W", "layers.c", "layers.Wr", "layers.br",
+             "skip.W", "skip.b", "out.W1", "out.b1", "out.W2", "out.b2")
+    cdef Py_ssize_t[::1] off = np.array([offsets[k][0] for k in names], dtype=np.intp)
+    cdef Py_ssize_t[::1] dil = np.asarray(cfg.dilations, dtype=np.intp)
+    cdef Py_ssize_t[::1] qo = np.asarray(q_off, dtype=np.intp)
+    cdef const long long[:, ::1] fv
+    cdef const double[:, ::1] uv
+    cdef long long[:, ::1] ov
+    cdef floating[:, :, ::1] lv
+    cdef const floating[:, :, ::1] gv
+    cdef const long long* fp = NULL
+    cdef const double* up = NULL
+    cdef long long* op = NULL
+    cdef floating* lp = NULL
+    cdef const floating* gp = NULL
+    cdef Py_ssize_t n
+    if forced is not None:
+        fv = forced
+        fp = &fv[0, 0] if fv.shape[0] else NULL
+        n = fv.shape[0]
+    else:
+        uv = uniforms
+        ov = out
+        n = uv.shape[0]
+        if n:
+            up = &uv[0, 0]
+            op = &ov[0, 0]
+        if logits_out is not None:
+            lv = logits_out
+            if n:
+                lp = &lv[0, 0, 0]
+    if gcb is not None:
+        gv = gcb
+        gp = &gv[0, 0, 0]
+    if n == 0:
+        return
+    cdef Py_ssize_t nbuf = 2 * R + 3 * D + 2 * S + A          # per stream
+    cdef Py_ssize_t nt = threads if threads < B else B, tid, lo, hi
+    work = np.empty(B * nbuf, dtype=np.asarray(params).dtype)
+    ework = np.empty((nt, A), dtype=np.float64)
+    cdef floating[::1] wv = work
+    cdef double[:, ::1] ev = ework
+    for tid in prange(nt, nogil=True, num_threads=nt, schedule="static", chunksize=1):
+        lo = B * tid // nt                                   # each thread: a block of streams
+        hi = B * (tid + 1) // nt
+        stream_block(lo, hi, B, n, t0, &params[0], &off[0], &dil[0], &qo[0], L, R, D, S, A,
+                     &queues[0], &x_prev[0], &x_cur[0], fp, up, &temps[0], op, lp, gp,
+                     &wv[lo * nbuf], &ev[tid, 0])

@@ -1,0 +1,282 @@
+"""Generation. ``NaiveSampler`` is the reference: every step it recomputes the network over
+the last receptive field of samples. ``CachedSampler`` is the fast WaveNet algorithm: per
+layer a queue of the last d inputs, one column of work per layer per step; on the CPU the
+whole loop runs in one nogil Cython call (wavecore/_cpu/sampler.pyx), with a NumPy version
+of the same algorithm (``backend="numpy"``) as the kernel's reference.
+
+Both share one definition of what is generated:
+- the history before the first sample is silence (the μ-law class of 0.0); a prime (audio or
+  classes) is read after that silence, so an unprimed start is a start after silence;
+- each step draws the next class from softmax(logits / T) by inverting the CDF (in float64)
+  at a uniform u: the first class whose cumulative weight exceeds u · total; T = 0 is argmax;
+- the uniforms are an input, (n, streams); by default stream b draws them from
+  ``numpy.random.default_rng(SeedSequence(seed, spawn_key=(b,)))`` (or its own seed), so a
+  seed fixes the output and a stream does not depend on the others in the batch.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+from . import audio as _audio
+from . import backend as _backend
+from .model import WaveNet
+from .ops.gate import sigmoid
+
+
+@dataclass
+class Generation:
+    """What a sampler returns: classes (B, n) and the decoded audio (B, n) float32."""
+    classes: np.ndarray
+    sample_rate: int
+    n_classes: int
+    logits: np.ndarray | None = None        # (n, B, A) when asked for (tests)
+
+    @property
+    def audio(self) -> np.ndarray:
+        return _audio.mu_law_decode(self.classes, self.n_classes)
+
+    def save(self, path, stream: int = 0) -> None:
+        """Write one stream as a 16-bit WAV (atomically)."""
+        _audio.save(path, self.audio[stream], self.sample_rate)
+
+
+def draw(logits: np.ndarray, temperature: float, u: float) -> int:
+    """One class from softmax(logits / T) at uniform u (the rule both samplers use)."""
+    if temperature == 0:
+        return int(np.argmax(logits))
+    lg = np.asarray(logits, dtype=np.float64)
+    e = np.exp((lg - lg.max()) / temperature)
+    cum = np.cumsum(e)
+    j = int(np.searchsorted(cum, u * cum[-1], side="right"))
+    return j if j < len(e) else int(np.flatnonzero(e > 0)[-1])
+
+
+class _Sampler:
+    def __init__(self, net: WaveNet, params: np.ndarray):
+        if params.shape != (net.size,):
+            raise ValueError(f"params have shape {params.shape}, the model needs ({net.size},)")
+        self.net = net
+        self.config = net.config
+        self.params = np.ascontiguousarray(params, dtype=net.dtype)
+        self.silence = int(_audio.mu_law_encode(np.zeros(1), self.config.classes)[0])
+
+    # -- inputs ---------------------------------------------------------------
+    def _streams(self, value, B, name):
+        if isinstance(value, (list, tuple)):
+            if len(value) != B:
+                raise ValueError(f"{name}: {len(value)} values given for {B} streams")
+            return list(value)
+        return [value] * B
+
+    def _prime(self, prime, prime_rate, prime_classes):
+        """-> list of per-stream int64 class arrays (may be empty)."""
+        cfg = self.config
+        if prime is not None and prime_classes is not None:
+            raise ValueError("give prime (audio) or prime_classes, not both")
+        if prime_classes is not None:
+            c = np.asarray(prime_classes)
+            if not np.issubdtype(c.dtype, np.integer) or c.size and (c.min() < 0 or c.max() >= cfg.classes):
+                raise ValueError(f"prime_classes must be ints in [0, {cfg.classes})")
+            return c.astype(np.int64)
+        if prime is None:
+            return None
+        if isinstance(prime, (str, os.PathLike)):
+            return _audio.mu_law_encode(_audio.load(prime, cfg.sample_rate), cfg.classes)
+        rate = cfg.sample_rate if prime_rate is None else prime_rate
+        if rate != cfg.sample_rate:
+            raise _audio.AudioError(f"prime is at {rate} Hz but the model runs at {cfg.sample_rate} "
+                                    f"Hz; resample it first (wavecore.load(path, {cfg.sample_rate}))")
+        a = _audio.check_audio(prime, "prime")
+        return _audio.mu_law_encode(a, cfg.classes)
+
+    def _prepare(self, n, streams, temperature, prime, prime_rate, prime_classes, seed,
+                 uniforms, gc):
+        cfg = self.config
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"number of samples to generate must be a positive int, got {n!r}")
+        if isinstance(prime, list) or (isinstance(prime_classes, list) and prime_classes
+                                       and np.ndim(prime_classes[0]) == 1):
+            many = prime if prime is not None else prime_classes
+            B = len(many)
+            if streams not in (1, B):
+                raise ValueError(f"{B} primes given for streams={streams}")
+            primes = [self._prime(p, prime_rate, None) if prime is not None
+                      else self._prime(None, None, p) for p in many]
+        else:
+            B = int(streams)
+            if B < 1:
+                raise ValueError(f"streams must be >= 1, got {streams}")
+            primes = [self._prime(prime, prime_rate, prime_classes)] * B
+        temps = np.array([float(t) for t in self._streams(temperature, B, "temperature")])
+        for t in temps:
+            if not np.isfinite(t) or t < 0:
+                raise ValueError(f"temperature must be 0 (argmax) or > 0, got {t}")
+        longest = max((len(p) for p in primes if p is not None), default=0)
+        hist = np.full((cfg.receptive_field + longest, B), self.silence, dtype=np.int64)
+        for b, p in enumerate(primes):            # right-aligned: shorter primes see more silence
+            if p is not None and len(p):
+                hist[hist.shape[0] - len(p):, b] = p
+        if uniforms is not None:
+            U = np.asarray(uniforms, dtype=np.float64)
+            if U.shape != (n, B):
+                raise ValueError(f"uniforms must have shape ({n}, {B}), got {U.shape}")
+            if not np.all((U >= 0) & (U < 1)):
+                raise ValueError("uniforms must lie in [0, 1)")
+        else:
+            seeds = self._streams(seed, B, "seed")
+            U = np.empty((n, B))
+            for b, s in enumerate(seeds):
+                ss = np.random.SeedSequence(s, spawn_key=(b,)) if not isinstance(seed, (list, tuple)) \
+                    else np.random.SeedSequence(s)
+                U[:, b] = np.random.default_rng(ss).random(n)
+        ids = None
+        if cfg.gc_ids:
+            if gc is None:
+                raise ValueError(f"this model is conditioned on {cfg.gc_ids} ids: pass gc=")
+            ids = np.array(self._streams(gc, B, "gc"), dtype=np.int64)
+            if ids.min() < 0 or ids.max() >= cfg.gc_ids:
+                raise ValueError(f"unknown conditioning id {ids.tolist()}: ids are 0..{cfg.gc_ids - 1}")
+        elif gc is not None:
+            raise ValueError("this model has no global conditioning (gc_ids=0) but gc was given")
+        return B, hist, temps, U, ids
+
+    def generate(self, n_samples: int | None = None, *, seconds: float | None = None,
+                 streams: int = 1, temperature: float | Sequence[float] = 1.0, prime=None,
+                 prime_rate: int | None = None, prime_classes=None, seed=0, uniforms=None,
+                 gc=None, progress: Callable[[int, int], None] | None = None,
+                 return_logits: bool = False) -> Generation:
+        """Generate ``n_samples`` (or ``seconds``) for ``streams`` streams.
+
+        prime: audio (array at the model's rate, or a path) or a list of them, one per stream;
+        prime_classes: μ-law classes instead; temperature, seed, gc: one value or one per
+        stream; uniforms: (n, streams) in [0, 1) replaces the seeds; progress(done, total)."""
+        if seconds is not None:
+            if n_samples is not None:
+                raise ValueError("give n_samples or seconds, not both")
+            n_samples = int(round(seconds * self.config.sample_rate))
+        B, hist, temps, U, ids = self._prepare(n_samples, streams, temperature, prime, prime_rate,
+                                               prime_classes, seed, uniforms, gc)
+        classes, logits = self._run(hist, temps, U, ids, progress, return_logits)
+        return Generation(classes, self.config.sample_rate, self.config.classes, logits)
+
+
+class NaiveSampler(_Sampler):
+    """The reference: every step runs the model (NumPy path) over the last RF samples."""
+
+    def __init__(self, net: WaveNet, params: np.ndarray):
+        super().__init__(net, params)
+        self.ref = WaveNet(net.config, net.dtype, backend="numpy")
+
+    def _run(self, hist, temps, U, ids, progress, return_logits):
+        RF, (n, B) = self.config.receptive_field, U.shape
+        seq = np.concatenate([hist, np.zeros((n, B), np.int64)])
+        k = hist.shape[0]
+        out_logits = np.empty((n, B, self.config.classes), self.net.dtype) if return_logits else None
+        for s in range(n):
+            lg = self.ref.logits(self.params, seq[k + s - RF:k + s], ids)[-1]    # (B, A)
+            if out_logits is not None:
+                out_logits[s] = lg
+            for b in range(B):
+                seq[k + s, b] = draw(lg[b], temps[b], U[s, b])
+            if progress:
+                progress(s + 1, n)
+        return np.ascontiguousarray(seq[k:].T), out_logits
+
+
+class CachedSampler(_Sampler):
+    """The fast WaveNet algorithm. backend: "cpu" (the compiled loop), "numpy" (its reference)
+    or "auto"; threads split the streams (each thread runs whole streams)."""
+
+    chunk = 8192                             # steps per kernel call between progress reports
+
+    def __init__(self, net: WaveNet, params: np.ndarray, backend: str = "auto",
+                 threads: int | None = None):
+        super().__init__(net, params)
+        if backend == "auto":
+            backend = "cpu" if _backend.cpu_kernel("sampler") is not None else "numpy"
+        elif backend == "cpu" and _backend.cpu_kernel("sampler") is None:
+            raise _backend.BackendError("the compiled sampler is not built in this install")
+        elif backend not in ("cpu", "numpy"):
+            raise _backend.BackendError(f"CachedSampler backend must be auto, cpu or numpy, got {backend!r}")
+        self.backend = backend
+        self.threads = _backend.default_threads() if threads is None else int(threads)
+
+    def _run(self, hist, temps, U, ids, progress, return_logits):
+        cfg, (n, B) = self.config, U.shape
+        gcb = None
+        if ids is not None:                                  # per-stream bias (L, B, 2D)
+            v = self.net.views(self.params)
+            gcb = np.ascontiguousarray(np.einsum("bg,lgk->lbk", v["gc.embed"][ids], v["layers.V"]))
+        out = np.empty((n, B), np.int64)
+        logits = np.empty((n, B, cfg.classes), self.net.dtype) if return_logits else None
+        run = self._step_cpu if self.backend == "cpu" else self._step_numpy
+        state = self._initial_state(B)
+        run(state, hist[:-1], None, None, None, None, gcb)                 # prime: read, no head
+        state["x_cur"][:] = hist[-1]
+        for s0 in range(0, n, self.chunk):
+            s1 = min(n, s0 + self.chunk)
+            run(state, None, U[s0:s1], temps, out[s0:s1], None if logits is None else logits[s0:s1], gcb)
+            if progress:
+                progress(s1, n)
+        return np.ascontiguousarray(out.T), logits
+
+    def _initial_state(self, B):
+        cfg = self.config
+        sizes = [d * B * cfg.residual_channels for d in cfg.dilations]
+        return {"queues": np.zeros(sum(sizes), self.net.dtype),      # per layer: (d, B, R)
+                "q_off": np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp),
+                "t": 0, "x_prev": np.full(B, self.silence, np.int64),
+                "x_cur": np.full(B, self.silence, np.int64)}
+
+    def _step_cpu(self, st, forced, U, temps, out, logits, gcb):
+        kernel = _backend.cpu_kernel("sampler")
+        n = forced.shape[0] if forced is not None else U.shape[0]
+        B = st["x_prev"].shape[0]
+        kernel.run(self.config, self.net.offsets, self.params, st["queues"], st["q_off"], st["t"],
+                   st["x_prev"], st["x_cur"],
+                   None if forced is None else np.ascontiguousarray(forced, np.int64),
+                   None if U is None else np.ascontiguousarray(U),
+                   np.ones(B) if temps is None else np.ascontiguousarray(temps, np.float64),
+                   out, logits, gcb, self.threads)
+        st["t"] += n
+
+    def _step_numpy(self, st, forced, U, temps, out, logits, gcb):
+        """The cached algorithm in NumPy, step for step what the kernel does (batched over B)."""
+        cfg, v = self.config, self.net.views(self.params)
+        R, L, B = cfg.residual_channels, cfg.n_layers, st["x_prev"].shape[0]
+        queues = [st["queues"][o:o + d * B * R].reshape(d, B, R)
+                  for o, d in zip(st["q_off"], cfg.dilations)]
+        n = forced.shape[0] if forced is not None else U.shape[0]
+        for s in range(n):
+            t = st["t"] + s
+            if forced is not None:
+                st["x_cur"][:] = forced[s]
+            h = v["input.E"][0][st["x_prev"]] + v["input.E"][1][st["x_cur"]] + v["input.b"]  # (B, R)
+            skip = v["skip.b"].sum(axis=0)
+            for l, d in enumerate(cfg.dilations):
+                q = queues[l][t % d]                                   # h[t - d]: (B, R)
+                W = v["layers.W"][l]
+                fg = v["layers.c"][l] + q @ W[:R] + h @ W[R:]          # (B, 2D)
+                if gcb is not None:
+                    fg = fg + gcb[l]
+                D = fg.shape[1] // 2
+                z = np.tanh(fg[:, :D]) * sigmoid(fg[:, D:])
+                queues[l][t % d] = h
+                skip = skip + z @ v["skip.W"][l]
+                if l < L - 1:
+                    h = h + z @ v["layers.Wr"][l] + v["layers.br"][l]
+            st["x_prev"][:] = st["x_cur"]
+            if forced is not None:
+                continue
+            o = np.maximum(np.maximum(skip, 0) @ v["out.W1"] + v["out.b1"], 0)
+            lg = o @ v["out.W2"] + v["out.b2"]                         # (B, A)
+            if logits is not None:
+                logits[s] = lg
+            for b in range(B):
+                out[s, b] = draw(lg[b], temps[b], U[s, b])
+            st["x_cur"][:] = out[s]
+        st["t"] += n
