@@ -8,6 +8,7 @@ import sys
 from . import __version__
 from .backend import cpu_available, cpu_training_available, gpu_status
 from .config import ConfigError, WaveNetConfig
+from .train import TrainSettings
 
 
 def _config_from_args(args) -> WaveNetConfig:
@@ -23,18 +24,33 @@ def _config_from_args(args) -> WaveNetConfig:
 
 
 def cmd_info(args) -> int:
-    cfg = _config_from_args(args)
     from .model import WaveNet
+    meta = None
+    if args.checkpoint:
+        from .checkpoint import load
+        meta, _ = load(args.checkpoint)
+        cfg = WaveNetConfig.from_dict(meta["config"])
+    else:
+        cfg = _config_from_args(args)
     ok, why = gpu_status() if args.gpu else (False, "not checked (pass --gpu)")
-    info = {
+    info = {}
+    if meta:
+        info["checkpoint"] = args.checkpoint
+        info["step"] = meta["step"]
+        info["skipped steps"] = meta["skipped"]
+        info["clips"] = ", ".join(f"{c['name']} ({c['samples'] / cfg.sample_rate:.2f} s)"
+                                  for c in meta["clips"])
+        for name, m in meta.get("extra", {}).get("metrics", {}).items():
+            info[f"clip {name}"] = f"{m['bits']:.3f} bits/sample, accuracy {m['accuracy']:.3f}"
+    info.update({
         "wavecore": __version__,
         "cpu kernels": "built" if cpu_available() else "not built (NumPy reference only)",
         "cpu training kernels": "built" if cpu_training_available() else "not built",
         "gpu": why,
         "config": cfg.to_dict(),
         "receptive field": f"{cfg.receptive_field} samples = {cfg.receptive_field_ms:.1f} ms",
-        "parameters": WaveNet(cfg).size,
-    }
+        "parameters": WaveNet(cfg, backend="numpy").size,
+    })
     if args.json:
         print(json.dumps(info, indent=2))
     else:
@@ -43,6 +59,66 @@ def cmd_info(args) -> int:
                 print(f"{'model':>22}: {cfg.describe()}")
             else:
                 print(f"{k:>22}: {v}")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from .train import Trainer
+    settings = TrainSettings(steps=args.steps, batch=args.batch, window=args.window, lr=args.lr,
+                             schedule=args.schedule, clip_norm=args.clip_norm,
+                             sampling=args.sampling, checkpoint_every=args.checkpoint_every,
+                             keep=args.keep, seed=args.seed, backend=args.backend,
+                             threads=args.threads)
+    if args.resume:
+        from .checkpoint import load, latest
+        path = latest(args.out)
+        if path is None:
+            raise ValueError(f"--resume: no checkpoint in {args.out}")
+        cfg = WaveNetConfig.from_dict(load(path)[0]["config"])
+        trainer = Trainer.resume(args.out, args.clips, steps=args.steps, backend=args.backend,
+                                 threads=args.threads)
+        print(f"resuming {path} at step {trainer.step}")
+    else:
+        cfg = _config_from_args(args)
+        trainer = Trainer(cfg, args.clips, settings, out_dir=args.out)
+    print(f"model: {cfg.describe()}; {trainer.net.size:,} parameters, backend {trainer.net.backend}")
+    trainer.train()
+    for c in trainer.clips:
+        m = trainer.evaluate(c)
+        trainer.extra.setdefault("metrics", {})[c.name] = {"bits": m["bits"], "accuracy": m["accuracy"]}
+        print(f"{c.name}: {m['bits']:.3f} bits/sample, teacher-forced accuracy {m['accuracy']:.3f}")
+    path = trainer.save_checkpoint()
+    print(f"step {trainer.step} ({trainer.skipped} skipped); checkpoint {path}")
+    return 0
+
+
+def cmd_sample(args) -> int:
+    import os
+
+    import numpy as np
+
+    from .checkpoint import CheckpointError, latest, load
+    from .model import WaveNet
+    from .sampler import CachedSampler
+    path = args.checkpoint
+    if os.path.isdir(path):
+        path = latest(path)
+        if path is None:
+            raise CheckpointError(f"{args.checkpoint}: no checkpoint in this directory")
+    meta, arrays = load(path)
+    cfg = WaveNetConfig.from_dict(meta["config"])
+    net = WaveNet(cfg, np.dtype(meta["dtype"]), backend="numpy")
+    n = args.samples if args.samples is not None else int(round((args.seconds or 2.0) * cfg.sample_rate))
+    if args.streams < 1:
+        raise ValueError("--streams must be >= 1")
+    sampler = CachedSampler(net, arrays["params"], threads=args.threads)
+    gen = sampler.generate(n, streams=args.streams, temperature=args.temperature,
+                           prime=args.prime, seed=args.seed)
+    stem, ext = os.path.splitext(args.out)
+    outs = [args.out] if args.streams == 1 else [f"{stem}_{k}{ext or '.wav'}" for k in range(args.streams)]
+    for k, out in enumerate(outs):
+        gen.save(out, stream=k)
+        print(f"wrote {out} ({n / cfg.sample_rate:.2f} s at {cfg.sample_rate} Hz, T={args.temperature})")
     return 0
 
 
@@ -59,15 +135,66 @@ def _add_model_flags(p):
     g.add_argument("--sample-rate", type=int, default=d.sample_rate, help="Hz")
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):                  # one line, no usage block
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="wavecore", description="A WaveNet engine written from scratch.")
+    p = _Parser(prog="wavecore", description="A WaveNet engine written from scratch: train on "
+                "clips, sample, and study how a WaveNet learns and forgets.")
     p.add_argument("--version", action="version", version=f"wavecore {__version__}")
-    sub = p.add_subparsers(dest="cmd", metavar="COMMAND")
-    pi = sub.add_parser("info", help="what is built here, and a model's size and receptive field")
+    sub = p.add_subparsers(dest="cmd", metavar="COMMAND", parser_class=_Parser)
+    pi = sub.add_parser("info", help="a checkpoint or a model: config, receptive field, size; "
+                        "and what is built here",
+                        description="Describe a checkpoint (config, receptive field in samples "
+                        "and ms, parameter count, step, per-clip metrics) or, without one, the "
+                        "model the flags describe. Also says whether the compiled kernels are built.")
+    pi.add_argument("checkpoint", nargs="?", help="a ckpt-*.npz file")
     _add_model_flags(pi)
     pi.add_argument("--gpu", action="store_true", help="also probe CuPy and the CUDA device")
     pi.add_argument("--json", action="store_true", help="print JSON")
     pi.set_defaults(func=cmd_info)
+
+    pt = sub.add_parser("train", help="train a WaveNet on audio clips",
+                        description="Train on one or more clips (any format soundfile reads; "
+                        "mixed to mono and resampled to --sample-rate). Checkpoints go to --out; "
+                        "--resume continues the newest one exactly.")
+    pt.add_argument("clips", nargs="+", metavar="CLIP", help="audio files")
+    pt.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    _add_model_flags(pt)
+    d = TrainSettings()
+    pt.add_argument("--steps", type=int, default=d.steps, help="total steps (default %(default)s)")
+    pt.add_argument("--batch", type=int, default=d.batch, help="windows per step (default %(default)s)")
+    pt.add_argument("--window", type=int, default=d.window,
+                    help="loss-bearing samples per window (default %(default)s)")
+    pt.add_argument("--lr", type=float, default=d.lr, help="peak learning rate (default %(default)s)")
+    pt.add_argument("--schedule", choices=["cosine", "constant"], default=d.schedule)
+    pt.add_argument("--clip-norm", type=float, default=d.clip_norm, help="gradient clipping (0: off)")
+    pt.add_argument("--sampling", choices=["length", "uniform"], default=d.sampling,
+                    help="draw windows by clip length or uniformly per clip")
+    pt.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every)
+    pt.add_argument("--keep", type=int, default=d.keep, help="checkpoints kept")
+    pt.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
+    pt.add_argument("--backend", choices=["auto", "cpu", "numpy", "gpu"], default="auto")
+    pt.add_argument("--threads", type=int, default=None, help="threads (default: all cores)")
+    pt.add_argument("--seed", type=int, default=0)
+    pt.set_defaults(func=cmd_train)
+
+    ps = sub.add_parser("sample", help="generate audio from a checkpoint",
+                        description="Render audio with the cached sampler.")
+    ps.add_argument("checkpoint", help="a ckpt-*.npz file, or a directory (its newest)")
+    n = ps.add_mutually_exclusive_group()
+    n.add_argument("--seconds", type=float, default=None, help="length in seconds (default 2)")
+    n.add_argument("--samples", type=int, default=None, help="length in samples")
+    ps.add_argument("--temperature", type=float, default=1.0, help="0 = argmax (default %(default)s)")
+    ps.add_argument("--prime", "--wav_seed", "--wav-seed", dest="prime", metavar="WAV",
+                    help="audio the network reads before generating")
+    ps.add_argument("--streams", type=int, default=1, help="independent renders (OUT_k.wav)")
+    ps.add_argument("--seed", type=int, default=0)
+    ps.add_argument("--threads", type=int, default=None)
+    ps.add_argument("--out", required=True, metavar="WAV", help="output WAV")
+    ps.set_defaults(func=cmd_sample)
     return p
 
 

@@ -35,13 +35,15 @@ class Adam:
         g = grads.astype(np.float64, copy=False)
         return float(np.sqrt(np.dot(g, g)))
 
-    def step(self, params: np.ndarray, grads: np.ndarray, lr: float | None = None) -> float:
+    def step(self, params: np.ndarray, grads: np.ndarray, lr: float | None = None,
+             norm: float | None = None) -> float:
         """One update of ``params`` in place; returns the gradient norm before clipping.
 
-        The caller checks that loss and norm are finite first (the trainer's NaN guard).
+        The caller checks that loss and norm are finite first (the trainer's NaN guard) and
+        may pass the norm it computed for that.
         """
         lr = self.lr if lr is None else lr
-        norm = self.grad_norm(grads)
+        norm = self.grad_norm(grads) if norm is None else norm
         scale = 1.0
         if self.clip_norm is not None and norm > self.clip_norm:
             scale = self.clip_norm / (norm + 1e-12)

@@ -1,0 +1,281 @@
+"""Trainer: random windows from a set of clips, Adam with a schedule and clipping, a NaN/Inf
+guard, evaluation, JSON-lines logs, checkpoints and exact resume.
+
+Windows. A clip of n samples is read as RF samples of silence followed by the clip, so a
+window may start before the clip's first sample and the beginning is learned too. A window
+holds RF + T samples; the loss covers its last T, i.e. T consecutive samples of the clip
+(each predicted from the RF samples before it). T is ``settings.window``, clamped to the
+shortest clip. Which clip a window comes from is drawn with probability proportional to
+the clip's length (``sampling="length"``: every sample of the set equally often) or
+uniformly (``sampling="uniform"``: every clip equally often, short ones seen more).
+All draws come from one seeded ``numpy.random.Generator`` whose state is checkpointed.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import audio as _audio
+from . import checkpoint as _ckpt
+from .config import WaveNetConfig
+from .model import WaveNet
+from .optim import Adam
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (e.g. the loss kept coming out non-finite)."""
+
+
+@dataclass
+class TrainSettings:
+    steps: int = 2000              # total steps (the schedule's length)
+    batch: int = 4                 # windows per step
+    window: int = 4000             # loss-bearing samples per window (T)
+    lr: float = 2e-3
+    schedule: str = "cosine"       # "constant" or "cosine" (after warmup, down to lr * min_lr_ratio)
+    warmup: int = 50
+    min_lr_ratio: float = 0.1
+    clip_norm: float = 1.0         # global gradient-norm clipping (0: off)
+    sampling: str = "length"       # "length" or "uniform"
+    seed: int = 0
+    log_every: int = 10
+    checkpoint_every: int = 500    # 0: only when train() returns
+    keep: int = 3                  # checkpoints kept
+    max_bad_steps: int = 10        # consecutive non-finite steps before giving up
+    dtype: str = "float32"
+    backend: str = "auto"
+    threads: int | None = None
+
+    def __post_init__(self):
+        for k in ("steps", "batch", "window", "log_every"):
+            if getattr(self, k) < 1:
+                raise ValueError(f"TrainSettings.{k} must be >= 1, got {getattr(self, k)}")
+        if self.schedule not in ("constant", "cosine"):
+            raise ValueError(f"schedule must be 'constant' or 'cosine', got {self.schedule!r}")
+        if self.sampling not in ("length", "uniform"):
+            raise ValueError(f"sampling must be 'length' or 'uniform', got {self.sampling!r}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+
+
+@dataclass
+class Clip:
+    """A named clip: float32 audio at the model's rate and its μ-law classes."""
+    name: str
+    audio: np.ndarray
+    classes: np.ndarray
+
+    @property
+    def fingerprint(self) -> str:
+        return hashlib.sha256(self.classes.astype(np.int64).tobytes()).hexdigest()[:16]
+
+
+def load_clip(source, config: WaveNetConfig, name: str | None = None) -> Clip:
+    """A Clip from a path (any format wavecore.audio reads, resampled) or a float array
+    already at ``config.sample_rate``."""
+    if isinstance(source, Clip):
+        return source
+    if isinstance(source, (str, os.PathLike)):
+        a = _audio.load(source, config.sample_rate, min_samples=2)
+        name = name or os.path.splitext(os.path.basename(os.fspath(source)))[0]
+    else:
+        a = _audio.check_audio(source, name or "clip", min_samples=2)
+        name = name or "clip"
+    return Clip(name, a, _audio.mu_law_encode(a, config.classes))
+
+
+def bits(nats: float) -> float:
+    return nats / math.log(2)
+
+
+class Trainer:
+    """Trains a WaveNet on clips. ``train(steps)`` runs until the step counter reaches
+    ``steps``; ``Trainer.resume(dir, clips)`` continues a run exactly where it stopped."""
+
+    def __init__(self, config: WaveNetConfig, clips, settings: TrainSettings | None = None,
+                 out_dir=None, params: np.ndarray | None = None):
+        self.config = config
+        self.settings = settings or TrainSettings()
+        s = self.settings
+        self.net = WaveNet(config, np.dtype(s.dtype), backend=s.backend, threads=s.threads)
+        self.eval_net = WaveNet(config, np.dtype(s.dtype), backend="numpy")
+        self.params = self.net.init_params(s.seed) if params is None else \
+            np.array(params, dtype=self.net.dtype)
+        self.opt = Adam(self.net.size, lr=s.lr, clip_norm=s.clip_norm or None,
+                        dtype=self.net.dtype, threads=s.threads)
+        self.rng = np.random.default_rng(s.seed)
+        self.step = 0
+        self.skipped = 0
+        self.bad_run = 0
+        self.out_dir = None if out_dir is None else os.fspath(out_dir)
+        if self.out_dir:
+            os.makedirs(self.out_dir, exist_ok=True)
+        self.extra: dict = {}               # anything a caller wants checkpointed (JSON)
+        self.set_clips(clips)
+
+    # -- data -------------------------------------------------------------------
+    def set_clips(self, clips) -> None:
+        """Train on these clips from now on (the study adds one per stage)."""
+        self.clips = [load_clip(c, self.config) for c in clips]
+        if not self.clips:
+            raise ValueError("Trainer needs at least one clip")
+        RF = self.config.receptive_field
+        silence = _audio.mu_law_encode(np.zeros(RF, np.float32), self.config.classes)
+        self._padded = [np.concatenate([silence, c.classes]) for c in self.clips]
+        self.T = min(self.settings.window, min(len(c.classes) for c in self.clips))
+        lengths = np.array([len(c.classes) for c in self.clips], dtype=np.float64)
+        w = lengths if self.settings.sampling == "length" else np.ones_like(lengths)
+        self._weights = w / w.sum()
+
+    def sample_windows(self) -> np.ndarray:
+        """x: (RF + T, batch) classes, drawn from the seeded generator."""
+        N = self.config.receptive_field + self.T
+        x = np.empty((N, self.settings.batch), dtype=np.int64)
+        for b in range(self.settings.batch):
+            i = int(self.rng.choice(len(self.clips), p=self._weights))
+            pad = self._padded[i]
+            s = int(self.rng.integers(0, len(pad) - N + 1))
+            x[:, b] = pad[s:s + N]
+        return x
+
+    # -- optimisation -----------------------------------------------------------
+    def lr_at(self, step: int) -> float:
+        s = self.settings
+        if step < s.warmup:
+            return s.lr * (step + 1) / s.warmup
+        if s.schedule == "constant":
+            return s.lr
+        frac = min(1.0, (step - s.warmup) / max(1, s.steps - s.warmup))
+        return s.lr * (s.min_lr_ratio + (1 - s.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * frac)))
+
+    def train_step(self) -> dict:
+        """One step; a non-finite loss or gradient is skipped and never touches the weights."""
+        x = self.sample_windows()
+        t0 = time.perf_counter()
+        loss, grads = self.net.loss_and_grads(self.params, x)
+        norm = self.opt.grad_norm(grads)
+        lr = self.lr_at(self.step)
+        rec = {"step": self.step + 1, "loss": loss, "bits": bits(loss), "lr": lr, "grad_norm": norm}
+        if not (math.isfinite(loss) and math.isfinite(norm)):
+            self.skipped += 1
+            self.bad_run += 1
+            rec["skipped"] = True
+            if self.bad_run > self.settings.max_bad_steps:
+                raise TrainingError(
+                    f"{self.bad_run} consecutive steps had a non-finite loss or gradient "
+                    f"(last loss {loss}, gradient norm {norm}) at step {self.step + 1}; the "
+                    f"weights were not touched. Lower the learning rate (now {lr:g}) or check the data.")
+        else:
+            self.opt.step(self.params, grads, lr=lr, norm=norm)
+            self.bad_run = 0
+        self.step += 1
+        rec["samples_per_s"] = x.shape[1] * self.T / (time.perf_counter() - t0)
+        return rec
+
+    def train(self, steps: int | None = None, *, progress: bool = True, callback=None,
+              desc: str = "train") -> list[dict]:
+        """Run until ``self.step == steps`` (default settings.steps). ``callback(trainer, rec)``
+        after every step may return True to stop early. Checkpoints every
+        ``checkpoint_every`` steps and on return (when there is an out_dir)."""
+        target = self.settings.steps if steps is None else steps
+        s = self.settings
+        logged = []
+        bar = _progress(target - self.step, desc, progress)
+        try:
+            while self.step < target:
+                rec = self.train_step()
+                bar.update(1)
+                if self.step % s.log_every == 0 or rec.get("skipped") or self.step == target:
+                    bar.set_postfix(loss=f"{rec['loss']:.3f}", sps=f"{rec['samples_per_s']:,.0f}")
+                    logged.append(rec)
+                    self._log(rec)
+                if s.checkpoint_every and self.step % s.checkpoint_every == 0 and self.out_dir:
+                    self.save_checkpoint()
+                if callback is not None and callback(self, rec):
+                    break
+        finally:
+            bar.close()
+        if self.out_dir:
+            self.save_checkpoint()
+        return logged
+
+    def _log(self, rec: dict) -> None:
+        if self.out_dir:
+            with open(os.path.join(self.out_dir, "train.jsonl"), "a", encoding="utf-8") as f:
+                f.write(json.dumps(rec) + "\n")
+
+    # -- evaluation -------------------------------------------------------------
+    def evaluate(self, clip, chunk: int = 4096) -> dict:
+        """Teacher-forced NLL over the whole clip (after RF samples of silence):
+        {"bits": mean bits/sample, "accuracy": top-1, "nll": per-position bits (n,)}."""
+        clip = load_clip(clip, self.config)
+        RF = self.config.receptive_field
+        silence = _audio.mu_law_encode(np.zeros(RF, np.float32), self.config.classes)
+        pad = np.concatenate([silence, clip.classes])
+        n = len(clip.classes)
+        nll = np.empty(n)
+        hits = 0
+        for k in range(0, n, chunk):
+            m = min(chunk, n - k)
+            x = pad[k:k + RF + m][:, None]
+            loss, nl, logits = self.eval_net.loss(self.params, x)
+            nll[k:k + m] = nl[:, 0]
+            hits += int((logits[:, 0].argmax(-1) == x[RF:, 0]).sum())
+        return {"bits": float(bits(nll.mean())), "accuracy": hits / n, "nll": nll / math.log(2)}
+
+    # -- checkpoints ------------------------------------------------------------
+    def state(self) -> dict:
+        return {"config": self.config.to_dict(), "settings": dataclasses.asdict(self.settings),
+                "step": self.step, "skipped": self.skipped, "bad_run": self.bad_run,
+                "rng": self.rng.bit_generator.state, "adam_step": self.opt.step_count,
+                "clips": [{"name": c.name, "samples": len(c.classes), "fingerprint": c.fingerprint}
+                          for c in self.clips],
+                "dtype": self.net.dtype.name, "extra": self.extra}
+
+    def save_checkpoint(self, path=None) -> str:
+        path = path or _ckpt.step_path(self.out_dir, self.step)
+        _ckpt.save(path, self.state(), self.params, self.opt.m, self.opt.v)
+        if self.out_dir and os.path.dirname(os.path.abspath(path)) == os.path.abspath(self.out_dir):
+            _ckpt.prune(self.out_dir, self.settings.keep)
+        return path
+
+    @classmethod
+    def resume(cls, source, clips, check_clips: bool = True, **overrides) -> "Trainer":
+        """Continue from a checkpoint file, or the newest one in a directory, on ``clips``
+        (the same clips, unless check_clips=False); ``overrides`` change settings (e.g. steps)."""
+        path = os.fspath(source)
+        out_dir = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
+        if os.path.isdir(path):
+            path = _ckpt.latest(path)
+            if path is None:
+                raise _ckpt.CheckpointError(f"{source}: no checkpoint (ckpt-*.npz) to resume from")
+        meta, arrays = _ckpt.load(path)
+        cfg = WaveNetConfig.from_dict(meta["config"])
+        settings = TrainSettings(**{**meta["settings"], **overrides})
+        t = cls(cfg, clips, settings, out_dir=out_dir, params=arrays["params"])
+        if check_clips:
+            saved = [c["fingerprint"] for c in meta["clips"]]
+            if saved != [c.fingerprint for c in t.clips]:
+                raise _ckpt.CheckpointError(
+                    f"{path}: was trained on clips {[c['name'] for c in meta['clips']]}; the clips "
+                    "given differ (names, order or content), so the run cannot resume exactly")
+        t.opt.load_state({"m": arrays["adam_m"], "v": arrays["adam_v"], "step": meta["adam_step"]})
+        t.rng.bit_generator.state = meta["rng"]
+        t.step, t.skipped, t.bad_run = meta["step"], meta["skipped"], meta["bad_run"]
+        t.extra = meta.get("extra", {})
+        return t
+
+
+def _progress(total, desc, enabled):
+    """tqdm on a terminal; silent otherwise."""
+    from tqdm import tqdm
+    return tqdm(total=total, desc=desc, unit="step", leave=False, dynamic_ncols=True,
+                disable=not (enabled and sys.stderr.isatty()))
