@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from . import __version__
@@ -122,6 +123,72 @@ def cmd_sample(args) -> int:
     return 0
 
 
+def _run_study(cfg, clips, settings, out, resume) -> int:
+    import time
+
+    from .report import build
+    from .study import Study
+    t0 = time.perf_counter()
+    study = Study(cfg, clips, settings, out_dir=out)
+    M = study.run(resume=resume)
+    path = build(out, M)
+    acc = M["measures"]["accuracy"]
+    print(f"done in {time.perf_counter() - t0:.0f} s; average accuracy after each stage: "
+          + ", ".join(f"{a:.3f}" for a in acc["average"])
+          + (f"; backward transfer {acc['bwt']:+.3f}" if acc["bwt"] is not None else ""))
+    print(f"report: {os.path.abspath(path)}")
+    return 0
+
+
+def _study_settings(args):
+    from .study import StudySettings
+    train = TrainSettings(steps=10 ** 9, batch=args.batch, window=args.window, lr=args.lr,
+                          schedule="constant", warmup=20, checkpoint_every=0, keep=1000,
+                          seed=args.seed, backend=args.backend, threads=args.threads)
+    return StudySettings(temperatures=tuple(args.temperatures), memorise=not args.fixed,
+                         steps_per_stage=args.steps_per_stage, memorised_accuracy=args.memorised,
+                         timeline_every=args.timeline_every, seed=args.seed, train=train)
+
+
+def cmd_study(args) -> int:
+    return _run_study(_config_from_args(args), args.clips, _study_settings(args), args.out, args.resume)
+
+
+def cmd_demo(args) -> int:
+    from . import clips as builtin
+    cfg = WaveNetConfig(layers=8, stacks=2, residual_channels=32, dilation_channels=32,
+                        skip_channels=128, sample_rate=8000)
+    seconds = 1.0 if args.quick else 1.5
+    clips = [(name, builtin.get(name, cfg.sample_rate, seconds)) for name in builtin.DEMO]
+    settings = _study_settings(args)
+    if args.quick:
+        settings.steps_per_stage = min(settings.steps_per_stage, 150)
+    print(f"wavecore demo: a learn-and-forget study on the built-in clips "
+          f"{', '.join(builtin.DEMO)} ({seconds} s each at {cfg.sample_rate} Hz)")
+    return _run_study(cfg, clips, settings, args.out, args.resume)
+
+
+def _add_study_flags(p, steps):
+    g = p.add_argument_group("study")
+    g.add_argument("--out", default="wavecore-study" if steps else "wavecore-demo", metavar="DIR",
+                   help="output directory (default %(default)s)")
+    g.add_argument("--resume", action="store_true", help="finish an interrupted study in --out")
+    g.add_argument("--steps-per-stage", type=int, default=steps or 600,
+                   help="step cap per stage (or the fixed count with --fixed; default %(default)s)")
+    g.add_argument("--fixed", action="store_true",
+                   help="train a fixed number of steps per stage instead of until memorised")
+    g.add_argument("--memorised", type=float, default=0.97,
+                   help="teacher-forced accuracy on the newest clip that ends a stage (default %(default)s)")
+    g.add_argument("--temperatures", type=float, nargs="+", default=[0.9, 0.7, 0.6])
+    g.add_argument("--timeline-every", type=int, default=100, help="steps between timeline renders")
+    g.add_argument("--batch", type=int, default=4)
+    g.add_argument("--window", type=int, default=2000)
+    g.add_argument("--lr", type=float, default=3e-3)
+    g.add_argument("--backend", choices=["auto", "cpu", "numpy", "gpu"], default="auto")
+    g.add_argument("--threads", type=int, default=None)
+    g.add_argument("--seed", type=int, default=0)
+
+
 def _add_model_flags(p):
     d = WaveNetConfig()
     g = p.add_argument_group("model (ignored with --config)")
@@ -195,6 +262,23 @@ def build_parser() -> argparse.ArgumentParser:
     ps.add_argument("--threads", type=int, default=None)
     ps.add_argument("--out", required=True, metavar="WAV", help="output WAV")
     ps.set_defaults(func=cmd_sample)
+
+    pst = sub.add_parser("study", help="the incremental learn-and-forget study on your clips",
+                         description="Train on clip 1 until memorised, add the clips one by one; "
+                         "after every stage score every clip and render the seen ones at each "
+                         "temperature. Writes DIR/report.html and DIR/metrics.json.")
+    pst.add_argument("clips", nargs="+", metavar="CLIP", help="audio files, in the order to add them")
+    _add_model_flags(pst)
+    _add_study_flags(pst, 600)
+    pst.set_defaults(func=cmd_study)
+
+    pd = sub.add_parser("demo", help="the study on the built-in clips, small model (minutes)",
+                        description="Run the learn-and-forget study on built-in synthesised clips "
+                        "(a hip-hop style mix, a breakbeat, scratch shrieks) with a small model, "
+                        "and print the path of the report.")
+    pd.add_argument("--quick", action="store_true", help="shorter clips and stages (a smoke test)")
+    _add_study_flags(pd, 0)
+    pd.set_defaults(func=cmd_demo)
     return p
 
 

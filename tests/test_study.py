@@ -1,0 +1,145 @@
+"""The study end to end on a tiny model, the measures against hand-computed values,
+built-in clips, resume, and the report in a real browser where one is installed."""
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from wavecore import WaveNetConfig, clips
+from wavecore.measures import closeness, continual_measures
+from wavecore.report import build
+from wavecore.study import Study, StudySettings
+from wavecore.train import TrainSettings
+
+CFG = WaveNetConfig(layers=4, stacks=1, residual_channels=8, dilation_channels=8,
+                    skip_channels=16, sample_rate=8000)
+
+
+def test_measures_by_hand():
+    # rows: untrained, after stage 1, 2, 3; columns: clips 1..3
+    R = np.array([[0.1, 0.2, 0.0],
+                  [0.9, 0.3, 0.1],
+                  [0.6, 0.8, 0.2],
+                  [0.7, 0.5, 0.9]])
+    m = continual_measures(R)
+    assert m["average"] == pytest.approx([0.9, 0.7, 0.7])
+    # after stage 2: clip 1 fell from 0.9 to 0.6
+    assert m["forgetting"][2][0] == pytest.approx(0.3)
+    # after stage 3: clip 1 best 0.9 -> 0.7 (0.2); clip 2 best 0.8 -> 0.5 (0.3)
+    assert m["forgetting"][3][:2] == pytest.approx([0.2, 0.3])
+    assert m["average_forgetting"][3] == pytest.approx(0.25)
+    # BWT = mean(R[3,1]-R[1,1], R[3,2]-R[2,2]) = mean(-0.2, -0.3)
+    assert m["bwt"] == pytest.approx(-0.25)
+    # FWT = mean(R[1,2]-b2, R[2,3]-b3) = mean(0.1, 0.2)
+    assert m["fwt"] == pytest.approx(0.15)
+
+
+def test_closeness():
+    sr = 8000
+    t = np.arange(sr) / sr
+    a = np.sin(2 * np.pi * 300 * t)
+    same = closeness(a, a, sr)
+    assert same["lsd_db"] == pytest.approx(0, abs=1e-9) and same["follow_s"] == pytest.approx(1.0)
+    b = a.copy()
+    b[sr // 2:] = np.random.default_rng(0).standard_normal(sr // 2) * 0.5   # diverges at 0.5 s
+    c = closeness(b, a, sr)
+    assert 0.4 < c["follow_s"] < 0.55 and c["lsd_db"] > 3
+
+
+def test_builtin_clips_are_deterministic_and_valid():
+    for name in clips.names():
+        x = clips.get(name, 8000, 0.5)
+        assert x.dtype == np.float32 and len(x) == 4000 and 0.5 < np.abs(x).max() <= 0.9 + 1e-6
+        np.testing.assert_array_equal(x, clips.get(name, 8000, 0.5))
+    with pytest.raises(ValueError, match="unknown built-in clip"):
+        clips.get("nope")
+
+
+def tiny_settings(**kw):
+    train = TrainSettings(steps=10 ** 6, batch=2, window=400, lr=3e-3, schedule="constant",
+                          warmup=5, checkpoint_every=0, keep=100, log_every=5, threads=2)
+    return StudySettings(**{**dict(steps_per_stage=20, check_every=10, timeline_every=10,
+                                   timeline_seconds=0.05, unprimed_seconds=0.1,
+                                   prime_seconds=0.02, train=train), **kw})
+
+
+def two_clips():
+    return [("chant", clips.get("chant", 8000, 0.25)), ("shriek", clips.get("shriek", 8000, 0.25))]
+
+
+@pytest.fixture(scope="module")
+def study_dir(tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("study"))
+    M = Study(CFG, two_clips(), tiny_settings(), out_dir=out).run(progress=False, log=lambda *a: None)
+    build(out, M)
+    return out
+
+
+def test_tiny_study_writes_every_artefact(study_dir):
+    M = json.load(open(os.path.join(study_dir, "metrics.json")))
+    assert np.array(M["bits"]).shape == (3, 2) and np.array(M["accuracy"]).shape == (3, 2)
+    assert len(M["traces"]) == 3 and len(M["traces"][0][1]) == 25          # 0.25 s in 10 ms bins
+    assert len(M["renders"]) == 3 * (1 + 2) and len(M["unprimed"]) == 3 * 2
+    assert M["timeline"] and M["loss_curve"]
+    assert M["measures"]["accuracy"]["bwt"] is not None
+    for r in M["renders"] + M["unprimed"] + M["timeline"]:
+        assert os.path.exists(os.path.join(study_dir, r["path"]))
+    assert sorted(f for f in os.listdir(os.path.join(study_dir, "checkpoints")) if f.endswith(".npz")) == \
+        ["ckpt-00000020.npz", "ckpt-00000040.npz"]
+    html = open(os.path.join(study_dir, "report.html")).read()
+    for ref in re.findall(r'(?:src|href)="([^"]+)"|src=\'([^\']+)\'', html):
+        ref = ref[0] or ref[1]
+        assert not ref.startswith(("/", "http")), ref
+        assert os.path.exists(os.path.join(study_dir, ref)), ref
+
+
+def test_study_resume_skips_finished_stages(tmp_path):
+    out = str(tmp_path)
+    st = tiny_settings(timeline_every=0)
+    Study(CFG, two_clips()[:1], st, out_dir=out).run(progress=False, log=lambda *a: None)
+    with pytest.raises(FileExistsError):
+        Study(CFG, two_clips()[:1], st, out_dir=out).run(progress=False, log=lambda *a: None)
+    # an interrupted two-clip study: keep only stage 1's results, then resume
+    full = str(tmp_path / "full")
+    Study(CFG, two_clips(), st, out_dir=full).run(progress=False, log=lambda *a: None)
+    state = json.load(open(os.path.join(full, "study.json")))
+    done = str(tmp_path / "cut")
+    shutil.copytree(full, done)
+    M = state["metrics"]
+    M["stages"] = M["stages"][:1]
+    for k in ("bits", "accuracy", "traces"):
+        M[k] = M[k][:2]
+    M["renders"] = [r for r in M["renders"] if r["stage"] <= 1]
+    M["unprimed"] = [r for r in M["unprimed"] if r["stage"] <= 1]
+    M["loss_curve"] = [c for c in M["loss_curve"] if c[2] <= 1]
+    M.pop("measures")
+    json.dump(state, open(os.path.join(done, "study.json"), "w"))
+    os.unlink(os.path.join(done, "checkpoints", "ckpt-00000040.npz"))
+    logs = []
+    M2 = Study(CFG, two_clips(), st, out_dir=done).run(resume=True, progress=False, log=logs.append)
+    assert any("resuming after stage 1" in line for line in logs)
+    np.testing.assert_array_equal(M2["accuracy"], json.load(open(os.path.join(full, "study.json")))["metrics"]["accuracy"])
+
+
+def _browser():
+    for b in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(b):
+            return shutil.which(b)
+    return None
+
+
+@pytest.mark.skipif(_browser() is None, reason="no Chromium installed (apt-get install chromium)")
+def test_report_renders_in_a_real_browser(study_dir, tmp_path):
+    r = subprocess.run([_browser(), "--headless", "--no-sandbox", "--disable-gpu",
+                        "--disable-background-networking", "--disable-component-update",
+                        "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path}",
+                        "--dump-dom", "file://" + os.path.join(study_dir, "report.html")],
+                       capture_output=True, text=True, timeout=120)
+    dom = r.stdout
+    assert "<audio" in dom and dom.count("<audio") >= 3 * 3 + 2 * 3
+    assert dom.count("<img") >= 4 and "measures-table" in dom
+    assert "Forgetting and transfer" in dom

@@ -1,0 +1,257 @@
+"""The incremental learn-and-forget study.
+
+Stage 1 trains on clip 1 (until the network has memorised it, or a fixed number of steps),
+stage k on clips 1..k. Before stage 1 (the untrained baseline) and after every stage, every
+clip, seen or not, is scored teacher-forced (bits/sample, top-1 accuracy and the
+per-position trace), so R[stage, clip] matrices and the measures of wavecore.measures
+follow. After every stage each seen clip is reproduced at every temperature, primed with
+its first ``prime_seconds``, and compared with the original; one unprimed render per
+temperature shows what the network makes up on its own. Inside each stage, every
+``timeline_every`` steps, a short render of the newest clip lets one hear it being learned.
+A checkpoint follows every stage; ``resume=True`` skips finished stages.
+
+Layout of the output directory:
+    originals/NN_NAME.wav         the clips as the model hears them (μ-law, model rate)
+    stage_S/NAME_T0.6.wav         primed reproductions; stage_S/unprimed_T0.6.wav
+    timeline/stage_S_step_N.wav   renders of the newest clip during stage S
+    checkpoints/ckpt-*.npz        one per stage
+    study.json                    progress and every number (for resume)
+    metrics.json, report.html, figures/*.png   written by wavecore.report
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import audio as _audio
+from . import measures
+from .checkpoint import CheckpointError, step_path
+from .config import WaveNetConfig
+from .sampler import CachedSampler
+from .train import Clip, Trainer, TrainSettings, load_clip
+
+
+@dataclass
+class StudySettings:
+    temperatures: tuple = (0.9, 0.7, 0.6)
+    memorise: bool = True            # stage ends when the newest clip is memorised (else fixed)
+    steps_per_stage: int = 600       # the cap (memorise) or the fixed count
+    memorised_accuracy: float = 0.95  # teacher-forced top-1 accuracy on the newest clip
+    check_every: int = 50
+    timeline_every: int = 100        # 0: no timeline
+    timeline_seconds: float = 0.5
+    prime_seconds: float = 0.1
+    unprimed_seconds: float = 1.0
+    trace_bin_seconds: float = 0.01  # per-position NLL traces are averaged over such bins
+    seed: int = 0
+    train: TrainSettings = field(default_factory=lambda: TrainSettings(
+        schedule="constant", checkpoint_every=0, keep=1000))
+
+    def __post_init__(self):
+        if isinstance(self.train, dict):
+            self.train = TrainSettings(**self.train)
+        self.temperatures = tuple(float(t) for t in self.temperatures)
+        if not self.temperatures or any(not (t >= 0) for t in self.temperatures):
+            raise ValueError(f"temperatures must be >= 0, got {self.temperatures}")
+        if self.steps_per_stage < 1 or self.check_every < 1:
+            raise ValueError("steps_per_stage and check_every must be >= 1")
+
+
+def _write_json(path, obj):
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(obj, f, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+
+
+class Study:
+    def __init__(self, config: WaveNetConfig, clips, settings: StudySettings | None = None,
+                 out_dir="study"):
+        self.config = config
+        self.settings = settings or StudySettings()
+        self.clips: list[Clip] = [load_clip(c, config, name=n) for n, c in _named(clips)]
+        if len({c.name for c in self.clips}) != len(self.clips):
+            raise ValueError("clip names must be unique: " + ", ".join(c.name for c in self.clips))
+        self.out = os.fspath(out_dir)
+
+    # -- bookkeeping ----------------------------------------------------------
+    def _identity(self) -> dict:
+        return {"config": self.config.to_dict(),
+                "settings": json.loads(json.dumps(dataclasses.asdict(self.settings))),
+                "clips": [{"name": c.name, "samples": len(c.classes), "fingerprint": c.fingerprint}
+                          for c in self.clips]}
+
+    def _path(self, *parts) -> str:
+        p = os.path.join(self.out, *parts)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        return p
+
+    # -- the run ---------------------------------------------------------------
+    def run(self, resume: bool = False, progress: bool = True, log=print) -> dict:
+        """Run (or finish) the study; returns the metrics dict (also in study.json)."""
+        os.makedirs(self.out, exist_ok=True)
+        state_path = os.path.join(self.out, "study.json")
+        ident = self._identity()
+        st = self.settings
+        if os.path.exists(state_path):
+            if not resume:
+                raise FileExistsError(f"{self.out} already holds a study; pass resume=True "
+                                      "(--resume) to finish it, or choose another directory")
+            with open(state_path, encoding="utf-8") as f:
+                state = json.load(f)
+            if state["identity"] != ident:
+                raise CheckpointError(f"{state_path}: the study there used another config, "
+                                      "settings or clips; it cannot be resumed with these")
+        else:
+            state = {"identity": ident, "metrics": self._empty_metrics()}
+        M = state["metrics"]
+        done = len(M["stages"])
+        K = len(self.clips)
+        for k, c in enumerate(self.clips):
+            _audio.save(self._path("originals", f"{k + 1:02d}_{_slug(c.name)}.wav"),
+                        _audio.mu_law_decode(c.classes, self.config.classes), self.config.sample_rate)
+        ckdir = os.path.join(self.out, "checkpoints")
+        if done == 0:
+            trainer = Trainer(self.config, self.clips[:1], st.train, out_dir=ckdir)
+            log(f"model: {self.config.describe()}; {trainer.net.size:,} parameters, "
+                f"backend {trainer.net.backend}")
+            self._score(trainer, M, stage=0)
+            _write_json(state_path, state)
+        else:
+            trainer = Trainer.resume(os.path.join(ckdir, M["stages"][-1]["checkpoint"]),
+                                     self.clips[:done])
+            log(f"resuming after stage {done} (step {trainer.step})")
+        for s in range(done + 1, K + 1):
+            t0 = time.perf_counter()
+            trainer.set_clips(self.clips[:s])
+            newest = self.clips[s - 1]
+            log(f"stage {s}/{K}: training on {', '.join(c.name for c in self.clips[:s])}")
+            start = trainer.step
+            memorised = {"hit": False}
+
+            def callback(tr, rec, s=s, newest=newest, start=start):
+                n = tr.step - start
+                if rec.get("step", 0) % st.train.log_every == 0:
+                    M["loss_curve"].append([tr.step, rec["bits"], s])
+                if st.timeline_every and n % st.timeline_every == 0:
+                    self._timeline(tr, s, newest, M)
+                if st.memorise and n % st.check_every == 0:
+                    acc = tr.evaluate(newest)["accuracy"]
+                    if acc >= st.memorised_accuracy:
+                        memorised["hit"] = True
+                        return True
+                return False
+            trainer.train(start + st.steps_per_stage, progress=progress, callback=callback,
+                          desc=f"stage {s}")
+            ck = os.path.basename(step_path(ckdir, trainer.step))     # train() wrote it
+            self._score(trainer, M, stage=s)
+            self._render(trainer, M, stage=s)
+            M["stages"].append({"stage": s, "clips": [c.name for c in self.clips[:s]],
+                                "steps": trainer.step - start, "end_step": trainer.step,
+                                "memorised": memorised["hit"], "checkpoint": ck,
+                                "seconds": time.perf_counter() - t0})
+            row = M["accuracy"][s]
+            log(f"  {trainer.step - start} steps ({'memorised' if memorised['hit'] else 'cap reached'}), "
+                "accuracy " + ", ".join(f"{c.name} {a:.3f}" for c, a in zip(self.clips, row)))
+            _write_json(state_path, state)
+        M["measures"] = {"accuracy": measures.continual_measures(np.array(M["accuracy"])),
+                         "bits": _bits_measures(np.array(M["bits"]))}
+        _write_json(state_path, state)
+        return M
+
+    def _empty_metrics(self) -> dict:
+        return {"clips": [c.name for c in self.clips], "sample_rate": self.config.sample_rate,
+                "receptive_field": self.config.receptive_field,
+                "temperatures": list(self.settings.temperatures), "stages": [],
+                "bits": [], "accuracy": [], "traces": [], "renders": [], "unprimed": [],
+                "timeline": [], "loss_curve": [],
+                "trace_bin_seconds": self.settings.trace_bin_seconds}
+
+    def _score(self, trainer, M, stage):
+        """Row `stage` of the matrices and the binned per-position traces, for every clip."""
+        b, a, tr = [], [], []
+        binn = max(1, int(round(self.settings.trace_bin_seconds * self.config.sample_rate)))
+        for c in self.clips:
+            m = trainer.evaluate(c)
+            b.append(m["bits"])
+            a.append(m["accuracy"])
+            n = len(m["nll"]) // binn * binn
+            tr.append(np.round(m["nll"][:n].reshape(-1, binn).mean(axis=1), 4).tolist())
+        M["bits"].append(b)
+        M["accuracy"].append(a)
+        M["traces"].append(tr)
+
+    def _seed(self, stage, clip, extra=0):
+        return int(self.settings.seed) * 1_000_003 + stage * 10_007 + clip * 101 + extra
+
+    def _render(self, trainer, M, stage):
+        st, cfg = self.settings, self.config
+        sampler = CachedSampler(trainer.net, trainer.params)
+        P = max(1, int(round(st.prime_seconds * cfg.sample_rate)))
+        temps = list(st.temperatures)
+        for j, c in enumerate(self.clips[:stage]):
+            original = _audio.mu_law_decode(c.classes, cfg.classes)
+            n = len(c.classes) - P
+            if n < 1:
+                continue
+            g = sampler.generate(n, streams=len(temps), temperature=temps,
+                                 prime_classes=[c.classes[:P]] * len(temps),
+                                 seed=[self._seed(stage, j, k) for k in range(len(temps))])
+            for k, t in enumerate(temps):
+                path = os.path.join(f"stage_{stage}", f"{_slug(c.name)}_T{t:g}.wav")
+                full = np.concatenate([original[:P], g.audio[k]])        # prime + continuation
+                _audio.save(self._path(path), full, cfg.sample_rate)
+                close = measures.closeness(g.audio[k], original[P:], cfg.sample_rate)
+                M["renders"].append({"stage": stage, "clip": c.name, "temperature": t, "path": path,
+                                     "lsd_db": close["lsd_db"], "follow_s": close["follow_s"]})
+        n = max(1, int(round(st.unprimed_seconds * cfg.sample_rate)))
+        g = sampler.generate(n, streams=len(temps), temperature=temps,
+                             seed=[self._seed(stage, 99, k) for k in range(len(temps))])
+        for k, t in enumerate(temps):
+            path = os.path.join(f"stage_{stage}", f"unprimed_T{t:g}.wav")
+            _audio.save(self._path(path), g.audio[k], cfg.sample_rate)
+            M["unprimed"].append({"stage": stage, "temperature": t, "path": path})
+
+    def _timeline(self, trainer, stage, clip, M):
+        cfg, st = self.config, self.settings
+        P = max(1, int(round(st.prime_seconds * cfg.sample_rate)))
+        n = max(1, int(round(st.timeline_seconds * cfg.sample_rate)))
+        g = CachedSampler(trainer.net, trainer.params).generate(
+            n, temperature=0.7, prime_classes=clip.classes[:P], seed=self._seed(stage, 0, trainer.step))
+        path = os.path.join("timeline", f"stage_{stage}_step_{trainer.step:06d}.wav")
+        _audio.save(self._path(path), g.audio[0], cfg.sample_rate)
+        M["timeline"].append({"stage": stage, "step": trainer.step, "clip": clip.name, "path": path})
+
+
+def _bits_measures(bits: np.ndarray) -> dict:
+    """The measures on -bits, reported back in bits (positive forgetting = more bits now)."""
+    m = measures.continual_measures(-bits)
+    m["average"] = [-v for v in m["average"]]
+    for k in ("bwt", "fwt"):
+        if m[k] is not None:
+            m[k] = -m[k]           # bits: BWT > 0 means later stages cost bits on old clips
+    return m
+
+
+def _named(clips):
+    """Accept Clip objects, (name, source) pairs, paths or arrays."""
+    for i, c in enumerate(clips):
+        if isinstance(c, Clip):
+            yield c.name, c
+        elif isinstance(c, tuple) and len(c) == 2 and isinstance(c[0], str):
+            yield c
+        elif isinstance(c, (str, os.PathLike)):
+            yield None, c
+        else:
+            yield f"clip{i + 1}", c
