@@ -146,7 +146,8 @@ def _study_settings(args):
                           schedule="constant", warmup=20, checkpoint_every=0, keep=1000,
                           seed=args.seed, backend=args.backend, threads=args.threads)
     return StudySettings(temperatures=tuple(args.temperatures), memorise=not args.fixed,
-                         steps_per_stage=args.steps_per_stage, memorised_accuracy=args.memorised,
+                         steps_per_stage=args.steps_per_stage or 1500, later_steps=args.later_steps,
+                         memorised_accuracy=args.memorised or 0.998,
                          timeline_every=args.timeline_every, seed=args.seed, train=train)
 
 
@@ -155,16 +156,23 @@ def cmd_study(args) -> int:
 
 
 def cmd_demo(args) -> int:
+    import dataclasses
+
     from . import clips as builtin
-    cfg = WaveNetConfig(layers=8, stacks=2, residual_channels=32, dilation_channels=32,
-                        skip_channels=128, sample_rate=8000)
-    seconds = 1.0 if args.quick else 1.5
-    clips = [(name, builtin.get(name, cfg.sample_rate, seconds)) for name in builtin.DEMO]
-    settings = _study_settings(args)
-    if args.quick:
-        settings.steps_per_stage = min(settings.steps_per_stage, 150)
+    from .study import demo_setup
+    cfg, clips, settings = demo_setup(args.quick)
+    flags = _study_settings(args)            # flags given on the command line override the demo's
+    given = {k: getattr(flags, k) for k in ("temperatures", "memorise", "timeline_every", "seed")}
+    for k, v in (("steps_per_stage", args.steps_per_stage), ("later_steps", args.later_steps),
+                 ("memorised_accuracy", args.memorised)):
+        if v is not None:
+            given[k] = v
+    train = dataclasses.replace(settings.train, seed=args.seed, backend=args.backend,
+                                threads=args.threads or settings.train.threads)
+    settings = dataclasses.replace(settings, train=train, **given)
     print(f"wavecore demo: a learn-and-forget study on the built-in clips "
-          f"{', '.join(builtin.DEMO)} ({seconds} s each at {cfg.sample_rate} Hz)")
+          f"{', '.join(builtin.DEMO)} ({len(clips[0][1]) / cfg.sample_rate:g} s each at "
+          f"{cfg.sample_rate} Hz)")
     return _run_study(cfg, clips, settings, args.out, args.resume)
 
 
@@ -173,11 +181,14 @@ def _add_study_flags(p, steps):
     g.add_argument("--out", default="wavecore-study" if steps else "wavecore-demo", metavar="DIR",
                    help="output directory (default %(default)s)")
     g.add_argument("--resume", action="store_true", help="finish an interrupted study in --out")
-    g.add_argument("--steps-per-stage", type=int, default=steps or 600,
+    g.add_argument("--steps-per-stage", type=int, default=steps or None,
                    help="step cap per stage (or the fixed count with --fixed; default %(default)s)")
     g.add_argument("--fixed", action="store_true",
                    help="train a fixed number of steps per stage instead of until memorised")
-    g.add_argument("--memorised", type=float, default=0.97,
+    g.add_argument("--later-steps", type=int, default=None,
+                   help="train stages 2.. for exactly this many steps (the original: memorise the "
+                   "first song, then a fixed number per added song)")
+    g.add_argument("--memorised", type=float, default=0.998 if steps else None,
                    help="teacher-forced accuracy on the newest clip that ends a stage (default %(default)s)")
     g.add_argument("--temperatures", type=float, nargs="+", default=[0.9, 0.7, 0.6])
     g.add_argument("--timeline-every", type=int, default=100, help="steps between timeline renders")

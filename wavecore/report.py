@@ -31,13 +31,17 @@ def _heatmap(plt, M, key, path, title, fmt, cmap, vmin=None, vmax=None):
         for j in range(R.shape[1]):
             seen = i > j
             ax.text(j, i, format(R[i, j], fmt), ha="center", va="center", fontsize=9,
-                    color="white" if im.norm(R[i, j]) < 0.5 else "black",
+                    color="black" if _luma(im.cmap(im.norm(R[i, j]))) > 0.5 else "white",
                     fontweight="bold" if seen else "normal")
     ax.set_title(title)
     fig.colorbar(im, ax=ax, fraction=0.04)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def _luma(rgba):
+    return 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2]
 
 
 def _loss_curve(plt, M, path):
@@ -153,7 +157,7 @@ def _html(M, originals) -> str:
            "<th>steps</th><th>ended</th><th>wall time</th></tr>"]
     for st in M["stages"]:
         out.append(f"<tr><td>{st['stage']}</td><td>{e(', '.join(st['clips']))}</td><td>{st['steps']}</td>"
-                   f"<td>{'memorised' if st['memorised'] else 'step cap'}</td><td>{st['seconds']:.0f} s</td></tr>")
+                   f"<td>{e(st.get('ended', ''))}</td><td>{st['seconds']:.0f} s</td></tr>")
     out.append("</table>")
     out.append("<h2 id='reproductions'>Reproductions</h2><p class='note'>Each render starts with the "
                "original's first moments (the prime) and continues on its own. LSD: log-spectral distance "

@@ -41,6 +41,8 @@ class StudySettings:
     temperatures: tuple = (0.9, 0.7, 0.6)
     memorise: bool = True            # stage ends when the newest clip is memorised (else fixed)
     steps_per_stage: int = 600       # the cap (memorise) or the fixed count
+    later_steps: int | None = None   # if set: stages 2.. train exactly this many steps, as the
+                                     # original did (memorise the first song, then +N per song)
     memorised_accuracy: float = 0.95  # teacher-forced top-1 accuracy on the newest clip
     check_every: int = 50
     timeline_every: int = 100        # 0: no timeline
@@ -58,7 +60,7 @@ class StudySettings:
         self.temperatures = tuple(float(t) for t in self.temperatures)
         if not self.temperatures or any(not (t >= 0) for t in self.temperatures):
             raise ValueError(f"temperatures must be >= 0, got {self.temperatures}")
-        if self.steps_per_stage < 1 or self.check_every < 1:
+        if self.steps_per_stage < 1 or self.check_every < 1 or (self.later_steps or 1) < 1:
             raise ValueError("steps_per_stage and check_every must be >= 1")
 
 
@@ -139,6 +141,8 @@ class Study:
             log(f"stage {s}/{K}: training on {', '.join(c.name for c in self.clips[:s])}")
             start = trainer.step
             memorised = {"hit": False}
+            fixed = s > 1 and st.later_steps is not None
+            steps = st.later_steps if fixed else st.steps_per_stage
 
             def callback(tr, rec, s=s, newest=newest, start=start):
                 n = tr.step - start
@@ -146,13 +150,13 @@ class Study:
                     M["loss_curve"].append([tr.step, rec["bits"], s])
                 if st.timeline_every and n % st.timeline_every == 0:
                     self._timeline(tr, s, newest, M)
-                if st.memorise and n % st.check_every == 0:
+                if st.memorise and not fixed and n % st.check_every == 0:
                     acc = tr.evaluate(newest)["accuracy"]
                     if acc >= st.memorised_accuracy:
                         memorised["hit"] = True
                         return True
                 return False
-            trainer.train(start + st.steps_per_stage, progress=progress, callback=callback,
+            trainer.train(start + steps, progress=progress, callback=callback,
                           desc=f"stage {s}")
             ck = os.path.basename(step_path(ckdir, trainer.step))     # train() wrote it
             self._score(trainer, M, stage=s)
@@ -162,7 +166,9 @@ class Study:
                                 "memorised": memorised["hit"], "checkpoint": ck,
                                 "seconds": time.perf_counter() - t0})
             row = M["accuracy"][s]
-            log(f"  {trainer.step - start} steps ({'memorised' if memorised['hit'] else 'cap reached'}), "
+            how = "fixed" if fixed or not st.memorise else "memorised" if memorised["hit"] else "cap reached"
+            M["stages"][-1]["ended"] = how
+            log(f"  {trainer.step - start} steps ({how}), "
                 "accuracy " + ", ".join(f"{c.name} {a:.3f}" for c, a in zip(self.clips, row)))
             _write_json(state_path, state)
         M["measures"] = {"accuracy": measures.continual_measures(np.array(M["accuracy"])),
@@ -255,3 +261,21 @@ def _named(clips):
             yield None, c
         else:
             yield f"clip{i + 1}", c
+
+
+def demo_setup(quick: bool = False, **overrides):
+    """The demo study: (config, clips, settings). A 2 x 8-layer WaveNet (R = D = 32, S = 128,
+    8 kHz, receptive field 64 ms) on three built-in clips; stage 1 runs until the mix is
+    memorised (teacher-forced accuracy >= 0.998, at most 1500 steps), stages 2 and 3 add a
+    clip and train 400 steps each. quick: 1 s clips, 150 / 50 steps (a smoke test)."""
+    from . import clips as builtin
+    cfg = WaveNetConfig(layers=8, stacks=2, residual_channels=32, dilation_channels=32,
+                        skip_channels=128, sample_rate=8000)
+    seconds = 1.0 if quick else 2.0
+    clips = [(name, builtin.get(name, cfg.sample_rate, seconds)) for name in builtin.DEMO]
+    train = TrainSettings(steps=10 ** 9, batch=4, window=2000, lr=3e-3, schedule="constant",
+                          warmup=20, checkpoint_every=0, keep=1000, threads=2)
+    kw = dict(steps_per_stage=150 if quick else 1500, later_steps=50 if quick else 400,
+              memorised_accuracy=0.998, train=train)
+    kw.update(overrides)
+    return cfg, clips, StudySettings(**kw)
