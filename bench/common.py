@@ -1,4 +1,7 @@
-"""Shared setup for the benchmarks: the reference config and its training window."""
+"""Shared setup for the benchmarks: the reference config, its training window, a clock."""
+import statistics
+import time
+
 import numpy as np
 
 from wavecore import WaveNetConfig
@@ -29,3 +32,15 @@ def train_flops(cfg, T=T_REF, B=1) -> float:
             fwd += 2 * rows * D * R                         # residual 1x1
     fwd += 2 * T * B * (L * D * S + S * S + S * A)          # skip GEMM, output head
     return 3 * fwd
+
+
+def median_time(fn, repeat=3, warmup=0):
+    """Median wall time of ``fn()`` over ``repeat`` calls, after ``warmup`` untimed calls."""
+    for _ in range(warmup):
+        fn()
+    ts = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return statistics.median(ts)

@@ -8,26 +8,15 @@ the priming (the receptive field of silence every render reads first) is left ou
 """
 import argparse
 import os
-import statistics
 import sys
-import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import reference_config  # noqa: E402
+from common import median_time as clock, reference_config  # noqa: E402
 
 from wavecore import WaveNet  # noqa: E402
 from wavecore.sampler import CachedSampler, NaiveSampler  # noqa: E402
-
-
-def clock(fn, repeat=3):
-    ts = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
 
 
 def steady_rate(render, n1, n2, streams):

@@ -8,26 +8,14 @@ GEMM GFLOP/s, peak RSS growth, and the ratios to the NumPy reference and to PyTo
 import argparse
 import os
 import resource
-import statistics
 import sys
-import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import T_REF, reference_config, train_flops, window  # noqa: E402
+from common import T_REF, median_time, reference_config, train_flops, window  # noqa: E402
 
 from wavecore import WaveNet  # noqa: E402
-
-
-def timed(fn, repeat):
-    fn()                                                   # warm-up (allocations, first touch)
-    ts = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
 
 
 def main():
@@ -54,7 +42,7 @@ def main():
             net = WaveNet(cfg, np.float32, backend=path, threads=args.threads)
             p = net.init_params(0)
             before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            rows[path] = (timed(lambda: net.loss_and_grads(p, x), args.repeat),
+            rows[path] = (median_time(lambda: net.loss_and_grads(p, x), args.repeat, warmup=1),
                           (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)
         if torch is not None:
             model = TorchWaveNet(cfg)
@@ -63,7 +51,7 @@ def main():
             def step():
                 model.zero_grad(set_to_none=True)
                 model(xt).backward()
-            rows["torch"] = (timed(step, args.repeat), float("nan"))
+            rows["torch"] = (median_time(step, args.repeat, warmup=1), float("nan"))
         for path, (t, mem) in rows.items():
             vs_np = rows["numpy"][0] / t
             vs_t = rows["torch"][0] / t if "torch" in rows else float("nan")
