@@ -161,15 +161,16 @@ def cmd_demo(args) -> int:
     from . import clips as builtin
     from .study import demo_setup
     cfg, clips, settings = demo_setup(args.quick)
-    flags = _study_settings(args)            # flags given on the command line override the demo's
-    given = {k: getattr(flags, k) for k in ("temperatures", "memorise", "timeline_every", "seed")}
-    for k, v in (("steps_per_stage", args.steps_per_stage), ("later_steps", args.later_steps),
-                 ("memorised_accuracy", args.memorised)):
-        if v is not None:
-            given[k] = v
-    train = dataclasses.replace(settings.train, seed=args.seed, backend=args.backend,
+    # flags override the demo's settings; those left at None keep the demo's values
+    given = {k: v for k, v in (("steps_per_stage", args.steps_per_stage),
+                               ("later_steps", args.later_steps),
+                               ("memorised_accuracy", args.memorised)) if v is not None}
+    train = dataclasses.replace(settings.train, batch=args.batch, window=args.window, lr=args.lr,
+                                seed=args.seed, backend=args.backend,
                                 threads=args.threads or settings.train.threads)
-    settings = dataclasses.replace(settings, train=train, **given)
+    settings = dataclasses.replace(settings, train=train, temperatures=tuple(args.temperatures),
+                                   memorise=not args.fixed, timeline_every=args.timeline_every,
+                                   seed=args.seed, **given)
     print(f"wavecore demo: a learn-and-forget study on the built-in clips "
           f"{', '.join(builtin.DEMO)} ({len(clips[0][1]) / cfg.sample_rate:g} s each at "
           f"{cfg.sample_rate} Hz)")

@@ -66,7 +66,8 @@ class _Sampler:
 
     # -- inputs ---------------------------------------------------------------
     def _streams(self, value, B, name):
-        if isinstance(value, (list, tuple)):
+        if isinstance(value, (list, tuple, np.ndarray)) and np.ndim(value) == 1:
+            value = list(value)
             if len(value) != B:
                 raise ValueError(f"{name}: {len(value)} values given for {B} streams")
             return list(value)
@@ -128,10 +129,10 @@ class _Sampler:
                 raise ValueError("uniforms must lie in [0, 1)")
         else:
             seeds = self._streams(seed, B, "seed")
+            own = np.ndim(seed) == 1                 # one seed per stream, else spawned from one
             U = np.empty((n, B))
             for b, s in enumerate(seeds):
-                ss = np.random.SeedSequence(s, spawn_key=(b,)) if not isinstance(seed, (list, tuple)) \
-                    else np.random.SeedSequence(s)
+                ss = np.random.SeedSequence(int(s)) if own else np.random.SeedSequence(s, spawn_key=(b,))
                 U[:, b] = np.random.default_rng(ss).random(n)
         ids = None
         if cfg.gc_ids:

@@ -274,7 +274,7 @@ def demo_setup(quick: bool = False, **overrides):
     seconds = 1.0 if quick else 2.0
     clips = [(name, builtin.get(name, cfg.sample_rate, seconds)) for name in builtin.DEMO]
     train = TrainSettings(steps=10 ** 9, batch=4, window=2000, lr=3e-3, schedule="constant",
-                          warmup=20, checkpoint_every=0, keep=1000, threads=2)
+                          warmup=20, checkpoint_every=0, keep=1000)
     kw = dict(steps_per_stage=150 if quick else 1500, later_steps=50 if quick else 400,
               memorised_accuracy=0.998, train=train)
     kw.update(overrides)
