@@ -13,8 +13,8 @@ import numpy as np
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport exp
-from libc.stdlib cimport malloc, free
-from wavecore._cpu.fastmath cimport tanh_, sigmoid_
+from libc.string cimport memcpy
+from wavecore._cpu.gate cimport gate_forward
 
 
 cdef extern from "simd.h" nogil:
@@ -65,7 +65,8 @@ cdef void stream_block(Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t B, Py_ssize_t n,
                        Py_ssize_t S, Py_ssize_t A, floating* queues, long long* x_prev,
                        long long* x_cur, const long long* forced, const double* uniforms,
                        const double* temps, long long* out, floating* logits_out,
-                       const floating* gcb, floating* buf, double* e) noexcept nogil:
+                       const floating* gcb, const floating* bsum, floating* buf,
+                       double* e) noexcept nogil:
     """Run streams lo..hi for n steps from step t0, layer by layer across the block (so each
     weight row is read once per step for the whole block). forced != NULL: feed
     forced[s, b] and skip the head (priming); else draw each next class into out[s, b]."""
@@ -93,24 +94,19 @@ cdef void stream_block(Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t B, Py_ssize_t n,
             for j in range(R):
                 h[i * R + j] = E[x_prev[b] * R + j] + E[(A + x_cur[b]) * R + j] + p[off[1] + j]
             if forced == NULL:
-                for j in range(S):
-                    skip[i * S + j] = 0
-                    for l in range(L):
-                        skip[i * S + j] += p[off[7] + l * S + j]
+                memcpy(skip + i * S, bsum, S * sizeof(floating))     # sum of the skip biases
         for l in range(L):
             d = dil[l]
             q = queues + q_off[l] + ((t % d) * B + lo) * R      # h[t - d] of the block: (nb, R)
             W = p + off[2] + l * 4 * R * D
             for i in range(nb):
-                for j in range(2 * D):
-                    fg[i * 2 * D + j] = p[off[3] + l * 2 * D + j]
-                    if gcb != NULL:
+                memcpy(fg + i * 2 * D, p + off[3] + l * 2 * D, 2 * D * sizeof(floating))
+                if gcb != NULL:
+                    for j in range(2 * D):
                         fg[i * 2 * D + j] += gcb[(l * B + lo + i) * 2 * D + j]
             mm_acc(q, nb, R, W, 2 * D, fg)
             mm_acc(h, nb, R, W + R * 2 * D, 2 * D, fg)
-            for i in range(nb):
-                for j in range(D):
-                    z[i * D + j] = tanh_(fg[i * 2 * D + j]) * sigmoid_(fg[i * 2 * D + D + j])
+            gate_forward(fg, nb, D, z, D)
             for j in range(nb * R):
                 q[j] = h[j]                                     # the slot now holds h[t]
             if forced == NULL:
@@ -195,10 +191,13 @@ def run(cfg, dict offsets, floating[::1] params, floating[::1] queues, q_off, Py
     work = np.empty(B * nbuf, dtype=np.asarray(params).dtype)
     ework = np.empty((nt, A), dtype=np.float64)
     cdef floating[::1] wv = work
+    P = np.asarray(params)
+    bsum = np.ascontiguousarray(P[off[7]:off[7] + L * S].reshape(L, S).sum(axis=0))
+    cdef floating[::1] bsv = bsum
     cdef double[:, ::1] ev = ework
     for tid in prange(nt, nogil=True, num_threads=nt, schedule="static", chunksize=1):
         lo = B * tid // nt                                   # each thread: a block of streams
         hi = B * (tid + 1) // nt
         stream_block(lo, hi, B, n, t0, &params[0], &off[0], &dil[0], &qo[0], L, R, D, S, A,
                      &queues[0], &x_prev[0], &x_cur[0], fp, up, &temps[0], op, lp, gp,
-                     &wv[lo * nbuf], &ev[tid, 0])
+                     &bsv[0], &wv[lo * nbuf], &ev[tid, 0])

@@ -71,4 +71,18 @@ WC_CLONES static void NAME(const T *restrict X, long nb, long K, long ldx,      
 WC_MM_ACC(wc_mm_acc_f, float, 8)
 WC_MM_ACC(wc_mm_acc_d, double, 4)
 
+#include "fastmath.h"
+
+/* The float32 gate over m rows: fg (m, 2D) becomes [tanh f; sigmoid g] in place and
+ * z (m, D, row stride ldz) = tanh f * sigmoid g. Branch-free loops over contiguous runs,
+ * so both clones vectorise (wavecore/ops/gate.py is the reference). */
+WC_CLONES static void wc_gate_f(float *restrict fg, long m, long D, float *restrict z, long ldz) {
+    for (long i = 0; i < m; i++) {
+        float *f = fg + i * 2 * D, *g = f + D, *o = z + i * ldz;
+        for (long j = 0; j < D; j++) f[j] = wc_tanhf(f[j]);
+        for (long j = 0; j < D; j++) g[j] = 0.5f + 0.5f * wc_tanhf(0.5f * g[j]);
+        for (long j = 0; j < D; j++) o[j] = f[j] * g[j];
+    }
+}
+
 #endif
