@@ -2,7 +2,10 @@
 
 -O3 and OpenMP; no -ffast-math (the kernels are compared with the float64
 reference and must keep IEEE semantics) and no -march=native (wheels must run
-on any x86-64 / aarch64 machine).
+on any x86-64 / aarch64 machine; _cpu/simd.h adds an AVX2 clone picked at load
+time). -fno-trapping-math changes no value: it only lets GCC turn branch-free
+selects (x < c ? x : c) into vector code, which it otherwise refuses for fear
+of raising floating-point exception flags nobody reads.
 """
 import glob
 import os
@@ -17,7 +20,7 @@ if sys.platform == "win32":
 elif sys.platform == "darwin":          # Apple clang: OpenMP only with libomp; build serial
     compile_args, link_args = ["-O3"], []
 else:
-    compile_args, link_args = ["-O3", "-fopenmp"], ["-fopenmp"]
+    compile_args, link_args = ["-O3", "-fno-trapping-math", "-fopenmp"], ["-fopenmp"]
 
 extensions = [
     Extension(

@@ -6,7 +6,8 @@
 
 static inline float wc_tanhf(float x) {
     const float c = 7.90531110763549805f;
-    float xc = x > c ? c : (x < -c ? -c : x);
+    float xc = x < c ? x : c;                  /* written as min / max so it vectorises */
+    xc = xc > -c ? xc : -c;
     float x2 = xc * xc;
     float p = x2 * -2.76076847742355e-16f + 2.00018790482477e-13f;
     p = x2 * p + -8.60467152213735e-11f;
@@ -19,7 +20,8 @@ static inline float wc_tanhf(float x) {
     q = x2 * q + 2.26843463243900e-03f;
     q = x2 * q + 4.89352518554385e-03f;
     float r = p / q;
-    return (x < 0.0004f && x > -0.0004f) ? x : r;
+    float ax = x < 0.0f ? -x : x;
+    return ax < 0.0004f ? x : r;
 }
 
 #endif
