@@ -8,3 +8,6 @@ from .mu_law import mu_law_decode, mu_law_encode
 from .output_head import output_head_backward, output_head_forward
 from .residual_skip import residual_skip_backward, residual_skip_forward
 from .softmax_ce import log_softmax, softmax_ce_backward, softmax_ce_forward
+
+__all__ = [name for name in dir() if name.endswith(("_forward", "_backward"))] + [
+    "log_softmax", "mu_law_decode", "mu_law_encode"]
