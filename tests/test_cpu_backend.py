@@ -142,3 +142,18 @@ def test_cpu_backend_memorises_a_chord():
     final, _, logits = WaveNet(cfg, np.float32, backend="numpy").loss(p, x)
     assert final < first / 50
     assert (logits.argmax(-1) == x[cfg.receptive_field:]).mean() > 0.95
+
+
+def test_forward_only_evaluate_matches_reference():
+    cfg = WaveNetConfig(**ODD, layers=3, stacks=2)
+    ref = WaveNet(cfg, np.float64, backend="numpy")
+    cpu = WaveNet(cfg, np.float64, backend="cpu", threads=2)
+    p = ref.init_params(2) + 0.1 * np.random.default_rng(2).standard_normal(ref.size)
+    x = random_batch(cfg, T=31, B=3, seed=4)
+    l_ref, nll_ref, pred_ref = ref.evaluate(p, x)
+    l_cpu, nll_cpu, pred_cpu = cpu.evaluate(p, x)
+    assert l_cpu == pytest.approx(l_ref, rel=1e-12)
+    np.testing.assert_allclose(nll_cpu, nll_ref, rtol=1e-10)
+    np.testing.assert_array_equal(pred_cpu, pred_ref)
+    loss, grads = cpu.loss_and_grads(p, x)          # the training path still works after it
+    assert loss == pytest.approx(l_ref, rel=1e-12) and np.all(np.isfinite(grads))

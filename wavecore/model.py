@@ -66,7 +66,7 @@ class WaveNet:
         self.threads = _backend.default_threads() if threads is None else int(threads)
         if self.threads < 1:
             raise ValueError(f"threads must be >= 1, got {threads}")
-        self._workspace = None
+        self._workspaces: dict = {}           # compiled-step buffers by window shape (at most 2)
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"WaveNet dtype must be float32 or float64, got {self.dtype}")
@@ -191,19 +191,40 @@ class WaveNet:
         g["input.E"][...], g["input.b"][...] = input_conv_backward(dh, c_in)
         return float(loss), grads
 
-    def _cpu_loss_and_grads(self, params, x, gc):
-        """The compiled step (wavecore/_cpu/model.pyx): (loss, grads, nll: (T, B))."""
+    def evaluate(self, params, batch: Batch | np.ndarray):
+        """Forward only: (mean NLL in nats, nll: (T, B), predicted class: (T, B)), on the
+        compiled path when this model runs on it."""
+        x, gc = self._unpack(batch)
+        if self.backend == "cpu":
+            loss, _, nll, pred = self._cpu_loss_and_grads(params, x, gc, backward=False)
+            return loss, nll, pred
+        loss, nll, logits = self.loss(params, Batch(x, gc))
+        return loss, nll, logits.argmax(-1)
+
+    def _cpu_loss_and_grads(self, params, x, gc, backward=True):
+        """The compiled step (wavecore/_cpu/model.pyx): (loss, grads, nll: (T, B), predicted).
+        backward=False: forward only; grads is None and predicted (T, B) the argmax classes."""
         if params.dtype != self.dtype or not params.flags.c_contiguous or params.shape != (self.size,):
             raise ValueError(f"params must be a contiguous {self.dtype} buffer of shape "
                              f"({self.size},), got {params.dtype} {params.shape}")
         kernel = _backend.cpu_kernel("model")
         key = (x.shape[0], x.shape[1], self.dtype, self.threads)
-        if self._workspace is None or self._workspace.key != key:
-            self._workspace = kernel.Workspace(self.config, x.shape[0], x.shape[1], self.dtype,
-                                               self.threads, self.size)
-        grads = np.empty_like(params)
+        ws = self._workspaces.pop(key, None)
+        if ws is None:
+            ws = kernel.Workspace(self.config, x.shape[0], x.shape[1], self.dtype, self.threads,
+                                  self.size if backward else 1)
+        elif backward and ws.gpart.shape[1] != self.size:
+            ws.gpart = np.empty((self.threads, self.size), self.dtype)
+        self._workspaces[key] = ws                       # most recent last; keep two shapes
+        while len(self._workspaces) > 2:
+            self._workspaces.pop(next(iter(self._workspaces)))
         x = np.ascontiguousarray(x, dtype=np.int64)
+        T = x.shape[0] - self.config.receptive_field
+        grads = np.empty_like(params) if backward else np.empty(1, self.dtype)
+        pred = None if backward else np.empty(T * x.shape[1], np.int64)
         with _backend.blas_threads(1):          # the kernel's OpenMP blocks own the threads
             loss, nll = kernel.loss_and_grads(self.config, self.offsets, params, x, gc, grads,
-                                              self._workspace, self.threads)
-        return float(loss), grads, nll
+                                              ws, self.threads, pred)
+        if not backward:
+            return float(loss), None, nll, pred.reshape(T, x.shape[1])
+        return float(loss), grads, nll, None

@@ -106,7 +106,6 @@ class Trainer:
         self.settings = settings or TrainSettings()
         s = self.settings
         self.net = WaveNet(config, np.dtype(s.dtype), backend=s.backend, threads=s.threads)
-        self.eval_net = WaveNet(config, np.dtype(s.dtype), backend="numpy")
         self.params = self.net.init_params(s.seed) if params is None else \
             np.array(params, dtype=self.net.dtype)
         self.opt = Adam(self.net.size, lr=s.lr, clip_norm=s.clip_norm or None,
@@ -217,18 +216,17 @@ class Trainer:
         """Teacher-forced NLL over the whole clip (after RF samples of silence):
         {"bits": mean bits/sample, "accuracy": top-1, "nll": per-position bits (n,)}."""
         clip = load_clip(clip, self.config)
-        RF = self.config.receptive_field
-        silence = _audio.mu_law_encode(np.zeros(RF, np.float32), self.config.classes)
-        pad = np.concatenate([silence, clip.classes])
-        n = len(clip.classes)
-        nll = np.empty(n)
-        hits = 0
+        RF, n = self.config.receptive_field, len(clip.classes)
+        chunk = min(chunk, n)
+        tail = -n % chunk                 # pad the end too, so every chunk has one shape
+        silence = _audio.mu_law_encode(np.zeros(RF + tail, np.float32), self.config.classes)
+        pad = np.concatenate([silence[:RF], clip.classes, silence[RF:]])
+        nll = np.empty(n + tail)
+        pred = np.empty(n + tail, np.int64)
         for k in range(0, n, chunk):
-            m = min(chunk, n - k)
-            x = pad[k:k + RF + m][:, None]
-            loss, nl, logits = self.eval_net.loss(self.params, x)
-            nll[k:k + m] = nl[:, 0]
-            hits += int((logits[:, 0].argmax(-1) == x[RF:, 0]).sum())
+            _, nl, pr = self.net.evaluate(self.params, pad[k:k + RF + chunk][:, None])
+            nll[k:k + chunk], pred[k:k + chunk] = nl[:, 0], pr[:, 0]
+        nll, hits = nll[:n], int((pred[:n] == clip.classes).sum())
         return {"bits": float(bits(nll.mean())), "accuracy": hits / n, "nll": nll / math.log(2)}
 
     # -- checkpoints ------------------------------------------------------------

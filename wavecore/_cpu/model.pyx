@@ -65,9 +65,10 @@ class Workspace:
 
 
 def loss_and_grads(cfg, dict offsets, floating[::1] params, const long long[:, ::1] x,
-                   gc, floating[::1] grads, ws, int threads):
+                   gc, floating[::1] grads, ws, int threads, long long[::1] argmax=None):
     """Fill ``grads`` (flat, overwritten) and return (mean NLL in nats, nll: (T, B)).
-    Call with the BLAS limited to one thread (the caller does)."""
+    With ``argmax`` (TB,) given: forward only — the predicted class of every loss row goes
+    there and ``grads`` is not touched. Call with the BLAS limited to one thread."""
     cdef int R = cfg.residual_channels, D = cfg.dilation_channels
     cdef int S = cfg.skip_channels, A = cfg.classes, L = cfg.n_layers
     cdef int LD = L * D, D2 = 2 * D, RF = cfg.receptive_field
@@ -109,6 +110,10 @@ def loss_and_grads(cfg, dict offsets, floating[::1] params, const long long[:, :
     cdef Py_ssize_t oW2 = offsets["out.W2"][0], ob2 = offsets["out.b2"][0]
     cdef floating scale = <floating>(1.0 / TB)
     cdef double loss = 0
+    cdef bint backward = argmax is None
+    cdef long long* am = NULL
+    if not backward:
+        am = &argmax[0]
 
     if cfg.gc_ids:
         # per-layer conditioning bias (L, B, 2D) = embed[gc] @ V_l: tiny, NumPy is fine here
@@ -124,7 +129,8 @@ def loss_and_grads(cfg, dict offsets, floating[::1] params, const long long[:, :
             lo = n0 * tid // nt
             hi = n0 * (tid + 1) // nt
             input_conv_forward(xp + lo, hi - lo, B, p + oE, A, R, p + ob_, h + lo * R)
-            memset(gp0 + tid * size, 0, size * sizeof(floating))
+            if backward:
+                memset(gp0 + tid * size, 0, size * sizeof(floating))
         for l in range(L):
             d, n_in, hl, tsl = dil[l], rows_in[l], h + h_off[l], ts + ts_off[l]
             dB = d * B
@@ -152,7 +158,11 @@ def loss_and_grads(cfg, dict offsets, floating[::1] params, const long long[:, :
             skip_forward(Z + lo * LD, m, LD, p + oWs, p + obs, L, S, y + lo * S)
             output_head_forward(y + lo * S, m, S, A, p + oW1, p + ob1, p + oW2, p + ob2,
                                 o + lo * S, lg + lo * A)
+            if not backward:
+                argmax_rows(lg + lo * A, m, A, am + lo)
             softmax_ce(lg + lo * A, &tgt[0] + lo, m, A, scale, &nllb[0] + lo)
+            if not backward:
+                continue
             output_head_backward(lg + lo * A, y + lo * S, o + lo * S, m, S, A, p + oW1, p + oW2,
                                  gp + oW1, gp + ob1, gp + oW2, gp + ob2, &dab[0] + lo * S,
                                  &dyb[0] + lo * S, ones)
@@ -163,6 +173,8 @@ def loss_and_grads(cfg, dict offsets, floating[::1] params, const long long[:, :
 
         # ---- backward through the layers: two stages each ----
         for l in range(L - 1, -1, -1):
+            if not backward:
+                break
             d, n_in, hl, tsl = dil[l], rows_in[l], h + h_off[l], ts + ts_off[l]
             dB = d * B
             n = n_in - dB
@@ -197,25 +209,38 @@ def loss_and_grads(cfg, dict offsets, floating[::1] params, const long long[:, :
             dh_next = dh_cur
 
         # ---- input conv scatter, then the per-thread gradients summed in thread order ----
-        for tid in prange(nt, num_threads=threads, schedule="static", chunksize=1):
-            lo = n0 * tid // nt
-            hi = n0 * (tid + 1) // nt
-            gp = gp0 + tid * size
-            input_conv_backward(dh_next + lo * R, xp + lo, hi - lo, B, A, R, gp + oE, gp + ob_)
-        for tid in prange(nt, num_threads=threads, schedule="static", chunksize=1):
-            lo = size * tid // nt
-            hi = size * (tid + 1) // nt
-            for i in range(lo, hi):
-                g[i] = gp0[i]
-            for k in range(1, nt):
+        if backward:
+            for tid in prange(nt, num_threads=threads, schedule="static", chunksize=1):
+                lo = n0 * tid // nt
+                hi = n0 * (tid + 1) // nt
+                gp = gp0 + tid * size
+                input_conv_backward(dh_next + lo * R, xp + lo, hi - lo, B, A, R, gp + oE, gp + ob_)
+            for tid in prange(nt, num_threads=threads, schedule="static", chunksize=1):
+                lo = size * tid // nt
+                hi = size * (tid + 1) // nt
                 for i in range(lo, hi):
-                    g[i] = g[i] + gp0[k * size + i]
-        for l in range(1, L):                                           # every skip bias alike
-            memcpy(g + obs + l * S, g + obs, S * sizeof(floating))
+                    g[i] = gp0[i]
+                for k in range(1, nt):
+                    for i in range(lo, hi):
+                        g[i] = g[i] + gp0[k * size + i]
+            for l in range(1, L):                                           # every skip bias alike
+                memcpy(g + obs + l * S, g + obs, S * sizeof(floating))
 
-    if cfg.gc_ids:
+    if cfg.gc_ids and backward:
         _gc_backward(cfg, offsets, np.asarray(params), np.asarray(grads), gc, ws, B)
     return loss / TB, np.asarray(nllb).reshape(T, B).copy()
+
+
+cdef inline void argmax_rows(const floating* a, Py_ssize_t m, int A,
+                             long long* out) noexcept nogil:
+    """out[i] = the first index of the largest value of row i of a: (m, A)."""
+    cdef Py_ssize_t i, j, best
+    for i in range(m):
+        best = 0
+        for j in range(1, A):
+            if a[i * A + j] > a[i * A + best]:
+                best = j
+        out[i] = best
 
 
 def _gc_backward(cfg, offsets, P, G, gc, ws, B):
