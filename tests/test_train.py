@@ -164,3 +164,22 @@ def test_sigkill_during_training_and_checkpoint_writes(tmp_path):
     assert t.step == step
     t.train(step + 2, progress=False)
     assert t.step == step + 2
+
+
+def test_ctrl_c_saves_a_checkpoint_and_resume_continues(tmp_path):
+    paths = write_clips(tmp_path)
+    out = str(tmp_path / "run")
+    p = subprocess.Popen([sys.executable, "-m", "wavecore.cli", "train", *paths, "--out", out, *TINY,
+                          "--steps", "100000", "--checkpoint-every", "100000"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    t0 = time.time()
+    while not os.path.exists(os.path.join(out, "train.jsonl")) and time.time() - t0 < 60:
+        time.sleep(0.05)
+    time.sleep(1.0)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130 and "progress saved" in err and "Traceback" not in err
+    meta, _ = load(latest(out))
+    assert meta["step"] > 10                       # saved at the interrupted step, not step 0
+    t = Trainer.resume(out, paths)
+    assert t.step == meta["step"]

@@ -306,7 +306,8 @@ def main(argv=None) -> int:
         print(f"wavecore {args.cmd}: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"wavecore {args.cmd}: interrupted", file=sys.stderr)
+        print(f"wavecore {args.cmd}: interrupted" + (" (progress saved; --resume continues)"
+              if args.cmd in ("train", "study", "demo") else ""), file=sys.stderr)
         return 130
 
 

@@ -173,9 +173,11 @@ class Trainer:
                     f"(last loss {loss}, gradient norm {norm}) at step {self.step + 1}; the "
                     f"weights were not touched. Lower the learning rate (now {lr:g}) or check the data.")
         else:
+            self._updating = True                 # params and moments are not consistent now
             self.opt.step(self.params, grads, lr=lr, norm=norm)
             self.bad_run = 0
         self.step += 1
+        self._updating = False
         rec["samples_per_s"] = x.shape[1] * self.T / (time.perf_counter() - t0)
         return rec
 
@@ -183,11 +185,12 @@ class Trainer:
               desc: str = "train") -> list[dict]:
         """Run until ``self.step == steps`` (default settings.steps). ``callback(trainer, rec)``
         after every step may return True to stop early. Checkpoints every
-        ``checkpoint_every`` steps and on return (when there is an out_dir)."""
+        ``checkpoint_every`` steps, on return and on Ctrl-C (when there is an out_dir)."""
         target = self.settings.steps if steps is None else steps
         s = self.settings
         logged = []
         bar = _progress(target - self.step, desc, progress)
+        self._updating = False
         try:
             while self.step < target:
                 rec = self.train_step()
@@ -200,6 +203,12 @@ class Trainer:
                     self.save_checkpoint()
                 if callback is not None and callback(self, rec):
                     break
+        except KeyboardInterrupt:
+            # Ctrl-C: keep what was done, unless it landed inside an update (then the last
+            # checkpoint stands); either way resume continues exactly from a saved step
+            if self.out_dir and not self._updating:
+                self.save_checkpoint()
+            raise
         finally:
             bar.close()
         if self.out_dir:
