@@ -177,3 +177,13 @@ def test_cli_study_on_files(tmp_path, capsys):
     M = json.load(open(os.path.join(out, "metrics.json")))
     assert [s["steps"] for s in M["stages"]] == [10, 5] or M["stages"][0]["ended"] == "memorised"
     assert M["temperatures"] == [0.7, 0.6]
+
+
+def test_conditioned_study_runs(tmp_path):
+    import dataclasses
+    cfg = dataclasses.replace(CFG, gc_ids=2, gc_channels=4)
+    M = Study(cfg, two_clips(), tiny_settings(timeline_every=0), out_dir=str(tmp_path)).run(
+        progress=False, log=lambda *a: None)
+    assert np.array(M["accuracy"]).shape == (3, 2) and len(M["renders"]) == 3 * 3
+    with pytest.raises(ValueError, match="conditioning ids"):
+        Study(dataclasses.replace(cfg, gc_ids=1), two_clips(), tiny_settings(), out_dir=str(tmp_path / "x"))

@@ -183,3 +183,17 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_continues(tmp_path):
     assert meta["step"] > 10                       # saved at the interrupted step, not step 0
     t = Trainer.resume(out, paths)
     assert t.step == meta["step"]
+
+
+def test_conditioned_training_and_sampling(tmp_path, capsys):
+    paths = write_clips(tmp_path)
+    out = str(tmp_path / "gc")
+    assert main(["train", *paths, "--out", out, *TINY, "--steps", "6", "--condition"]) == 0
+    meta, _ = load(latest(out))
+    assert meta["config"]["gc_ids"] == 2
+    assert main(["sample", out, "--samples", "40", "--out", str(tmp_path / "g.wav")]) == 1
+    assert "--gc" in capsys.readouterr().err
+    assert main(["sample", out, "--samples", "40", "--gc", "1", "--out", str(tmp_path / "g.wav")]) == 0
+    t = Trainer.resume(out, paths)
+    m0, m1 = t.evaluate(t.clips[0]), t.evaluate(t.clips[0], gc=1)
+    assert m0["bits"] != m1["bits"]                  # the id changes what the model predicts

@@ -63,6 +63,12 @@ def cmd_info(args) -> int:
     return 0
 
 
+def _conditioned(cfg, args, n_clips):
+    """--condition: one global-conditioning id per clip (clip i is read with id i)."""
+    import dataclasses
+    return dataclasses.replace(cfg, gc_ids=n_clips) if getattr(args, "condition", False) else cfg
+
+
 def cmd_train(args) -> int:
     from .train import Trainer
     settings = TrainSettings(steps=args.steps, batch=args.batch, window=args.window, lr=args.lr,
@@ -80,7 +86,7 @@ def cmd_train(args) -> int:
                                  threads=args.threads)
         print(f"resuming {path} at step {trainer.step}")
     else:
-        cfg = _config_from_args(args)
+        cfg = _conditioned(_config_from_args(args), args, len(args.clips))
         trainer = Trainer(cfg, args.clips, settings, out_dir=args.out)
     print(f"model: {cfg.describe()}; {trainer.net.size:,} parameters, backend {trainer.net.backend}")
     trainer.train()
@@ -113,8 +119,11 @@ def cmd_sample(args) -> int:
     if args.streams < 1:
         raise ValueError("--streams must be >= 1")
     sampler = CachedSampler(net, arrays["params"], threads=args.threads)
+    if cfg.gc_ids and args.gc is None:
+        names = ", ".join(f"{i} = {c['name']}" for i, c in enumerate(meta["clips"]))
+        raise ValueError(f"this model is conditioned on clip ids; pass --gc ID ({names})")
     gen = sampler.generate(n, streams=args.streams, temperature=args.temperature,
-                           prime=args.prime, seed=args.seed)
+                           prime=args.prime, seed=args.seed, gc=args.gc)
     stem, ext = os.path.splitext(args.out)
     outs = [args.out] if args.streams == 1 else [f"{stem}_{k}{ext or '.wav'}" for k in range(args.streams)]
     for k, out in enumerate(outs):
@@ -152,7 +161,8 @@ def _study_settings(args):
 
 
 def cmd_study(args) -> int:
-    return _run_study(_config_from_args(args), args.clips, _study_settings(args), args.out, args.resume)
+    cfg = _conditioned(_config_from_args(args), args, len(args.clips))
+    return _run_study(cfg, args.clips, _study_settings(args), args.out, args.resume)
 
 
 def cmd_demo(args) -> int:
@@ -255,6 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
     pt.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every)
     pt.add_argument("--keep", type=int, default=d.keep, help="checkpoints kept")
     pt.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
+    pt.add_argument("--condition", action="store_true",
+                    help="global conditioning: clip i is read with id i (sample with --gc i)")
     pt.add_argument("--backend", choices=["auto", "cpu", "numpy", "gpu"], default="auto")
     pt.add_argument("--threads", type=int, default=None, help="threads (default: all cores)")
     pt.add_argument("--seed", type=int, default=0)
@@ -271,6 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="audio the network reads before generating")
     ps.add_argument("--streams", type=int, default=1, help="independent renders (OUT_k.wav)")
     ps.add_argument("--seed", type=int, default=0)
+    ps.add_argument("--gc", type=int, default=None, metavar="ID",
+                    help="conditioning id (the clip index) for a model trained with --condition")
     ps.add_argument("--threads", type=int, default=None)
     ps.add_argument("--out", required=True, metavar="WAV", help="output WAV")
     ps.set_defaults(func=cmd_sample)
@@ -282,6 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
     pst.add_argument("clips", nargs="+", metavar="CLIP", help="audio files, in the order to add them")
     _add_model_flags(pst)
     _add_study_flags(pst, 600)
+    pst.add_argument("--condition", action="store_true",
+                     help="global conditioning: clip j is trained and rendered with id j")
     pst.set_defaults(func=cmd_study)
 
     pd = sub.add_parser("demo", help="the study on the built-in clips, small model (minutes)",

@@ -8,7 +8,9 @@ follow. After every stage each seen clip is reproduced at every temperature, pri
 its first ``prime_seconds``, and compared with the original; one unprimed render per
 temperature shows what the network makes up on its own. Inside each stage, every
 ``timeline_every`` steps, a short render of the newest clip lets one hear it being learned.
-A checkpoint follows every stage; ``resume=True`` skips finished stages.
+A checkpoint follows every stage; ``resume=True`` skips finished stages. With a conditioned
+model (config.gc_ids >= number of clips) clip j is trained, scored and rendered with id j;
+the unprimed renders of stage s use the newest clip's id.
 
 Layout of the output directory:
     originals/NN_NAME.wav         the clips as the model hears them (μ-law, model rate)
@@ -83,6 +85,9 @@ class Study:
         self.config = config
         self.settings = settings or StudySettings()
         self.clips: list[Clip] = [load_clip(c, config, name=n) for n, c in _named(clips)]
+        if config.gc_ids and config.gc_ids < len(self.clips):
+            raise ValueError(f"{len(self.clips)} clips but the model has {config.gc_ids} "
+                             "conditioning ids (clip j is read with id j)")
         if len({c.name for c in self.clips}) != len(self.clips):
             raise ValueError("clip names must be unique: " + ", ".join(c.name for c in self.clips))
         self.out = os.fspath(out_dir)
@@ -151,7 +156,7 @@ class Study:
                 if st.timeline_every and n % st.timeline_every == 0:
                     self._timeline(tr, s, newest, M)
                 if st.memorise and not fixed and n % st.check_every == 0:
-                    acc = tr.evaluate(newest)["accuracy"]
+                    acc = tr.evaluate(newest, gc=self._gc(s - 1))["accuracy"]
                     if acc >= st.memorised_accuracy:
                         memorised["hit"] = True
                         return True
@@ -188,8 +193,8 @@ class Study:
         """Row `stage` of the matrices and the binned per-position traces, for every clip."""
         b, a, tr = [], [], []
         binn = max(1, int(round(self.settings.trace_bin_seconds * self.config.sample_rate)))
-        for c in self.clips:
-            m = trainer.evaluate(c)
+        for j, c in enumerate(self.clips):
+            m = trainer.evaluate(c, gc=j if self.config.gc_ids else None)
             b.append(m["bits"])
             a.append(m["accuracy"])
             n = len(m["nll"]) // binn * binn
@@ -197,6 +202,10 @@ class Study:
         M["bits"].append(b)
         M["accuracy"].append(a)
         M["traces"].append(tr)
+
+    def _gc(self, j):
+        """The conditioning id of clip j (its position), or None for an unconditioned model."""
+        return j if self.config.gc_ids else None
 
     def _seed(self, stage, clip, extra=0):
         return int(self.settings.seed) * 1_000_003 + stage * 10_007 + clip * 101 + extra
@@ -212,7 +221,7 @@ class Study:
             if n < 1:
                 continue
             g = sampler.generate(n, streams=len(temps), temperature=temps,
-                                 prime_classes=[c.classes[:P]] * len(temps),
+                                 prime_classes=[c.classes[:P]] * len(temps), gc=self._gc(j),
                                  seed=[self._seed(stage, j, k) for k in range(len(temps))])
             for k, t in enumerate(temps):
                 path = os.path.join(f"stage_{stage}", f"{_slug(c.name)}_T{t:g}.wav")
@@ -222,7 +231,7 @@ class Study:
                 M["renders"].append({"stage": stage, "clip": c.name, "temperature": t, "path": path,
                                      "lsd_db": close["lsd_db"], "follow_s": close["follow_s"]})
         n = max(1, int(round(st.unprimed_seconds * cfg.sample_rate)))
-        g = sampler.generate(n, streams=len(temps), temperature=temps,
+        g = sampler.generate(n, streams=len(temps), temperature=temps, gc=self._gc(stage - 1),
                              seed=[self._seed(stage, 99, k) for k in range(len(temps))])
         for k, t in enumerate(temps):
             path = os.path.join(f"stage_{stage}", f"unprimed_T{t:g}.wav")
@@ -234,7 +243,8 @@ class Study:
         P = max(1, int(round(st.prime_seconds * cfg.sample_rate)))
         n = max(1, int(round(st.timeline_seconds * cfg.sample_rate)))
         g = CachedSampler(trainer.net, trainer.params).generate(
-            n, temperature=0.7, prime_classes=clip.classes[:P], seed=self._seed(stage, 0, trainer.step))
+            n, temperature=0.7, prime_classes=clip.classes[:P], gc=self._gc(stage - 1),
+            seed=self._seed(stage, 0, trainer.step))
         path = os.path.join("timeline", f"stage_{stage}_step_{trainer.step:06d}.wav")
         _audio.save(self._path(path), g.audio[0], cfg.sample_rate)
         M["timeline"].append({"stage": stage, "step": trainer.step, "clip": clip.name, "path": path})

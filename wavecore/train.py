@@ -9,6 +9,7 @@ shortest clip. Which clip a window comes from is drawn with probability proporti
 the clip's length (``sampling="length"``: every sample of the set equally often) or
 uniformly (``sampling="uniform"``: every clip equally often, short ones seen more).
 All draws come from one seeded ``numpy.random.Generator`` whose state is checkpointed.
+A model with global conditioning (``gc_ids > 0``) reads clip i of the set with id i.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ import numpy as np
 from . import audio as _audio
 from . import checkpoint as _ckpt
 from .config import WaveNetConfig
-from .model import WaveNet
+from .model import Batch, WaveNet
 from .optim import Adam
 
 
@@ -126,6 +127,9 @@ class Trainer:
         self.clips = [load_clip(c, self.config) for c in clips]
         if not self.clips:
             raise ValueError("Trainer needs at least one clip")
+        if self.config.gc_ids and len(self.clips) > self.config.gc_ids:
+            raise ValueError(f"{len(self.clips)} clips but the model has {self.config.gc_ids} "
+                             "conditioning ids (clip i is read with id i)")
         RF = self.config.receptive_field
         silence = _audio.mu_law_encode(np.zeros(RF, np.float32), self.config.classes)
         self._padded = [np.concatenate([silence, c.classes]) for c in self.clips]
@@ -134,16 +138,19 @@ class Trainer:
         w = lengths if self.settings.sampling == "length" else np.ones_like(lengths)
         self._weights = w / w.sum()
 
-    def sample_windows(self) -> np.ndarray:
-        """x: (RF + T, batch) classes, drawn from the seeded generator."""
+    def sample_windows(self) -> Batch:
+        """x: (RF + T, batch) classes drawn from the seeded generator; with a conditioned
+        model (gc_ids > 0) also each window's clip id (clip i of the set has id i)."""
         N = self.config.receptive_field + self.T
         x = np.empty((N, self.settings.batch), dtype=np.int64)
+        ids = np.empty(self.settings.batch, dtype=np.int64)
         for b in range(self.settings.batch):
             i = int(self.rng.choice(len(self.clips), p=self._weights))
             pad = self._padded[i]
             s = int(self.rng.integers(0, len(pad) - N + 1))
             x[:, b] = pad[s:s + N]
-        return x
+            ids[b] = i
+        return Batch(x, ids if self.config.gc_ids else None)
 
     # -- optimisation -----------------------------------------------------------
     def lr_at(self, step: int) -> float:
@@ -157,9 +164,9 @@ class Trainer:
 
     def train_step(self) -> dict:
         """One step; a non-finite loss or gradient is skipped and never touches the weights."""
-        x = self.sample_windows()
+        batch = self.sample_windows()
         t0 = time.perf_counter()
-        loss, grads = self.net.loss_and_grads(self.params, x)
+        loss, grads = self.net.loss_and_grads(self.params, batch)
         norm = self.opt.grad_norm(grads)
         lr = self.lr_at(self.step)
         rec = {"step": self.step + 1, "loss": loss, "bits": bits(loss), "lr": lr, "grad_norm": norm}
@@ -178,7 +185,7 @@ class Trainer:
             self.bad_run = 0
         self.step += 1
         self._updating = False
-        rec["samples_per_s"] = x.shape[1] * self.T / (time.perf_counter() - t0)
+        rec["samples_per_s"] = self.settings.batch * self.T / (time.perf_counter() - t0)
         return rec
 
     def train(self, steps: int | None = None, *, progress: bool = True, callback=None,
@@ -221,10 +228,19 @@ class Trainer:
                 f.write(json.dumps(rec) + "\n")
 
     # -- evaluation -------------------------------------------------------------
-    def evaluate(self, clip, chunk: int = 4096) -> dict:
+    def evaluate(self, clip, chunk: int = 4096, gc: int | None = None) -> dict:
         """Teacher-forced NLL over the whole clip (after RF samples of silence):
-        {"bits": mean bits/sample, "accuracy": top-1, "nll": per-position bits (n,)}."""
+        {"bits": mean bits/sample, "accuracy": top-1, "nll": per-position bits (n,)}.
+        A conditioned model reads the clip with id ``gc`` (default: its index in the set)."""
         clip = load_clip(clip, self.config)
+        ids = None
+        if self.config.gc_ids:
+            if gc is None:
+                known = [c.fingerprint for c in self.clips]
+                if clip.fingerprint not in known:
+                    raise ValueError(f"{clip.name}: a conditioned model needs the clip's id (gc=)")
+                gc = known.index(clip.fingerprint)
+            ids = np.array([gc], dtype=np.int64)
         RF, n = self.config.receptive_field, len(clip.classes)
         chunk = min(chunk, n)
         tail = -n % chunk                 # pad the end too, so every chunk has one shape
@@ -233,7 +249,7 @@ class Trainer:
         nll = np.empty(n + tail)
         pred = np.empty(n + tail, np.int64)
         for k in range(0, n, chunk):
-            _, nl, pr = self.net.evaluate(self.params, pad[k:k + RF + chunk][:, None])
+            _, nl, pr = self.net.evaluate(self.params, Batch(pad[k:k + RF + chunk][:, None], ids))
             nll[k:k + chunk], pred[k:k + chunk] = nl[:, 0], pr[:, 0]
         nll, hits = nll[:n], int((pred[:n] == clip.classes).sum())
         return {"bits": float(bits(nll.mean())), "accuracy": hits / n, "nll": nll / math.log(2)}
