@@ -192,16 +192,18 @@ def _add_study_flags(p, steps):
     g.add_argument("--out", default="wavecore-study" if steps else "wavecore-demo", metavar="DIR",
                    help="output directory (default %(default)s)")
     g.add_argument("--resume", action="store_true", help="finish an interrupted study in --out")
+    dflt = "default %(default)s" if steps else "default: the demo's"
     g.add_argument("--steps-per-stage", type=int, default=steps or None,
-                   help="step cap per stage (or the fixed count with --fixed; default %(default)s)")
+                   help=f"step cap per stage (or the fixed count with --fixed; {dflt})")
     g.add_argument("--fixed", action="store_true",
                    help="train a fixed number of steps per stage instead of until memorised")
     g.add_argument("--later-steps", type=int, default=None,
                    help="train stages 2.. for exactly this many steps (the original: memorise the "
                    "first song, then a fixed number per added song)")
     g.add_argument("--memorised", type=float, default=0.998 if steps else None,
-                   help="teacher-forced accuracy on the newest clip that ends a stage (default %(default)s)")
-    g.add_argument("--temperatures", type=float, nargs="+", default=[0.9, 0.7, 0.6])
+                   help=f"teacher-forced accuracy on the newest clip that ends a stage ({dflt})")
+    g.add_argument("--temperatures", type=float, nargs="+", default=[0.9, 0.7, 0.6],
+                   help="render temperatures (default 0.9 0.7 0.6)")
     g.add_argument("--timeline-every", type=int, default=100, help="steps between timeline renders")
     g.add_argument("--batch", type=int, default=4)
     g.add_argument("--window", type=int, default=2000)
