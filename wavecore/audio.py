@@ -169,6 +169,11 @@ def mu_law_decode(classes_arr, classes: int = 256, mu: float = 255.0) -> np.ndar
     return kernel.mu_law_decode(flat, classes, mu).reshape(c.shape)
 
 
+def silence_class(classes: int = 256, mu: float = 255.0) -> int:
+    """The μ-law class of 0.0: what the samplers and the trainer read before a clip starts."""
+    return int(mu_law_encode(np.zeros(1), classes, mu)[0])
+
+
 def mu_law_error_bound(x, classes: int = 256, mu: float = 255.0) -> np.ndarray:
     """Largest |x - decode(encode(x))| the μ-law curve allows at amplitude ``x``.
 

@@ -62,7 +62,7 @@ class _Sampler:
         self.net = net
         self.config = net.config
         self.params = np.ascontiguousarray(params, dtype=net.dtype)
-        self.silence = int(_audio.mu_law_encode(np.zeros(1), self.config.classes)[0])
+        self.silence = _audio.silence_class(self.config.classes)
 
     # -- inputs ---------------------------------------------------------------
     def _streams(self, value, B, name):

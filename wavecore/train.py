@@ -131,7 +131,7 @@ class Trainer:
             raise ValueError(f"{len(self.clips)} clips but the model has {self.config.gc_ids} "
                              "conditioning ids (clip i is read with id i)")
         RF = self.config.receptive_field
-        silence = _audio.mu_law_encode(np.zeros(RF, np.float32), self.config.classes)
+        silence = np.full(RF, _audio.silence_class(self.config.classes), np.int64)
         self._padded = [np.concatenate([silence, c.classes]) for c in self.clips]
         self.T = min(self.settings.window, min(len(c.classes) for c in self.clips))
         lengths = np.array([len(c.classes) for c in self.clips], dtype=np.float64)
@@ -244,8 +244,8 @@ class Trainer:
         RF, n = self.config.receptive_field, len(clip.classes)
         chunk = min(chunk, n)
         tail = -n % chunk                 # pad the end too, so every chunk has one shape
-        silence = _audio.mu_law_encode(np.zeros(RF + tail, np.float32), self.config.classes)
-        pad = np.concatenate([silence[:RF], clip.classes, silence[RF:]])
+        silence = _audio.silence_class(self.config.classes)
+        pad = np.concatenate([np.full(RF, silence), clip.classes, np.full(tail, silence)])
         nll = np.empty(n + tail)
         pred = np.empty(n + tail, np.int64)
         for k in range(0, n, chunk):
