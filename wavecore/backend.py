@@ -40,7 +40,13 @@ def cpu_available() -> bool:
 
 
 def gpu_status() -> tuple[bool, str]:
-    """(available, reason). Never raises; imports CuPy only when called."""
+    """(available, reason). Never raises; imports CuPy only when called. With the environment
+    variable WAVECORE_GPU=emulate the GPU code runs on the CPU emulator (a testing aid)."""
+    if os.environ.get("WAVECORE_GPU", "") == "emulate":
+        from ._gpu.device import compiler
+        if compiler() is None:
+            return False, "WAVECORE_GPU=emulate needs a C++ compiler (set CXX or install g++)"
+        return True, "the CPU emulator of the GPU kernels (WAVECORE_GPU=emulate; slow, for tests)"
     try:
         import cupy
     except Exception as e:  # ImportError, or a broken CUDA install raising anything
@@ -67,7 +73,6 @@ def resolve(backend: str = "auto") -> str:
         ok, why = gpu_status()
         if not ok:
             raise BackendError(f"backend='gpu' is unavailable: {why}")
-        raise BackendError("backend='gpu': the CuPy training kernels are not part of this version yet")
     return backend
 
 

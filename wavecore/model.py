@@ -67,6 +67,7 @@ class WaveNet:
         if self.threads < 1:
             raise ValueError(f"threads must be >= 1, got {threads}")
         self._workspaces: dict = {}           # compiled-step buffers by window shape (at most 2)
+        self._gpu = None                      # the GPU step, made on first use
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"WaveNet dtype must be float32 or float64, got {self.dtype}")
@@ -167,6 +168,10 @@ class WaveNet:
         x, gc = self._unpack(batch)
         if self.backend == "cpu":
             return self._cpu_loss_and_grads(params, x, gc)[:2]
+        if self.backend == "gpu":
+            gpu = self.gpu()
+            loss, grads, _, _ = gpu.loss_and_grads(params, x, gc)
+            return loss, grads if isinstance(params, gpu.dev.xp.ndarray) else gpu.dev.to_host(grads)
         p = self.views(params)
         logits, (c_in, layers, c_out) = self._forward(p, x[:-1], gc)
         loss, c_ce = softmax_ce_forward(logits, x[cfg.receptive_field:])
@@ -198,8 +203,19 @@ class WaveNet:
         if self.backend == "cpu":
             loss, _, nll, pred = self._cpu_loss_and_grads(params, x, gc, backward=False)
             return loss, nll, pred
+        if self.backend == "gpu":
+            gpu = self.gpu()
+            loss, _, nll, pred = gpu.loss_and_grads(params, x, gc, backward=False)
+            return loss, gpu.dev.to_host(nll), gpu.dev.to_host(pred)
         loss, nll, logits = self.loss(params, Batch(x, gc))
         return loss, nll, logits.argmax(-1)
+
+    def gpu(self):
+        """The GPU step of this model (wavecore/_gpu/model.py), on the device of backend="gpu"."""
+        if self._gpu is None:
+            from ._gpu import GpuModel, device
+            self._gpu = GpuModel(self, device.get())
+        return self._gpu
 
     def _cpu_loss_and_grads(self, params, x, gc, backward=True):
         """The compiled step (wavecore/_cpu/model.pyx): (loss, grads, nll: (T, B), predicted).

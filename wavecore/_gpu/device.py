@@ -1,0 +1,275 @@
+"""Where the GPU code runs: CuPy on a CUDA device, or the CPU emulator.
+
+Both compile the same sources (``kernels/common.cuh`` + every ``kernels/*.cu``), once per
+element type, and launch kernels through one interface: ``dev.kernel(name, dtype)(grid, block,
+*args, shared_mem=0)``, with each argument checked against the kernel's C signature (an array
+of the wrong dtype is a bug the emulator and the GPU both refuse). ``dev.gemm`` is cuBLAS on
+the GPU and NumPy in the emulator; ``dev.xp`` is cupy or numpy.
+
+The emulator (``CPUEmulator``) compiles the sources with the host C++ compiler and
+``kernels/emulate.h`` (threads of a block are fibers; see that header). It exists so that every
+kernel and the whole GPU training step and sampler are checked against the NumPy reference on
+machines without a GPU; it is slow and never a production path. ``WAVECORE_GPU=emulate`` makes
+``backend="gpu"`` use it.
+"""
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+KERNELS = Path(__file__).parent / "kernels"
+STEMS = ("input_conv", "gate", "residual_skip", "output_head", "softmax_ce", "optim", "sampler")
+_SIGNATURE = re.compile(r'extern\s+"C"\s+__global__\s+void\s+(?:__launch_bounds__\([^)]*\)\s*)?'
+                        r'(\w+)\s*\(([^)]*)\)')
+_SCALARS = {"int": np.int32, "long long": np.int64, "double": np.float64}
+
+
+def source() -> str:
+    """The whole kernel source: the shared prelude, then every stem's file."""
+    parts = [(KERNELS / "common.cuh").read_text()]
+    parts += [f"// ---- {s}.cu\n" + (KERNELS / f"{s}.cu").read_text() for s in STEMS]
+    return "\n".join(parts)
+
+
+def signatures(src: str) -> dict[str, list[tuple[str, bool]]]:
+    """kernel name -> [(base type, is_pointer)] for each parameter, parsed from the source."""
+    out = {}
+    for name, params in _SIGNATURE.findall(src):
+        args = []
+        for p in params.split(","):
+            p = " ".join(p.replace("__restrict__", " ").replace("const", " ").split())
+            ptr = "*" in p
+            base = p.split("*")[0].strip() if ptr else p.rsplit(" ", 1)[0]
+            args.append((base, ptr))
+        out[name] = args
+    return out
+
+
+def _ctype(base: str, dtype):
+    return np.dtype(dtype) if base == "real" else np.dtype(_SCALARS.get(base, np.float32 if base == "float" else None))
+
+
+class Kernel:
+    """One compiled entry point; checks and converts arguments, then launches."""
+
+    def __init__(self, device, name, params, dtype, launch):
+        self.device, self.name, self.params, self.dtype, self._launch = device, name, params, dtype, launch
+
+    def __call__(self, grid, block, *args, shared_mem: int = 0):
+        if len(args) != len(self.params):
+            raise TypeError(f"{self.name} takes {len(self.params)} arguments, got {len(args)}")
+        conv = []
+        for i, ((base, ptr), a) in enumerate(zip(self.params, args)):
+            want = _ctype(base, self.dtype)
+            if ptr:
+                if not isinstance(a, self.device.xp.ndarray) or a.dtype != want:
+                    raise TypeError(f"{self.name} argument {i}: needs a {want} array, got "
+                                    f"{type(a).__name__} {getattr(a, 'dtype', '')}")
+                conv.append(a)
+            else:
+                conv.append(want.type(a))
+        grid = tuple(grid) if isinstance(grid, tuple) else (int(grid),)
+        block = tuple(block) if isinstance(block, tuple) else (int(block),)
+        self._launch(grid, block, conv, int(shared_mem))
+
+
+class Device:
+    """Shared parts of the two devices."""
+    name = "?"
+    xp = np
+    sm_count = 1
+
+    def __init__(self):
+        self._src = source()
+        self._sigs = signatures(self._src)
+        self._kernels: dict = {}
+        self._dummies: dict = {}
+
+    def kernel(self, name: str, dtype) -> Kernel:
+        key = (name, np.dtype(dtype))
+        if key not in self._kernels:
+            self._kernels[key] = Kernel(self, name, self._sigs[name], key[1],
+                                        self._compile(name, key[1]))
+        return self._kernels[key]
+
+    def dummy(self, dtype):
+        """A one-element array for a pointer argument the kernel does not read."""
+        dtype = np.dtype(dtype)
+        if dtype not in self._dummies:
+            self._dummies[dtype] = self.xp.zeros(1, dtype)
+        return self._dummies[dtype]
+
+    def grid(self, n: int, block: int = 256) -> int:
+        """Blocks for a grid-stride loop over n items."""
+        return max(1, min(-(-int(n) // block), self.sm_count * 16))
+
+    def asarray(self, a, dtype=None):
+        return self.xp.asarray(a, dtype=dtype)
+
+    def to_host(self, a) -> np.ndarray:
+        return np.asarray(a)
+
+    def synchronize(self) -> None:
+        pass
+
+
+class CudaDevice(Device):
+    """CuPy on the current CUDA device; kernels compiled by NVRTC (cached by CuPy)."""
+    name = "cuda"
+
+    def __init__(self):
+        import cupy
+        super().__init__()
+        self.xp = cupy
+        dev = cupy.cuda.Device()
+        self.sm_count = int(dev.attributes["MultiProcessorCount"])
+        self.description = cupy.cuda.runtime.getDeviceProperties(dev.id)["name"].decode()
+        self._modules: dict = {}
+
+    def _compile(self, name, dtype):
+        import cupy
+        if dtype not in self._modules:
+            real = "double" if dtype == np.float64 else "float"
+            self._modules[dtype] = cupy.RawModule(code=self._src, options=(
+                "-std=c++17", f"-DWC_REAL={real}"))
+        fn = self._modules[dtype].get_function(name)
+
+        def launch(grid, block, args, shared_mem):
+            if shared_mem > 48 * 1024:
+                fn.max_dynamic_shared_size_bytes = shared_mem
+            fn(grid, block, tuple(args), shared_mem=shared_mem)
+        return launch
+
+    def gemm(self, a, b, out, ta=False, tb=False, beta=0.0):
+        """out = op(a) @ op(b) + beta * out (row-major, cuBLAS); op(x) = x.T when tx."""
+        from cupy_backends.cuda.libs import cublas
+        import cupy
+        m, n = out.shape
+        k = a.shape[0] if ta else a.shape[1]
+        if m == 0 or n == 0:
+            return out
+        if k == 0:
+            out *= beta
+            return out
+        it = out.itemsize
+        for x in (a, b, out):
+            if x.strides[1] != it or x.strides[0] % it:
+                raise ValueError("gemm needs row-major operands with unit column stride")
+        gemm = cublas.dgemm if out.dtype == np.float64 else cublas.sgemm
+        one, bet = np.array(1.0, out.dtype), np.array(beta, out.dtype)
+        # row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T
+        gemm(cupy.cuda.device.get_cublas_handle(),
+             cublas.CUBLAS_OP_T if tb else cublas.CUBLAS_OP_N,
+             cublas.CUBLAS_OP_T if ta else cublas.CUBLAS_OP_N,
+             n, m, k, one.ctypes.data, b.data.ptr, b.strides[0] // it,
+             a.data.ptr, a.strides[0] // it, bet.ctypes.data, out.data.ptr, out.strides[0] // it)
+        return out
+
+    def to_host(self, a) -> np.ndarray:
+        return a.get() if isinstance(a, self.xp.ndarray) else np.asarray(a)
+
+    def synchronize(self) -> None:
+        self.xp.cuda.get_current_stream().synchronize()
+
+
+def compiler() -> str | None:
+    """The host C++ compiler the emulator uses (CXX, else c++ / g++ / clang++), or None."""
+    for c in (os.environ.get("CXX"), "c++", "g++", "clang++"):
+        if c and shutil.which(c):
+            return shutil.which(c)
+    return None
+
+
+class CPUEmulator(Device):
+    """The kernels compiled for the CPU with kernels/emulate.h; NumPy arrays stand for device
+    memory. A test and debugging tool: it runs every GPU code path without a GPU."""
+    name = "emulator"
+    sm_count = 2
+    description = "CPU emulator"
+
+    def __init__(self):
+        super().__init__()
+        self._libs: dict = {}
+
+    def _library(self, dtype):
+        if dtype in self._libs:
+            return self._libs[dtype]
+        cxx = compiler()
+        if cxx is None:
+            raise RuntimeError("the GPU emulator needs a C++ compiler (set CXX or install g++)")
+        real = "double" if dtype == np.float64 else "float"
+        wrappers = []
+        for name, params in self._sigs.items():
+            call = ", ".join(f"*({base}{'*' if ptr else ''}*)a[{i}]"
+                             for i, (base, ptr) in enumerate(params))
+            wrappers.append(
+                f'extern "C" int wc_emu_{name}(unsigned gx, unsigned gy, unsigned gz, unsigned bx, '
+                f'unsigned by, unsigned bz, unsigned long long sh, void** a) {{\n'
+                f'  return wc_emu::launch(dim3(gx, gy, gz), dim3(bx, by, bz), sh, [=] {{ {name}({call}); }});\n}}')
+        text = self._src + "\n" + "\n".join(wrappers) + "\n"
+        header = (KERNELS / "emulate.h").read_text()
+        key = hashlib.sha256((header + text + real + cxx).encode()).hexdigest()[:16]
+        cache = Path(os.environ.get("WAVECORE_CACHE", Path(tempfile.gettempdir()) / "wavecore-cache"))
+        lib = cache / f"emulate-{real}-{key}.so"
+        if not lib.exists():
+            cache.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(dir=cache) as tmp:
+                src = Path(tmp) / "kernels.cpp"
+                src.write_text(text)
+                out = Path(tmp) / "k.so"
+                r = subprocess.run([cxx, "-std=c++17", "-O1", "-fPIC", "-shared", "-w",
+                                    "-include", str(KERNELS / "emulate.h"), f"-DWC_REAL={real}",
+                                    str(src), "-o", str(out)], capture_output=True, text=True)
+                if r.returncode:
+                    raise RuntimeError(f"compiling the kernels for the emulator failed:\n{r.stderr[-4000:]}")
+                os.replace(out, lib)                       # atomic: another process may race us
+        self._libs[dtype] = ctypes.CDLL(str(lib))
+        return self._libs[dtype]
+
+    def _compile(self, name, dtype):
+        fn = getattr(self._library(dtype), f"wc_emu_{name}")
+        fn.restype = ctypes.c_int
+        ctype = {np.dtype(np.int32): ctypes.c_int, np.dtype(np.int64): ctypes.c_longlong,
+                 np.dtype(np.float32): ctypes.c_float, np.dtype(np.float64): ctypes.c_double}
+
+        def launch(grid, block, args, shared_mem):
+            grid, block = (tuple(grid) + (1, 1))[:3], (tuple(block) + (1, 1))[:3]
+            held = []
+            for a in args:
+                if isinstance(a, np.ndarray):
+                    held.append(ctypes.c_void_p(a.ctypes.data))
+                else:
+                    held.append(ctype[a.dtype](a))
+            ptrs = (ctypes.c_void_p * max(1, len(held)))(*[ctypes.addressof(h) for h in held])
+            if fn(*grid, *block, ctypes.c_ulonglong(shared_mem), ptrs):
+                raise RuntimeError(f"emulated kernel {name} deadlocked (divergent barriers)")
+        return launch
+
+    def gemm(self, a, b, out, ta=False, tb=False, beta=0.0):
+        r = (a.T if ta else a) @ (b.T if tb else b)
+        if beta:
+            out *= beta
+            out += r
+        else:
+            out[...] = r
+        return out
+
+
+_devices: dict = {}
+
+
+def get(kind: str | None = None) -> Device:
+    """The device for ``backend="gpu"``: CUDA, or the emulator when kind (or the environment
+    variable WAVECORE_GPU) is "emulate". One instance per kind per process."""
+    kind = kind or ("emulate" if os.environ.get("WAVECORE_GPU", "") == "emulate" else "cuda")
+    if kind not in _devices:
+        _devices[kind] = CPUEmulator() if kind == "emulate" else CudaDevice()
+    return _devices[kind]
