@@ -47,6 +47,11 @@ def gpu_status() -> tuple[bool, str]:
         if compiler() is None:
             return False, "WAVECORE_GPU=emulate needs a C++ compiler (set CXX or install g++)"
         return True, "the CPU emulator of the GPU kernels (WAVECORE_GPU=emulate; slow, for tests)"
+    return cuda_status()
+
+
+def cuda_status() -> tuple[bool, str]:
+    """(available, reason) of CuPy and a CUDA device. Never raises."""
     try:
         import cupy
     except Exception as e:  # ImportError, or a broken CUDA install raising anything

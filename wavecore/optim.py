@@ -21,8 +21,15 @@ class Adam:
         if clip_norm is not None and clip_norm <= 0:
             raise ValueError(f"clip_norm must be positive or None, got {clip_norm}")
         self.lr, self.beta1, self.beta2, self.eps, self.clip_norm = lr, beta1, beta2, eps, clip_norm
-        self.m = np.zeros(size, dtype=dtype)
-        self.v = np.zeros(size, dtype=dtype)
+        # backend="gpu": the moments live on the device and one kernel (_gpu/kernels/optim.cu)
+        # updates parameters that live there too
+        self._dev = None
+        if backend == "gpu":
+            from ._gpu import device
+            self._dev = device.get()
+        xp = np if self._dev is None else self._dev.xp
+        self.m = xp.zeros(size, dtype=dtype)
+        self.v = xp.zeros(size, dtype=dtype)
         self.step_count = 0
         # the compiled update (wavecore/_cpu/optim.pyx) is one pass; NumPy's is six
         self._kernel = _backend.cpu_kernel("optim") if backend in ("auto", "cpu") else None
@@ -30,6 +37,9 @@ class Adam:
 
     def grad_norm(self, grads: np.ndarray) -> float:
         """Global L2 norm, accumulated in float64 in a fixed order."""
+        if self._dev is not None:
+            from ._gpu import ops
+            return float(np.sqrt(ops.sum_squares(self._dev, grads)))
         if self._kernel is not None:
             return float(np.sqrt(self._kernel.sum_squares(grads)))
         g = grads.astype(np.float64, copy=False)
@@ -51,6 +61,10 @@ class Adam:
         b1, b2, t = self.beta1, self.beta2, self.step_count
         step = lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)     # bias correction folded into the step
         eps_hat = self.eps * np.sqrt(1 - b2 ** t)
+        if self._dev is not None:
+            from ._gpu import ops
+            ops.adam_update(self._dev, params, grads, self.m, self.v, step, b1, b2, eps_hat, scale)
+            return norm
         if self._kernel is not None and params.dtype == grads.dtype == self.m.dtype:
             self._kernel.adam_update(params, grads, self.m, self.v, step, b1, b2, eps_hat, scale,
                                      self.threads)
@@ -64,11 +78,14 @@ class Adam:
         return norm
 
     def state(self) -> dict:
-        return {"m": self.m, "v": self.v, "step": self.step_count}
+        """The moments on the host (copied from the device on backend="gpu") and the step."""
+        host = (lambda a: a) if self._dev is None else self._dev.to_host
+        return {"m": host(self.m), "v": host(self.v), "step": self.step_count}
 
     def load_state(self, state: dict) -> None:
         if state["m"].shape != self.m.shape or state["v"].shape != self.v.shape:
             raise ValueError(f"Adam state has {state['m'].shape}, the model needs {self.m.shape}")
-        self.m[...] = state["m"]
-        self.v[...] = state["v"]
+        xp = np if self._dev is None else self._dev.xp
+        self.m[...] = xp.asarray(state["m"])
+        self.v[...] = xp.asarray(state["v"])
         self.step_count = int(state["step"])

@@ -189,22 +189,30 @@ class NaiveSampler(_Sampler):
 
 
 class CachedSampler(_Sampler):
-    """The fast WaveNet algorithm. backend: "cpu" (the compiled loop), "numpy" (its reference)
-    or "auto"; threads split the streams (each thread runs whole streams)."""
+    """The fast WaveNet algorithm. backend: "cpu" (the compiled loop), "gpu" (one kernel launch
+    per chunk of steps, wavecore/_gpu/sampler.py), "numpy" (the reference of both) or "auto"
+    (the model's GPU when it runs there, else cpu); threads split the streams on the CPU."""
 
     chunk = 8192                             # steps per kernel call between progress reports
 
     def __init__(self, net: WaveNet, params: np.ndarray, backend: str = "auto",
                  threads: int | None = None):
+        if net.backend == "gpu" and not isinstance(params, np.ndarray):
+            params = net.gpu().dev.to_host(params)
         super().__init__(net, params)
         if backend == "auto":
-            backend = "cpu" if _backend.cpu_kernel("sampler") is not None else "numpy"
+            backend = "gpu" if net.backend == "gpu" else \
+                "cpu" if _backend.cpu_kernel("sampler") is not None else "numpy"
         elif backend == "cpu" and _backend.cpu_kernel("sampler") is None:
             raise _backend.BackendError("the compiled sampler is not built in this install")
-        elif backend not in ("cpu", "numpy"):
-            raise _backend.BackendError(f"CachedSampler backend must be auto, cpu or numpy, got {backend!r}")
+        elif backend == "gpu":
+            _backend.resolve("gpu")
+        elif backend != "numpy":
+            raise _backend.BackendError(f"CachedSampler backend must be auto, cpu, gpu or numpy, "
+                                        f"got {backend!r}")
         self.backend = backend
         self.threads = _backend.default_threads() if threads is None else int(threads)
+        self._gpu = None
 
     def _run(self, hist, temps, U, ids, progress, return_logits):
         cfg, (n, B) = self.config, U.shape
@@ -212,6 +220,12 @@ class CachedSampler(_Sampler):
         if ids is not None:                                  # per-stream bias (L, B, 2D)
             v = self.net.views(self.params)
             gcb = np.ascontiguousarray(np.einsum("bg,lgk->lbk", v["gc.embed"][ids], v["layers.V"]))
+        if self.backend == "gpu":
+            if self._gpu is None:
+                from ._gpu.sampler import GpuSampler
+                self._gpu = GpuSampler(self.net, self.params)
+            out, logits = self._gpu.run(hist, temps, U, gcb, self.chunk, progress, return_logits)
+            return np.ascontiguousarray(out.T), logits
         out = np.empty((n, B), np.int64)
         logits = np.empty((n, B, cfg.classes), self.net.dtype) if return_logits else None
         run = self._step_cpu if self.backend == "cpu" else self._step_numpy

@@ -107,10 +107,12 @@ class Trainer:
         self.settings = settings or TrainSettings()
         s = self.settings
         self.net = WaveNet(config, np.dtype(s.dtype), backend=s.backend, threads=s.threads)
-        self.params = self.net.init_params(s.seed) if params is None else \
+        params = self.net.init_params(s.seed) if params is None else \
             np.array(params, dtype=self.net.dtype)
+        self._host = None                      # a host copy of device params, until the next step
+        self._p = params if self.net.backend != "gpu" else self.net.gpu().params(params)
         self.opt = Adam(self.net.size, lr=s.lr, clip_norm=s.clip_norm or None,
-                        dtype=self.net.dtype, threads=s.threads)
+                        dtype=self.net.dtype, threads=s.threads, backend=self.net.backend)
         self.rng = np.random.default_rng(s.seed)
         self.step = 0
         self.skipped = 0
@@ -120,6 +122,15 @@ class Trainer:
             os.makedirs(self.out_dir, exist_ok=True)
         self.extra: dict = {}               # anything a caller wants checkpointed (JSON)
         self.set_clips(clips)
+
+    @property
+    def params(self) -> np.ndarray:
+        """The parameters on the host (with backend="gpu", a copy made once per step read)."""
+        if self.net.backend != "gpu":
+            return self._p
+        if self._host is None:
+            self._host = self.net.gpu().dev.to_host(self._p)
+        return self._host
 
     # -- data -------------------------------------------------------------------
     def set_clips(self, clips) -> None:
@@ -166,7 +177,7 @@ class Trainer:
         """One step; a non-finite loss or gradient is skipped and never touches the weights."""
         batch = self.sample_windows()
         t0 = time.perf_counter()
-        loss, grads = self.net.loss_and_grads(self.params, batch)
+        loss, grads = self.net.loss_and_grads(self._p, batch)
         norm = self.opt.grad_norm(grads)
         lr = self.lr_at(self.step)
         rec = {"step": self.step + 1, "loss": loss, "bits": bits(loss), "lr": lr, "grad_norm": norm}
@@ -181,7 +192,8 @@ class Trainer:
                     f"weights were not touched. Lower the learning rate (now {lr:g}) or check the data.")
         else:
             self._updating = True                 # params and moments are not consistent now
-            self.opt.step(self.params, grads, lr=lr, norm=norm)
+            self.opt.step(self._p, grads, lr=lr, norm=norm)
+            self._host = None
             self.bad_run = 0
         self.step += 1
         self._updating = False
@@ -249,7 +261,7 @@ class Trainer:
         nll = np.empty(n + tail)
         pred = np.empty(n + tail, np.int64)
         for k in range(0, n, chunk):
-            _, nl, pr = self.net.evaluate(self.params, Batch(pad[k:k + RF + chunk][:, None], ids))
+            _, nl, pr = self.net.evaluate(self._p, Batch(pad[k:k + RF + chunk][:, None], ids))
             nll[k:k + chunk], pred[k:k + chunk] = nl[:, 0], pr[:, 0]
         nll, hits = nll[:n], int((pred[:n] == clip.classes).sum())
         return {"bits": float(bits(nll.mean())), "accuracy": hits / n, "nll": nll / math.log(2)}
@@ -265,7 +277,8 @@ class Trainer:
 
     def save_checkpoint(self, path=None) -> str:
         path = path or _ckpt.step_path(self.out_dir, self.step)
-        _ckpt.save(path, self.state(), self.params, self.opt.m, self.opt.v)
+        opt = self.opt.state()
+        _ckpt.save(path, self.state(), self.params, opt["m"], opt["v"])
         if self.out_dir and os.path.dirname(os.path.abspath(path)) == os.path.abspath(self.out_dir):
             _ckpt.prune(self.out_dir, self.settings.keep)
         return path

@@ -34,9 +34,9 @@ _SCALARS = {"int": np.int32, "long long": np.int64, "double": np.float64}
 
 def source() -> str:
     """The whole kernel source: the shared prelude, then every stem's file."""
-    parts = [(KERNELS / "common.cuh").read_text()]
-    parts += [f"// ---- {s}.cu\n" + (KERNELS / f"{s}.cu").read_text() for s in STEMS]
-    return "\n".join(parts)
+    names = ["common.cuh"] + [f"{s}.cu" for s in STEMS]
+    # #line: compiler messages name the kernel file and line, not the concatenation
+    return "\n".join(f'#line 1 "wavecore/_gpu/kernels/{n}"\n' + (KERNELS / n).read_text() for n in names)
 
 
 def signatures(src: str) -> dict[str, list[tuple[str, bool]]]:

@@ -1,0 +1,281 @@
+"""The GPU backend against the NumPy reference: every kernel, the whole training step, Adam,
+the cached sampler and the trainer. Each test runs on two devices:
+
+- "emulate": the same kernel sources compiled for the CPU with kernels/emulate.h (needs a C++
+  compiler), so index and algebra bugs show on machines without a GPU;
+- "cuda": CuPy on a real GPU, skipped with the reason where there is none (CI has none).
+"""
+import os
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from conftest import random_batch
+from wavecore import Adam, Batch, WaveNet, WaveNetConfig
+from wavecore._gpu import GpuModel, ops
+from wavecore._gpu import device as gdev
+from wavecore.backend import BackendError, cuda_status, resolve
+from wavecore.ops import gate_backward, gate_forward, input_conv_backward, input_conv_forward
+from wavecore.ops import softmax_ce_backward, softmax_ce_forward
+from wavecore.sampler import CachedSampler, NaiveSampler
+from wavecore.train import Trainer, TrainSettings
+
+_cuda_ok, _cuda_why = cuda_status()
+DEVICES = [
+    pytest.param("emulate", marks=pytest.mark.skipif(gdev.compiler() is None,
+                                                     reason="no C++ compiler for the GPU emulator")),
+    pytest.param("cuda", marks=pytest.mark.skipif(not _cuda_ok, reason=f"no GPU: {_cuda_why}")),
+]
+
+
+@pytest.fixture(params=DEVICES)
+def dev(request, monkeypatch):
+    """The device, also made the one that backend="gpu" uses in this test."""
+    monkeypatch.setenv("WAVECORE_GPU", request.param)
+    return gdev.get(request.param)
+
+
+def close(got, want, dtype, err=""):
+    """float64: ~1e-10 (algorithm bugs); float32: relative to the values' scale."""
+    tol = 1e-10 if dtype == np.float64 else 2e-5
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol * (np.abs(want).max() + 1e-30), err_msg=err)
+
+
+DTYPES = [np.float64, np.float32]
+
+
+# -- the kernels one by one ------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shared", [True, False])
+def test_input_conv(dev, dtype, shared):
+    rng = np.random.default_rng(0)
+    M, B, A, R = 400, 3, 13, 5                       # > 512 rows: several blocks
+    x = rng.integers(0, A, size=(M, B))
+    x[:100] = 4                                        # a repeated class (silence) collides
+    E, b = rng.standard_normal((2, A, R)).astype(dtype), rng.standard_normal(R).astype(dtype)
+    h_ref, cache = input_conv_forward(x, E, b)
+    xd = dev.xp.array(x)
+    h = dev.xp.empty(((M - 1) * B, R), dtype)
+    ops.input_conv_forward(dev, xd, dev.xp.array(E), dev.xp.array(b), h)
+    close(dev.to_host(h), h_ref.reshape(-1, R), dtype)
+    dh = rng.standard_normal(h_ref.shape).astype(dtype)
+    dE_ref, _ = input_conv_backward(dh, cache)
+    dE = dev.xp.empty_like(dev.xp.array(E))
+    ops.input_conv_backward(dev, xd, dev.xp.array(dh.reshape(-1, R)), dE, shared=shared)
+    close(dev.to_host(dE), dE_ref, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("gc", [False, True])
+def test_gate(dev, dtype, gc):
+    rng = np.random.default_rng(1)
+    Tout, B, D, T = 9, 3, 5, 4
+    fg0 = rng.standard_normal((Tout, B, 2 * D)).astype(dtype) * 2
+    c = rng.standard_normal(2 * D).astype(dtype)
+    gcb = rng.standard_normal((B, 2 * D)).astype(dtype) if gc else None
+    pre = fg0 + c + (gcb if gc else 0)
+    z_ref, cache = gate_forward(pre)
+    xp = dev.xp
+    fg = xp.array(fg0.reshape(-1, 2 * D))
+    z = xp.empty((Tout * B, D), dtype)
+    zcat = xp.zeros((T * B, 3 * D), dtype)             # this layer's columns: the middle block
+    ops.gate_forward(dev, fg, xp.array(c), None if gcb is None else xp.array(gcb), z,
+                     zcat[:, D:], B, (Tout - T) * B)
+    close(dev.to_host(z), z_ref.reshape(-1, D), dtype)
+    close(dev.to_host(fg), pre.reshape(-1, 2 * D), dtype)
+    zc = dev.to_host(zcat)
+    close(zc[:, D:2 * D], z_ref[-T:].reshape(-1, D), dtype)
+    assert not zc[:, :D].any() and not zc[:, 2 * D:].any()
+    dz = rng.standard_normal((Tout, B, D)).astype(dtype)
+    dzcat = rng.standard_normal((T * B, 3 * D)).astype(dtype)
+    dz_total = dz.copy()
+    dz_total[-T:] += dzcat[:, D:2 * D].reshape(T, B, D)
+    (dfg_ref,) = gate_backward(dz_total, cache)
+    ops.gate_backward(dev, fg, xp.array(dz.reshape(-1, D)), xp.array(dzcat)[:, D:], (Tout - T) * B)
+    close(dev.to_host(fg), dfg_ref.reshape(-1, 2 * D), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("N,A", [(37, 11), (5, 256), (70, 33)])
+def test_softmax_ce(dev, dtype, N, A):
+    rng = np.random.default_rng(2)
+    lg = (rng.standard_normal((N, A)) * 3).astype(dtype)
+    b = rng.standard_normal(A).astype(dtype)
+    t = rng.integers(0, A, size=N)
+    lg[0, :] = 1.0                                     # a tie: the lowest index wins
+    b[:] = 0 if N == 5 else b
+    loss_ref, cache = softmax_ce_forward((lg + b)[:, None], t[:, None])
+    (dl_ref,) = softmax_ce_backward(1.0, cache)
+    xp = dev.xp
+    l, nll, pred = xp.array(lg), xp.empty(N, dtype), xp.empty(N, np.int64)
+    ops.softmax_ce(dev, l, xp.array(b), xp.array(t), nll, pred=pred)
+    close(dev.to_host(nll), cache[2][:, 0], dtype)
+    close(dev.to_host(l), dl_ref[:, 0], dtype)
+    np.testing.assert_array_equal(dev.to_host(pred), np.argmax(lg + b, axis=1))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_adam_and_norm_match_reference(dev, dtype):
+    rng = np.random.default_rng(3)
+    n = 1001
+    p0 = rng.standard_normal(n).astype(dtype)
+    ref = Adam(n, lr=1e-2, clip_norm=0.5, dtype=dtype, backend="numpy")
+    gpu = Adam(n, lr=1e-2, clip_norm=0.5, dtype=dtype, backend="gpu")
+    p_ref, p_gpu = p0.copy(), dev.xp.array(p0)
+    for k in range(5):
+        g = (rng.standard_normal(n) * (k + 1)).astype(dtype)
+        n_ref = ref.step(p_ref, g)
+        n_gpu = gpu.step(p_gpu, dev.xp.array(g))
+        assert n_gpu == pytest.approx(n_ref, rel=1e-12 if dtype == np.float64 else 1e-6)
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(dev.to_host(p_gpu), p_ref, rtol=tol, atol=tol)
+    np.testing.assert_allclose(gpu.state()["v"], ref.state()["v"], rtol=tol, atol=1e-30)
+
+
+def test_kernel_arguments_are_checked(dev):
+    k = dev.kernel("output_head_backward", np.float64)
+    with pytest.raises(TypeError, match="needs a float64 array"):
+        k(1, 32, dev.xp.zeros(3, np.float32), dev.xp.zeros(3), 3)
+    with pytest.raises(TypeError, match="takes 3 arguments"):
+        k(1, 32, dev.xp.zeros(3))
+
+
+# -- the whole step ----------------------------------------------------------------------------
+ODD = dict(residual_channels=5, dilation_channels=3, skip_channels=7, classes=11)
+
+
+def step_pair(dev, cfg, dtype, T, B, gc=None, seed=0):
+    ref = WaveNet(cfg, dtype, backend="numpy")
+    p = ref.init_params(seed)
+    p += (0.1 * np.random.default_rng(seed).standard_normal(p.shape)).astype(dtype)
+    x = random_batch(cfg, T=T, B=B, seed=seed)
+    want = ref.loss_and_grads(p, Batch(x, gc))
+    got = GpuModel(ref, dev).loss_and_grads(dev.xp.array(p), x, gc)
+    return ref, want, got, p, x
+
+
+@pytest.mark.parametrize("dilations,T,B", [((1, 2, 4, 8), 17, 3), ((3, 1, 7, 2), 5, 1),
+                                           ((1, 2, 4, 8, 16, 32, 64), 9, 2)])
+def test_step_matches_reference_float64(dev, dilations, T, B):
+    cfg = WaveNetConfig(**ODD, dilations_override=dilations)
+    ref, (l_ref, g_ref), (loss, grads, _, _), _, _ = step_pair(dev, cfg, np.float64, T, B)
+    assert loss == pytest.approx(l_ref, rel=1e-12)
+    for name, want in ref.views(g_ref).items():
+        close(ref.views(dev.to_host(grads))[name], want, np.float64, name)
+
+
+def test_step_with_conditioning_and_float32(dev):
+    cfg = WaveNetConfig(**ODD, layers=3, stacks=2, gc_ids=4, gc_channels=3)
+    gc = np.array([3, 0, 3])
+    ref, (l_ref, g_ref), (loss, grads, _, _), _, _ = step_pair(dev, cfg, np.float64, 11, 3, gc=gc)
+    assert loss == pytest.approx(l_ref, rel=1e-12)
+    for name, want in ref.views(g_ref).items():
+        close(ref.views(dev.to_host(grads))[name], want, np.float64, name)
+    cfg = WaveNetConfig(layers=5, stacks=2, residual_channels=16, dilation_channels=16,
+                        skip_channels=32, classes=64)
+    ref, (l_ref, g_ref), (loss, grads, _, _), _, _ = step_pair(dev, cfg, np.float32, 120, 2)
+    assert loss == pytest.approx(l_ref, rel=1e-5)
+    for name, want in ref.views(g_ref).items():
+        got = ref.views(dev.to_host(grads))[name]
+        np.testing.assert_allclose(got, want, rtol=0, atol=3e-5 * np.abs(want).max(), err_msg=name)
+
+
+def test_wavenet_gpu_backend_and_evaluate(dev):
+    cfg = WaveNetConfig(**ODD, dilations_override=(1, 2, 4))
+    ref, gpu = WaveNet(cfg, np.float64, backend="numpy"), WaveNet(cfg, np.float64, backend="gpu")
+    p = ref.init_params(4) * 3
+    x = random_batch(cfg, T=13, B=2, seed=4)
+    l_ref, g_ref = ref.loss_and_grads(p, Batch(x))
+    l_gpu, g_gpu = gpu.loss_and_grads(p, Batch(x))           # host in, host out
+    assert isinstance(g_gpu, np.ndarray) and l_gpu == pytest.approx(l_ref, rel=1e-12)
+    close(g_gpu, g_ref, np.float64)
+    loss, nll, pred = ref.evaluate(p, Batch(x))
+    loss2, nll2, pred2 = gpu.evaluate(p, Batch(x))
+    assert loss2 == pytest.approx(loss, rel=1e-12)
+    close(nll2, nll, np.float64)
+    np.testing.assert_array_equal(pred2, pred)
+
+
+# -- the sampler -------------------------------------------------------------------------------
+def sampler_model(gc_ids=0):
+    cfg = WaveNetConfig(layers=4, stacks=2, residual_channels=5, dilation_channels=6,
+                        skip_channels=7, classes=11, gc_ids=gc_ids, gc_channels=3)
+    net = WaveNet(cfg, np.float64, backend="numpy")
+    return net, net.init_params(1) * 3.0
+
+
+@pytest.mark.parametrize("streams", [1, 5])
+@pytest.mark.parametrize("primed", [False, True])
+def test_sampler_equals_naive(dev, streams, primed):
+    net, p = sampler_model()
+    rng = np.random.default_rng(7)
+    U = rng.random((60, streams))
+    temps = [1.0, 0.7, 0.0, 0.9, 0.6][:streams]
+    kw = dict(streams=streams, uniforms=U, temperature=temps if streams > 1 else 0.9)
+    if primed:
+        kw["prime_classes"] = [rng.integers(0, 11, size=k) for k in (40, 3, 0, 1, 17)][:streams]
+        if streams == 1:
+            kw["prime_classes"] = kw["prime_classes"][0]
+    want = NaiveSampler(net, p).generate(60, return_logits=True, **kw)
+    s = CachedSampler(net, p, backend="gpu")
+    s.chunk = 25                                       # several launches carry the state on
+    got = s.generate(60, return_logits=True, **kw)
+    assert len(np.unique(want.classes)) > 3
+    np.testing.assert_array_equal(got.classes, want.classes)
+    close(got.logits, want.logits, np.float64)
+
+
+def test_sampler_with_conditioning_and_float32(dev):
+    net, p = sampler_model(gc_ids=3)
+    kw = dict(streams=3, gc=[2, 0, 2], seed=4, temperature=0.8)
+    want = NaiveSampler(net, p).generate(40, **kw).classes
+    np.testing.assert_array_equal(CachedSampler(net, p, backend="gpu").generate(40, **kw).classes, want)
+    net32 = WaveNet(net.config, np.float32, backend="numpy")
+    p32 = p.astype(np.float32)
+    a = CachedSampler(net32, p32, backend="numpy").generate(40, streams=2, gc=[1, 2], seed=3,
+                                                             return_logits=True)
+    b = CachedSampler(net32, p32, backend="gpu").generate(40, streams=2, gc=[1, 2], seed=3,
+                                                           return_logits=True)
+    np.testing.assert_allclose(b.logits, a.logits, rtol=1e-4, atol=1e-4 * np.abs(a.logits).max())
+
+
+# -- the trainer ---------------------------------------------------------------------------------
+def test_trainer_on_gpu_follows_reference_and_resumes(dev, tmp_path):
+    cfg = WaveNetConfig(layers=3, stacks=2, residual_channels=4, dilation_channels=4,
+                        skip_channels=8, classes=16)
+    clip = (0.5 * np.sin(np.arange(600) * 0.05)).astype(np.float32)
+    kw = dict(steps=12, batch=2, window=64, dtype="float64", warmup=3, checkpoint_every=5)
+    ref = Trainer(cfg, [clip], TrainSettings(backend="numpy", **kw), out_dir=tmp_path / "ref")
+    ref.train(progress=False)
+    gpu = Trainer(cfg, [clip], TrainSettings(backend="gpu", **kw), out_dir=tmp_path / "gpu")
+    gpu.train(7, progress=False)
+    del gpu
+    gpu = Trainer.resume(tmp_path / "gpu", [clip])                   # checkpoint at step 7
+    gpu.train(progress=False)
+    np.testing.assert_allclose(gpu.params, ref.params, rtol=1e-9, atol=1e-12)
+    assert gpu.evaluate(clip)["bits"] == pytest.approx(ref.evaluate(clip)["bits"], rel=1e-9)
+
+
+# -- without a GPU -------------------------------------------------------------------------------
+@pytest.mark.skipif(_cuda_ok, reason="a GPU is present")
+def test_gpu_backend_says_why_it_cannot_run(monkeypatch):
+    monkeypatch.delenv("WAVECORE_GPU", raising=False)
+    with pytest.raises(BackendError, match="backend='gpu' is unavailable: (CuPy|.*CUDA)"):
+        resolve("gpu")
+    with pytest.raises(BackendError, match="unavailable"):
+        WaveNet(WaveNetConfig(**ODD, dilations_override=(1, 2)), backend="gpu")
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not on the PATH")
+@pytest.mark.parametrize("real", ["float", "double"])
+def test_kernel_sources_compile_with_nvcc(tmp_path, real):
+    src = tmp_path / "kernels.cu"
+    src.write_text(gdev.source())
+    r = subprocess.run(["nvcc", "--ptx", f"-DWC_REAL={real}", "-std=c++17", str(src),
+                        "-o", str(tmp_path / "k.ptx")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    ptx = (tmp_path / "k.ptx").read_text()
+    for name in gdev.signatures(gdev.source()):
+        assert f".entry {name}(" in ptx, name
