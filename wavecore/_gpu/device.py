@@ -57,6 +57,16 @@ def _ctype(base: str, dtype):
     return np.dtype(dtype) if base == "real" else np.dtype(_SCALARS.get(base, np.float32 if base == "float" else None))
 
 
+def _ld(x) -> int:
+    """The leading dimension cuBLAS gets for a row-major 2-D operand (its row stride); a one-row
+    view may report any stride. Raises for layouts cuBLAS cannot read."""
+    it = x.itemsize
+    if x.ndim != 2 or x.strides[1] != it or (x.shape[0] > 1 and x.strides[0] < x.shape[1] * it):
+        raise ValueError(f"gemm needs 2-D row-major operands with unit column stride, got "
+                         f"shape {x.shape} strides {x.strides}")
+    return x.strides[0] // it if x.shape[0] > 1 else max(1, x.shape[1])
+
+
 class Kernel:
     """One compiled entry point; checks and converts arguments, then launches."""
 
@@ -86,6 +96,7 @@ class Device:
     name = "?"
     xp = np
     sm_count = 1
+    max_shared = 1 << 30              # dynamic shared memory a block may have, bytes
 
     def __init__(self):
         self._src = source()
@@ -106,6 +117,13 @@ class Device:
         if dtype not in self._dummies:
             self._dummies[dtype] = self.xp.zeros(1, dtype)
         return self._dummies[dtype]
+
+    def ones(self, n: int, dtype):
+        """A device vector of at least n ones (grown as needed), its first n."""
+        key = ("ones", np.dtype(dtype))
+        if key not in self._dummies or self._dummies[key].size < n:
+            self._dummies[key] = self.xp.ones(max(n, 1024), dtype)
+        return self._dummies[key][:n]
 
     def grid(self, n: int, block: int = 256) -> int:
         """Blocks for a grid-stride loop over n items."""
@@ -131,6 +149,7 @@ class CudaDevice(Device):
         self.xp = cupy
         dev = cupy.cuda.Device()
         self.sm_count = int(dev.attributes["MultiProcessorCount"])
+        self.max_shared = int(dev.attributes.get("MaxSharedMemoryPerBlockOptin", 48 * 1024))
         self.description = cupy.cuda.runtime.getDeviceProperties(dev.id)["name"].decode()
         self._modules: dict = {}
 
@@ -159,18 +178,12 @@ class CudaDevice(Device):
         if k == 0:
             out *= beta
             return out
-        it = out.itemsize
-        for x in (a, b, out):
-            if x.strides[1] != it or x.strides[0] % it:
-                raise ValueError("gemm needs row-major operands with unit column stride")
         gemm = cublas.dgemm if out.dtype == np.float64 else cublas.sgemm
         one, bet = np.array(1.0, out.dtype), np.array(beta, out.dtype)
         # row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T
-        gemm(cupy.cuda.device.get_cublas_handle(),
-             cublas.CUBLAS_OP_T if tb else cublas.CUBLAS_OP_N,
-             cublas.CUBLAS_OP_T if ta else cublas.CUBLAS_OP_N,
-             n, m, k, one.ctypes.data, b.data.ptr, b.strides[0] // it,
-             a.data.ptr, a.strides[0] // it, bet.ctypes.data, out.data.ptr, out.strides[0] // it)
+        gemm(cupy.cuda.device.get_cublas_handle(), int(tb), int(ta),    # 1: CUBLAS_OP_T, 0: _N
+             n, m, k, one.ctypes.data, b.data.ptr, _ld(b), a.data.ptr, _ld(a), bet.ctypes.data,
+             out.data.ptr, _ld(out))
         return out
 
     def to_host(self, a) -> np.ndarray:
@@ -254,6 +267,8 @@ class CPUEmulator(Device):
         return launch
 
     def gemm(self, a, b, out, ta=False, tb=False, beta=0.0):
+        for x in (a, b, out):
+            _ld(x)                       # the layouts cuBLAS accepts, checked here too
         r = (a.T if ta else a) @ (b.T if tb else b)
         if beta:
             out *= beta

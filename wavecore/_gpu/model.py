@@ -109,15 +109,16 @@ class GpuModel:
         g = net.views(grads)
         dl = ws.logits                                                # dl: (T*B, A)
         dev.gemm(ws.o, dl, g["out.W2"], ta=True)
-        dl.sum(axis=0, out=g["out.b2"])
+        ops.colsum(dev, dl, g["out.b2"])
         dev.gemm(dl, p["out.W2"], ws.da, tb=True)                     # da: (T*B, S)
         ops.output_head_backward(dev, ws.da, ws.o)
         dev.gemm(ws.y, ws.da, g["out.W1"], ta=True)
-        ws.da.sum(axis=0, out=g["out.b1"])
+        ops.colsum(dev, ws.da, g["out.b1"])
         dy = ws.skip                                                  # dy: (T*B, S)
         dev.gemm(ws.da, p["out.W1"], dy, tb=True)
         ops.output_head_backward(dev, dy, ws.y)
-        g["skip.b"][...] = dy.sum(axis=0)                             # every layer's skip bias
+        ops.colsum(dev, dy, g["skip.b"][0])
+        g["skip.b"][1:] = g["skip.b"][0]                              # every layer's skip bias
         dev.gemm(ws.zcat, dy, g["skip.W"].reshape(L * D, -1), ta=True)
         dzcat = ws.zcat                                               # dzcat: (T*B, L*D)
         dev.gemm(dy, p["skip.W"].reshape(L * D, -1), dzcat, tb=True)
@@ -133,7 +134,7 @@ class GpuModel:
             if l < L - 1:
                 dn = ws.dh[l + 1]                                     # dn: (Tout*B, R)
                 dev.gemm(ws.z[l], dn, g["layers.Wr"][l], ta=True)
-                dn.sum(axis=0, out=g["layers.br"][l])
+                ops.colsum(dev, dn, g["layers.br"][l])
                 dz = ws.dz[:tout * B]
                 dev.gemm(dn, p["layers.Wr"][l], dz, tb=True)
             ops.gate_backward(dev, fg, dz, dzcat[:, l * D:], (tout - T) * B)   # fg := dfg
@@ -144,7 +145,7 @@ class GpuModel:
             W = p["layers.W"][l]
             dev.gemm(h[:tout * B], fg, g["layers.W"][l][:R], ta=True)
             dev.gemm(h[d * B:], fg, g["layers.W"][l][R:], ta=True)
-            fg.sum(axis=0, out=g["layers.c"][l])
+            ops.colsum(dev, fg, g["layers.c"][l])
             if l < L - 1:
                 dh[:d * B] = 0
                 dh[d * B:] = ws.dh[l + 1]                             # the residual path
@@ -154,5 +155,5 @@ class GpuModel:
                 dh[:d * B] = 0
             dev.gemm(fg, W[:R], dh[:tout * B], tb=True, beta=1.0)
         ops.input_conv_backward(dev, xd[:-1], ws.dh[0], g["input.E"])
-        ws.dh[0].sum(axis=0, out=g["input.b"])
+        ops.colsum(dev, ws.dh[0], g["input.b"])
         return loss, grads, nll, None

@@ -77,6 +77,14 @@ def softmax_ce(dev, logits, b, targets, nll, pred=None, backward=True):
                                   int(backward), 1.0 / max(N, 1), N, A)
 
 
+def colsum(dev, X, out):
+    """out: (C,) = X: (n, C) summed over rows, as the GEMM ones(n) @ X (CuPy's axis-0 reduction
+    reads the rows with a stride; cuBLAS reads them as a matrix)."""
+    ones = dev.ones(X.shape[0], X.dtype)
+    dev.gemm(ones[None, :], X, out.reshape(1, -1))
+    return out
+
+
 def sum_squares(dev, g) -> float:
     """sum(g**2) accumulated in float64 (the gradient norm for clipping and the NaN guard)."""
     blocks = dev.grid(g.size)

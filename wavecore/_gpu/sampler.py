@@ -13,10 +13,11 @@ _ORDER = ("input.E", "input.b", "layers.W", "layers.c", "layers.Wr", "layers.br"
           "out.W1", "out.b1", "out.W2", "out.b2")    # the O_* offsets of sampler.cu
 
 
-def shared_bytes(cfg, ns: int, itemsize: int) -> int:
+def shared_bytes(cfg, ns: int, itemsize: int, threads: int) -> int:
     """Dynamic shared memory of one block of ns streams (the layout at the top of sampler.cu)."""
     R, D, S, A = cfg.residual_channels, cfg.dilation_channels, cfg.skip_channels, cfg.classes
-    return ns * A * 8 + ns * (2 * R + D + 2 * S + A) * itemsize
+    P = max(1, threads // D)
+    return ns * A * 8 + ns * (2 * R + D + 2 * S + A + P * 2 * D) * itemsize
 
 
 class GpuSampler:
@@ -34,8 +35,18 @@ class GpuSampler:
         self.threads = 256 if self.dev.name == "cuda" else 64
 
     def streams_per_block(self, B: int) -> int:
-        """Fill the multiprocessors first, then share weight reads among up to 8 streams."""
-        return int(min(MAX_STREAMS, max(1, -(-B // self.dev.sm_count))))
+        """Fill the multiprocessors first, then share weight reads among up to 8 streams, as
+        many as the block's shared memory holds."""
+        ns = int(min(MAX_STREAMS, max(1, -(-B // self.dev.sm_count))))
+        while ns > 1 and self.shared(ns) > self.dev.max_shared:
+            ns -= 1
+        if self.shared(ns) > self.dev.max_shared:
+            raise ValueError(f"this model's sampler needs {self.shared(ns)} bytes of shared memory "
+                             f"per block; the device has {self.dev.max_shared}")
+        return ns
+
+    def shared(self, ns: int) -> int:
+        return shared_bytes(self.cfg, ns, self.net.dtype.itemsize, self.threads)
 
     def run(self, hist, temps, U, gcb, chunk, progress, return_logits):
         """hist: (H, B) classes read first (H >= 1; the last one is the first step's input);
@@ -51,7 +62,7 @@ class GpuSampler:
         temps_d = xp.asarray(np.ascontiguousarray(temps, np.float64))
         ns = self.streams_per_block(B)
         blocks = -(-B // ns)
-        sh = shared_bytes(cfg, ns, net.dtype.itemsize)
+        sh = self.shared(ns)
         kern = dev.kernel("sampler_run", net.dtype)
         dummy_r, dummy_i, dummy_d = dev.dummy(net.dtype), dev.dummy(np.int64), dev.dummy(np.float64)
         L, D, S, A = cfg.n_layers, cfg.dilation_channels, cfg.skip_channels, cfg.classes

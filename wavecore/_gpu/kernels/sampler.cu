@@ -35,6 +35,9 @@ sampler_run(const real* __restrict__ P, const long long* __restrict__ off, const
   real* skip = z + ns_alloc * D;                  // skip: (ns, S), then relu(skip)
   real* o = skip + ns_alloc * S;                  // o:    (ns, S) relu(y W1 + b1)
   real* lg = o + ns_alloc * S;                    // lg:   (ns, A)
+  const int nparts = nt / D > 1 ? nt / D : 1;     // partitions of the conv's 2R inputs
+  const int chunk = (2 * R + nparts - 1) / nparts;
+  real* part = lg + ns_alloc * A;                 // part: (nparts, ns, 2D) partial sums
   __shared__ long long xp[WC_MAX_STREAMS], xc[WC_MAX_STREAMS];
 
   const real *E = P + off[O_E], *b_in = P + off[O_B], *W = P + off[O_W], *c = P + off[O_C];
@@ -63,36 +66,49 @@ sampler_run(const real* __restrict__ P, const long long* __restrict__ off, const
         ring[k] = h[k];
       }
       __syncthreads();
+      // the dilated conv [q; h] (2R) -> [f; g] (2D): thread (j, p) sums slice p of the 2R
+      // inputs for columns j and D + j, for every stream (the weight read serves all ns)
       const real* Wl = W + (long long)l * 2 * R * 2 * D;                    // (2R, 2D)
-      for (int j = tid; j < D; j += nt) {         // gated unit: columns j (f) and D + j (g)
+      for (int k = tid; k < nparts * D; k += nt) {
+        const int j = k % D, p = k / D;
+        const int r0 = p * chunk, r1 = r0 + chunk < 2 * R ? r0 + chunk : 2 * R;
         real f[WC_MAX_STREAMS], g[WC_MAX_STREAMS];
-        const real cf = c[l * 2 * D + j], cg = c[l * 2 * D + D + j];
 #pragma unroll
-        for (int s = 0; s < WC_MAX_STREAMS; ++s) { f[s] = cf; g[s] = cg; }
-        for (int r = 0; r < R; ++r) {
-          const real wf0 = Wl[r * 2 * D + j], wg0 = Wl[r * 2 * D + D + j];
-          const real wf1 = Wl[(R + r) * 2 * D + j], wg1 = Wl[(R + r) * 2 * D + D + j];
+        for (int s = 0; s < WC_MAX_STREAMS; ++s) { f[s] = real(0); g[s] = real(0); }
+        for (int r = r0; r < r1; ++r) {
+          const real wf = Wl[r * 2 * D + j], wg = Wl[r * 2 * D + D + j];
+          const real* in = r < R ? q + r : h + (r - R);                     // [q; h] row r
 #pragma unroll
           for (int s = 0; s < WC_MAX_STREAMS; ++s) {
             if (s < ns) {
-              const real qs = q[s * R + r], hs = h[s * R + r];
-              f[s] += qs * wf0 + hs * wf1;
-              g[s] += qs * wg0 + hs * wg1;
+              const real v = in[s * R];
+              f[s] += v * wf;
+              g[s] += v * wg;
             }
           }
         }
 #pragma unroll
         for (int s = 0; s < WC_MAX_STREAMS; ++s) {
           if (s < ns) {
-            real fs = f[s], gs = g[s];
-            if (has_gc) {
-              const real* gb = gcb + ((long long)l * B + b0 + s) * 2 * D;
-              fs += gb[j];
-              gs += gb[D + j];
-            }
-            z[s * D + j] = tanh(fs) * wc_sigmoid(gs);
+            part[(p * ns_alloc + s) * 2 * D + j] = f[s];
+            part[(p * ns_alloc + s) * 2 * D + D + j] = g[s];
           }
         }
+      }
+      __syncthreads();
+      for (int k = tid; k < ns * D; k += nt) {    // gated unit
+        const int s = k / D, j = k % D;
+        real fs = c[l * 2 * D + j], gs = c[l * 2 * D + D + j];
+        for (int p = 0; p < nparts; ++p) {
+          fs += part[(p * ns_alloc + s) * 2 * D + j];
+          gs += part[(p * ns_alloc + s) * 2 * D + D + j];
+        }
+        if (has_gc) {
+          const real* gb = gcb + ((long long)l * B + b0 + s) * 2 * D;
+          fs += gb[j];
+          gs += gb[D + j];
+        }
+        z[k] = tanh(fs) * wc_sigmoid(gs);
       }
       __syncthreads();
       const bool res = l < L - 1;

@@ -1,0 +1,126 @@
+"""GPU throughput: the wavecore training step beside PyTorch (cuDNN) on the same GPU, and the
+GPU cached sampler for 1, 16 and 256 streams, all in one run.
+
+    python bench/compare_gpu.py [--channels 32 64] [--repeat 20] [--seconds 1.0]
+    WAVECORE_GPU=emulate python bench/compare_gpu.py --smoke     # the script itself, no GPU
+
+Training: the reference config (2 x 10 layers, S = 256, 256 classes), one window of
+T = 16000 loss-bearing samples (B = 1), float32, forward + backward (no optimizer step) on
+both sides; PyTorch runs the same network (bench/torch_twin.py) with cudnn.benchmark on.
+Times come from CUDA events around `repeat` steps after warm-up steps (compilation, cuDNN
+autotuning and allocation stay outside), with the device synchronised before reading them.
+Sampler: steady-state samples/s (all streams) = (n2 - n1) * streams / (t2 - t1) over two
+render lengths, so priming and launch setup cancel out.
+"""
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+from common import T_REF, reference_config, train_flops, window  # noqa: E402
+
+from wavecore import Batch, WaveNet, WaveNetConfig  # noqa: E402
+from wavecore._gpu import device as gdev  # noqa: E402
+from wavecore.sampler import CachedSampler  # noqa: E402
+
+
+def timed(dev, fn, repeat, warmup):
+    """Seconds per call of fn on the device: CUDA events when on CUDA, else a wall clock."""
+    for _ in range(warmup):
+        fn()
+    if dev.name == "cuda":
+        start, end = dev.xp.cuda.Event(), dev.xp.cuda.Event()
+        dev.synchronize()
+        start.record()
+        for _ in range(repeat):
+            fn()
+        end.record()
+        end.synchronize()
+        return dev.xp.cuda.get_elapsed_time(start, end) / 1e3 / repeat
+    t0 = time.perf_counter()
+    for _ in range(repeat):
+        fn()
+    return (time.perf_counter() - t0) / repeat
+
+
+def torch_step_time(cfg, x, repeat, warmup):
+    import torch
+    from torch_twin import TorchWaveNet
+    torch.backends.cudnn.benchmark = True
+    model = TorchWaveNet(cfg).cuda()
+    xt = torch.as_tensor(x.T.copy()).cuda()
+
+    def step():
+        model.zero_grad(set_to_none=True)
+        model(xt).backward()
+    for _ in range(warmup):
+        step()
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    torch.cuda.synchronize()
+    start.record()
+    for _ in range(repeat):
+        step()
+    end.record()
+    end.synchronize()
+    return start.elapsed_time(end) / 1e3 / repeat
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--channels", type=int, nargs="+", default=[32, 64])
+    ap.add_argument("--repeat", type=int, default=20)
+    ap.add_argument("--seconds", type=float, default=1.0, help="sampler render length at 16 kHz")
+    ap.add_argument("--streams", type=int, nargs="+", default=[1, 16, 256])
+    ap.add_argument("--smoke", action="store_true", help="a tiny config, a few steps: checks the script")
+    args = ap.parse_args()
+    dev = gdev.get()
+    T = 200 if args.smoke else T_REF
+    print(f"device: {getattr(dev, 'description', dev.name)}")
+    has_torch = False
+    if dev.name == "cuda":
+        try:
+            import torch
+            has_torch = torch.cuda.is_available()
+        except ImportError:
+            pass
+    print(f"{'config':<10}{'training path':<16}{'step ms':>9}{'samples/s':>12}{'TFLOP/s':>9}{'vs torch':>10}")
+    for ch in args.channels:
+        cfg = (WaveNetConfig(layers=4, stacks=2, residual_channels=ch, dilation_channels=ch,
+                             skip_channels=32, classes=32) if args.smoke else reference_config(ch))
+        x = window(cfg, T)
+        net = WaveNet(cfg, np.float32, backend="gpu")
+        p = net.gpu().params(net.init_params(0))
+        batch = Batch(x)
+        reps, warm = (2, 1) if args.smoke else (args.repeat, 3)
+        t = timed(dev, lambda: net.loss_and_grads(p, batch), reps, warm)
+        t_torch = torch_step_time(cfg, x, reps, warm) if has_torch else float("nan")
+        flops = train_flops(cfg, T)
+        for name, s in (("wavecore gpu", t), ("torch cuDNN", t_torch)):
+            print(f"R=D={ch:<6}{name:<16}{s * 1e3:>9.2f}{T / s:>12,.0f}{flops / s / 1e12:>9.2f}"
+                  f"{t_torch / s:>10.2f}")
+    print(f"\n{'config':<10}{'sampler':<16}{'streams':>8}{'samples/s':>14}{'x real time':>12}")
+    for ch in args.channels:
+        cfg = (WaveNetConfig(layers=4, stacks=2, residual_channels=ch, dilation_channels=ch,
+                             skip_channels=32, classes=32) if args.smoke else reference_config(ch))
+        net = WaveNet(cfg, np.float32, backend="gpu")
+        sampler = CachedSampler(net, net.init_params(0), backend="gpu")
+        n2 = 40 if args.smoke else int(16000 * args.seconds)
+        for streams in args.streams:
+            n2s = max(8, n2 // max(1, streams // 16))           # fewer steps for many streams
+            n1s = n2s // 4
+
+            def render(n):
+                sampler.generate(n, streams=streams, temperature=0.9)
+            render(8)                                            # compile + warm-up
+            t1 = timed(dev, lambda: render(n1s), 1, 0)
+            t2 = timed(dev, lambda: render(n2s), 1, 0)
+            rate = (n2s - n1s) * streams / (t2 - t1)
+            print(f"R=D={ch:<6}{'cached (gpu)':<16}{streams:>8}{rate:>14,.0f}{rate / streams / 16000:>12.2f}")
+    print(f"\nfloat32; training T={T}, B=1, forward + backward; sampler temperature 0.9, S=256, 20 layers")
+
+
+if __name__ == "__main__":
+    main()
