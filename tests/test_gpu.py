@@ -279,3 +279,20 @@ def test_kernel_sources_compile_with_nvcc(tmp_path, real):
     ptx = (tmp_path / "k.ptx").read_text()
     for name in gdev.signatures(gdev.source()):
         assert f".entry {name}(" in ptx, name
+
+
+def test_cli_trains_and_samples_on_gpu(dev, tmp_path, capsys):
+    import soundfile as sf
+
+    from wavecore.checkpoint import latest
+    from wavecore.cli import main
+    clip = tmp_path / "c.wav"
+    sf.write(clip, (0.4 * np.sin(np.arange(2000) * 0.07)).astype(np.float32), 8000)
+    out = str(tmp_path / "run")
+    tiny = ["--layers", "3", "--stacks", "1", "--residual", "4", "--dilation", "4", "--skip", "8",
+            "--sample-rate", "8000", "--window", "100", "--batch", "2"]
+    assert main(["train", str(clip), "--out", out, *tiny, "--steps", "4", "--backend", "gpu"]) == 0
+    assert "backend gpu" in capsys.readouterr().out
+    assert main(["sample", latest(out), "--samples", "30", "--backend", "gpu", "--streams", "2",
+                 "--out", str(tmp_path / "g.wav")]) == 0
+    assert sf.info(tmp_path / "g_1.wav").frames == 30

@@ -118,7 +118,7 @@ def cmd_sample(args) -> int:
     n = args.samples if args.samples is not None else int(round((args.seconds or 2.0) * cfg.sample_rate))
     if args.streams < 1:
         raise ValueError("--streams must be >= 1")
-    sampler = CachedSampler(net, arrays["params"], threads=args.threads)
+    sampler = CachedSampler(net, arrays["params"], backend=args.backend, threads=args.threads)
     if cfg.gc_ids and args.gc is None:
         names = ", ".join(f"{i} = {c['name']}" for i, c in enumerate(meta["clips"]))
         raise ValueError(f"this model is conditioned on clip ids; pass --gc ID ({names})")
@@ -287,6 +287,8 @@ def build_parser() -> argparse.ArgumentParser:
     ps.add_argument("--seed", type=int, default=0)
     ps.add_argument("--gc", type=int, default=None, metavar="ID",
                     help="conditioning id (the clip index) for a model trained with --condition")
+    ps.add_argument("--backend", choices=["auto", "cpu", "numpy", "gpu"], default="auto",
+                    help="where the sampler runs (auto: the compiled CPU loop)")
     ps.add_argument("--threads", type=int, default=None)
     ps.add_argument("--out", required=True, metavar="WAV", help="output WAV")
     ps.set_defaults(func=cmd_sample)
