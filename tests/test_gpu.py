@@ -5,20 +5,25 @@ the cached sampler and the trainer. Each test runs on two devices:
   compiler), so index and algebra bugs show on machines without a GPU;
 - "cuda": CuPy on a real GPU, skipped with the reason where there is none (CI has none).
 """
-import os
 import shutil
 import subprocess
 
 import numpy as np
 import pytest
-
 from conftest import random_batch
+
 from wavecore import Adam, Batch, WaveNet, WaveNetConfig
 from wavecore._gpu import GpuModel, ops
 from wavecore._gpu import device as gdev
 from wavecore.backend import BackendError, cuda_status, resolve
-from wavecore.ops import gate_backward, gate_forward, input_conv_backward, input_conv_forward
-from wavecore.ops import softmax_ce_backward, softmax_ce_forward
+from wavecore.ops import (
+    gate_backward,
+    gate_forward,
+    input_conv_backward,
+    input_conv_forward,
+    softmax_ce_backward,
+    softmax_ce_forward,
+)
 from wavecore.sampler import CachedSampler, NaiveSampler
 from wavecore.train import Trainer, TrainSettings
 
@@ -266,6 +271,29 @@ def test_gpu_backend_says_why_it_cannot_run(monkeypatch):
         resolve("gpu")
     with pytest.raises(BackendError, match="unavailable"):
         WaveNet(WaveNetConfig(**ODD, dilations_override=(1, 2)), backend="gpu")
+
+
+def _nvrtc():
+    """CuPy's NVRTC program class where CuPy and libnvrtc load (no GPU needed), else None."""
+    try:
+        from cupy.cuda import compiler
+        compiler._NVRTCProgram("extern \"C\" __global__ void k() {}", "probe.cu").compile(
+            ("--gpu-architecture=compute_80",))
+        return compiler._NVRTCProgram
+    except Exception:
+        return None
+
+
+@pytest.mark.skipif(_nvrtc() is None, reason="CuPy with a loadable NVRTC is not installed")
+@pytest.mark.parametrize("real", ["float", "double"])
+def test_kernel_sources_compile_with_nvrtc(real):
+    """What CudaDevice compiles, compiled the same way (NVRTC), without needing a GPU."""
+    src = gdev.source()
+    ptx, _ = _nvrtc()(src, "kernels.cu").compile(("-std=c++17", f"-DWC_REAL={real}",
+                                                   "--gpu-architecture=compute_80"))
+    ptx = ptx.decode() if isinstance(ptx, bytes) else ptx
+    for name in gdev.signatures(src):
+        assert f".entry {name}(" in ptx, name
 
 
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not on the PATH")

@@ -207,7 +207,7 @@ class CachedSampler(_Sampler):
             raise _backend.BackendError("the compiled sampler is not built in this install")
         elif backend == "gpu":
             _backend.resolve("gpu")
-        elif backend != "numpy":
+        elif backend not in ("numpy", "cpu"):
             raise _backend.BackendError(f"CachedSampler backend must be auto, cpu, gpu or numpy, "
                                         f"got {backend!r}")
         self.backend = backend

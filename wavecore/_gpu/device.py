@@ -29,7 +29,7 @@ KERNELS = Path(__file__).parent / "kernels"
 STEMS = ("input_conv", "gate", "residual_skip", "output_head", "softmax_ce", "optim", "sampler")
 _SIGNATURE = re.compile(r'extern\s+"C"\s+__global__\s+void\s+(?:__launch_bounds__\([^)]*\)\s*)?'
                         r'(\w+)\s*\(([^)]*)\)')
-_SCALARS = {"int": np.int32, "long long": np.int64, "double": np.float64}
+_SCALARS = {"int": np.int32, "long long": np.int64, "float": np.float32, "double": np.float64}
 
 
 def source() -> str:
@@ -53,8 +53,13 @@ def signatures(src: str) -> dict[str, list[tuple[str, bool]]]:
     return out
 
 
-def _ctype(base: str, dtype):
-    return np.dtype(dtype) if base == "real" else np.dtype(_SCALARS.get(base, np.float32 if base == "float" else None))
+def _ctype(base: str, dtype) -> np.dtype:
+    """The NumPy dtype of a kernel parameter's C type (``real`` is the module's dtype)."""
+    if base == "real":
+        return np.dtype(dtype)
+    if base not in _SCALARS:
+        raise TypeError(f"kernel parameter type {base!r} has no NumPy dtype here")
+    return np.dtype(_SCALARS[base])
 
 
 def _ld(x) -> int:
@@ -169,8 +174,8 @@ class CudaDevice(Device):
 
     def gemm(self, a, b, out, ta=False, tb=False, beta=0.0):
         """out = op(a) @ op(b) + beta * out (row-major, cuBLAS); op(x) = x.T when tx."""
-        from cupy_backends.cuda.libs import cublas
         import cupy
+        from cupy_backends.cuda.libs import cublas
         m, n = out.shape
         k = a.shape[0] if ta else a.shape[1]
         if m == 0 or n == 0:
@@ -226,7 +231,8 @@ class CPUEmulator(Device):
             wrappers.append(
                 f'extern "C" int wc_emu_{name}(unsigned gx, unsigned gy, unsigned gz, unsigned bx, '
                 f'unsigned by, unsigned bz, unsigned long long sh, void** a) {{\n'
-                f'  return wc_emu::launch(dim3(gx, gy, gz), dim3(bx, by, bz), sh, [=] {{ {name}({call}); }});\n}}')
+                f'  return wc_emu::launch(dim3(gx, gy, gz), dim3(bx, by, bz), sh,\n'
+                f'                        [=] {{ {name}({call}); }});\n}}')
         text = self._src + "\n" + "\n".join(wrappers) + "\n"
         header = (KERNELS / "emulate.h").read_text()
         key = hashlib.sha256((header + text + real + cxx).encode()).hexdigest()[:16]

@@ -82,7 +82,7 @@ class GpuModel:
         # forward
         ops.input_conv_forward(dev, xd[:-1], p["input.E"], p["input.b"], ws.h[0])
         for l, d in enumerate(cfg.dilations):
-            (tin, tout), h = ws.rows[l], ws.h[l]
+            tout, h = ws.rows[l][1], ws.h[l]
             W, fg = p["layers.W"][l], ws.fg[l]
             dev.gemm(h[:tout * B], W[:R], fg)                         # h[t-d] W_past
             dev.gemm(h[d * B:], W[R:], fg, beta=1.0)                  # + h[t] W_cur
@@ -128,7 +128,7 @@ class GpuModel:
             onehot[np.asarray(gc, np.int64), np.arange(B)] = 1
             onehot = xp.asarray(onehot)                               # onehot: (n_ids, B)
         for l in reversed(range(L)):
-            d, (tin, tout) = cfg.dilations[l], ws.rows[l]
+            d, tout = cfg.dilations[l], ws.rows[l][1]
             fg, dh, h = ws.fg[l], ws.dh[l], ws.h[l]
             dz = None
             if l < L - 1:
