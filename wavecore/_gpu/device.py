@@ -14,6 +14,7 @@ machines without a GPU; it is slow and never a production path. ``WAVECORE_GPU=e
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import os
@@ -93,7 +94,22 @@ class Kernel:
                 conv.append(want.type(a))
         grid = tuple(grid) if isinstance(grid, tuple) else (int(grid),)
         block = tuple(block) if isinstance(block, tuple) else (int(block),)
-        self._launch(grid, block, conv, int(shared_mem))
+        self.device._run(lambda: self._launch(grid, block, conv, int(shared_mem)))
+
+
+class Graph:
+    """A captured sequence of device work, replayed by ``launch()``: a CUDA graph on the GPU,
+    the recorded operations on the emulator."""
+
+    def __init__(self, device):
+        self.device, self.ops, self.cuda_graph = device, [], None
+
+    def launch(self) -> None:
+        if self.cuda_graph is not None:
+            self.device._launch_graph(self.cuda_graph)
+        else:
+            for op in self.ops:
+                op()
 
 
 class Device:
@@ -108,6 +124,46 @@ class Device:
         self._sigs = signatures(self._src)
         self._kernels: dict = {}
         self._dummies: dict = {}
+        self._tape = None                 # the emulator's recording, while capturing
+
+    def _run(self, op) -> None:
+        """Run one device operation now, or record it while the emulator captures a graph."""
+        if self._tape is not None:
+            self._tape.append(op)
+        else:
+            op()
+
+    @contextlib.contextmanager
+    def capture(self):
+        """Record the device work issued inside the block (kernels, gemm, fill, copy) into a
+        Graph instead of running it. Work done any other way (xp operations, host code) is
+        not recorded; on the emulator a replay then visibly misses it, which the tests check."""
+        g = Graph(self)
+        self._tape = g.ops
+        try:
+            yield g
+        finally:
+            self._tape = None
+
+    def fill(self, a, value) -> None:
+        """a[...] = value, as device work."""
+        self._run(lambda: self._fill(a, value))
+
+    def copy(self, dst, src) -> None:
+        """dst[...] = src (device to device, broadcasting), as device work."""
+        def op():
+            dst[...] = src
+        self._run(op)
+
+    def _fill(self, a, value):
+        a[...] = value
+
+    def gemm(self, a, b, out, ta=False, tb=False, beta=0.0):
+        """out = op(a) @ op(b) + beta * out on row-major 2-D views; op(x) = x.T when tx."""
+        for x in (a, b, out):
+            _ld(x)                       # the layouts cuBLAS accepts, checked on both devices
+        self._run(lambda: self._gemm(a, b, out, ta, tb, beta))
+        return out
 
     def kernel(self, name: str, dtype) -> Kernel:
         key = (name, np.dtype(dtype))
@@ -157,6 +213,7 @@ class CudaDevice(Device):
         self.max_shared = int(dev.attributes.get("MaxSharedMemoryPerBlockOptin", 48 * 1024))
         self.description = cupy.cuda.runtime.getDeviceProperties(dev.id)["name"].decode()
         self._modules: dict = {}
+        self._capture_stream = None
 
     def _compile(self, name, dtype):
         import cupy
@@ -172,8 +229,34 @@ class CudaDevice(Device):
             fn(grid, block, tuple(args), shared_mem=shared_mem)
         return launch
 
-    def gemm(self, a, b, out, ta=False, tb=False, beta=0.0):
-        """out = op(a) @ op(b) + beta * out (row-major, cuBLAS); op(x) = x.T when tx."""
+    def _fill(self, a, value):
+        a.fill(value)
+
+    @contextlib.contextmanager
+    def capture(self):
+        """Stream capture into a CUDA graph, on a stream of this device's own."""
+        import cupy
+        if self._capture_stream is None:
+            self._capture_stream = cupy.cuda.Stream(non_blocking=True)
+        g = Graph(self)
+        stream = self._capture_stream
+        with stream:
+            stream.begin_capture()
+            try:
+                yield g
+            finally:
+                g.cuda_graph = stream.end_capture()
+
+    def _launch_graph(self, graph) -> None:
+        """Replay on the capture stream, ordered after and before the current stream's work."""
+        import cupy
+        cur = cupy.cuda.get_current_stream()
+        self._capture_stream.wait_event(cur.record())
+        graph.launch(self._capture_stream)
+        cur.wait_event(self._capture_stream.record())
+
+    def _gemm(self, a, b, out, ta, tb, beta):
+        """cuBLAS on row-major operands."""
         import cupy
         from cupy_backends.cuda.libs import cublas
         m, n = out.shape
@@ -253,6 +336,14 @@ class CPUEmulator(Device):
         self._libs[dtype] = ctypes.CDLL(str(lib))
         return self._libs[dtype]
 
+    ORDERS = ("forward", "reverse", "shuffle")
+
+    def set_order(self, order: str = "forward", seed: int = 0) -> None:
+        """The order in which a block's threads take turns between barriers (see emulate.h):
+        results must not depend on it."""
+        for dtype in (np.float32, np.float64):
+            self._library(np.dtype(dtype)).wc_emu_set_order(self.ORDERS.index(order), seed)
+
     def _compile(self, name, dtype):
         fn = getattr(self._library(dtype), f"wc_emu_{name}")
         fn.restype = ctypes.c_int
@@ -272,9 +363,7 @@ class CPUEmulator(Device):
                 raise RuntimeError(f"emulated kernel {name} deadlocked (divergent barriers)")
         return launch
 
-    def gemm(self, a, b, out, ta=False, tb=False, beta=0.0):
-        for x in (a, b, out):
-            _ld(x)                       # the layouts cuBLAS accepts, checked here too
+    def _gemm(self, a, b, out, ta, tb, beta):
         r = (a.T if ta else a) @ (b.T if tb else b)
         if beta:
             out *= beta

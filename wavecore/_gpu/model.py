@@ -4,8 +4,16 @@ with cuBLAS GEMMs and the fused kernels of kernels/*.cu, on buffers kept on the 
 Layout as on the CPU: time-major rows ``(t, b)``; layer l reads ``h_l: (Tin_l*B, R)`` and
 writes ``Tout_l = Tin_l - d_l`` rows; only the last T rows of each layer feed the one skip
 GEMM ``zcat: (T*B, L*D) @ skip.W: (L*D, S)``.
+
+A step is some 15 launches per layer. With ``graphs=True`` (the default) the first step of a
+window shape runs eagerly (compiling kernels, sizing cuBLAS), the second is captured into a
+CUDA graph and checked against an eager run, and every later step is one graph launch. All
+device work of a step therefore goes through the device's kernel, gemm, fill and copy into
+buffers the workspace owns, reading parameters and the window from workspace buffers too.
 """
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 
@@ -13,12 +21,13 @@ from . import ops
 
 
 class Workspace:
-    """Device buffers for one window shape (N, B)."""
+    """Device buffers for one window shape (N, B) and, once captured, its graphs."""
 
-    def __init__(self, dev, cfg, N, B, dtype):
-        xp, R, D, S, A, L = (dev.xp, cfg.residual_channels, cfg.dilation_channels,
-                             cfg.skip_channels, cfg.classes, cfg.n_layers)
-        self.T = N - cfg.receptive_field
+    def __init__(self, dev, net, N, B):
+        cfg, dtype, xp = net.config, net.dtype, dev.xp
+        R, D, S, A, L = (cfg.residual_channels, cfg.dilation_channels, cfg.skip_channels,
+                         cfg.classes, cfg.n_layers)
+        self.N, self.B, self.T = N, B, N - cfg.receptive_field
         TB = self.T * B
         tin = N - 2
         self.rows = []                                     # (Tin_l, Tout_l) per layer
@@ -26,31 +35,46 @@ class Workspace:
             self.rows.append((tin, tin - d))
             tin -= d
         e = lambda *s: xp.empty(s, dtype)                  # noqa: E731
+        self.params = e(net.size)                          # the step reads its parameters here
+        self.grads = e(net.size)                           # and writes the gradient here
+        self.x = xp.empty((N, B), np.int64)                # x: (N, B) the window's classes
         self.h = [e(ti * B, R) for ti, _ in self.rows]     # h[l]: (Tin_l*B, R) layer inputs
         self.fg = [e(to * B, 2 * D) for _, to in self.rows]  # fg[l]: (Tout_l*B, 2D), then dfg
         self.z = [e(to * B, D) for _, to in self.rows]     # z[l]: (Tout_l*B, D)
         self.zcat = e(TB, L * D)                           # zcat: (T*B, L*D), then dzcat
+        self.bsum = e(S)                                   # Σ_l skip biases
         self.skip = e(TB, S)                               # skip sum, then dskip
         self.y = e(TB, S)                                  # y = relu(skip + Σ bs)
         self.o = e(TB, S)                                  # o = relu(y W1 + b1)
         self.da = e(TB, S)
         self.logits = e(TB, A)                             # logits, then dlogits
         self.nll = e(TB)
+        self.loss = e(1)                                   # Σ nll
         self.pred = xp.empty(TB, np.int64)
         self.dh = [e(ti * B, R) for ti, _ in self.rows]    # dh[l]: gradient of h[l]
         self.dz = e(max(to for _, to in self.rows) * B, D)
+        if cfg.gc_ids:
+            G = cfg.gc_channels
+            self.onehot = e(cfg.gc_ids, B)                 # onehot: (n_ids, B) of the ids
+            self.emb = e(B, G)                             # emb: (B, G) each stream's embedding
+            self.gcb = e(L, B, 2 * D)                      # gcb: (L, B, 2D) conditioning bias
+            self.dbias = e(B, 2 * D)
+            self.demb = e(B, G)
+        self.steps = {False: 0, True: 0}                   # eager steps run, per mode
+        self.graph = {False: None, True: None}
 
 
 class GpuModel:
     """The step of one WaveNet on one device; workspaces cached by window shape (two kept)."""
 
-    def __init__(self, net, dev):
+    def __init__(self, net, dev, graphs: bool = True):
         self.net, self.dev, self.cfg = net, dev, net.config
+        self.graphs = graphs
         self._ws: dict = {}
 
     def _workspace(self, N, B):
         key = (N, B)
-        ws = self._ws.pop(key, None) or Workspace(self.dev, self.cfg, N, B, self.net.dtype)
+        ws = self._ws.pop(key, None) or Workspace(self.dev, self.net, N, B)
         self._ws[key] = ws
         while len(self._ws) > 2:
             self._ws.pop(next(iter(self._ws)))
@@ -65,19 +89,70 @@ class GpuModel:
 
     def loss_and_grads(self, params, x, gc, backward=True):
         """x: (N, B) host ints -> (loss, grads: flat on the device | None, nll: (T, B) device,
-        pred: (T, B) device | None)."""
-        dev, xp, cfg = self.dev, self.dev.xp, self.cfg
-        net = self.net
+        pred: (T, B) device | None). grads and nll are fresh arrays."""
+        dev, cfg = self.dev, self.cfg
         N, B = x.shape
-        R, D, L = cfg.residual_channels, cfg.dilation_channels, cfg.n_layers
         ws = self._workspace(N, B)
-        T, TB = ws.T, ws.T * B
-        p = net.views(self.params(params))
-        xd = xp.asarray(np.ascontiguousarray(x, dtype=np.int64))     # xd: (N, B)
+        xp = dev.xp
+        ws.x[...] = xp.asarray(np.ascontiguousarray(x, dtype=np.int64))
+        if cfg.gc_ids:
+            onehot = np.zeros((cfg.gc_ids, B), self.net.dtype)
+            onehot[np.asarray(gc, np.int64), np.arange(B)] = 1
+            ws.onehot[...] = xp.asarray(onehot)
+        ws.params[...] = self.params(params)
+        self._run(ws, backward)
+        TB = ws.T * B
+        loss = float(dev.to_host(ws.loss)[0]) / TB
+        nll = ws.nll.reshape(ws.T, B).copy()
+        if not backward:
+            return loss, None, nll, ws.pred.reshape(ws.T, B).copy()
+        return loss, ws.grads.copy(), nll, None
+
+    def _run(self, ws, backward):
+        """One step: eagerly, or by the workspace's graph (captured on the second step)."""
+        g = ws.graph[backward]
+        if g is not None:
+            g.launch()
+            return
+        if not self.graphs or ws.steps[backward] == 0:
+            ws.steps[backward] += 1
+            self._step(ws, backward)                     # the first step compiles and warms up
+            return
+        try:
+            with self.dev.capture() as g:
+                self._step(ws, backward)
+            g.launch()
+        except Exception as e:                           # a capture the device refuses
+            warnings.warn(f"wavecore: the GPU step runs without CUDA graphs ({e})", stacklevel=3)
+            self.graphs = False
+            self._step(ws, backward)
+            return
+        got = (self.dev.to_host(ws.loss).copy(), self.dev.to_host(ws.grads if backward else ws.pred).copy())
+        self._step(ws, backward)                         # check the graph against eager
+        want = (self.dev.to_host(ws.loss), self.dev.to_host(ws.grads if backward else ws.pred))
+        tol = 1e-5 if self.net.dtype == np.float32 else 1e-12
+        if all(np.allclose(a, b, rtol=tol, atol=tol * (np.abs(b).max() + 1e-30)) for a, b in zip(got, want)):
+            ws.graph[backward] = g
+        else:
+            warnings.warn("wavecore: the captured CUDA graph of the GPU step disagreed with the "
+                          "eager step; running without graphs", stacklevel=3)
+            self.graphs = False
+
+    def _step(self, ws, backward):
+        """All device work of one step, from ws.params and ws.x into ws.loss, ws.nll and ws.grads
+        (backward) or ws.pred."""
+        dev, cfg, net = self.dev, self.cfg, self.net
+        B, T = ws.B, ws.T
+        TB = T * B
+        R, D, L = cfg.residual_channels, cfg.dilation_channels, cfg.n_layers
+        p = net.views(ws.params)
+        xd = ws.x                                                     # xd: (N, B)
         gcb = None
         if cfg.gc_ids:
-            e = p["gc.embed"][xp.asarray(np.asarray(gc, np.int64))]  # e: (B, G)
-            gcb = xp.matmul(e[None], p["layers.V"])                   # gcb: (L, B, 2D)
+            dev.gemm(ws.onehot, p["gc.embed"], ws.emb, ta=True)       # emb: (B, G)
+            for l in range(L):
+                dev.gemm(ws.emb, p["layers.V"][l], ws.gcb[l])         # gcb[l]: (B, 2D)
+            gcb = ws.gcb
 
         # forward
         ops.input_conv_forward(dev, xd[:-1], p["input.E"], p["input.b"], ws.h[0])
@@ -92,21 +167,20 @@ class GpuModel:
                 ops.residual_skip_forward(dev, h[d * B:], p["layers.br"][l], ws.h[l + 1])
                 dev.gemm(ws.z[l], p["layers.Wr"][l], ws.h[l + 1], beta=1.0)
         dev.gemm(ws.zcat, p["skip.W"].reshape(L * D, -1), ws.skip)   # one skip GEMM
-        ops.output_head_forward(dev, ws.skip, p["skip.b"].sum(axis=0), ws.y)
+        ops.colsum(dev, p["skip.b"], ws.bsum)
+        ops.output_head_forward(dev, ws.skip, ws.bsum, ws.y)
         dev.gemm(ws.y, p["out.W1"], ws.o)
         ops.output_head_forward(dev, ws.o, p["out.b1"], ws.o)
         dev.gemm(ws.o, p["out.W2"], ws.logits)
         targets = xd[cfg.receptive_field:].reshape(TB)
         ops.softmax_ce(dev, ws.logits, p["out.b2"], targets, ws.nll,
                        pred=None if backward else ws.pred, backward=backward)
-        loss = float(ws.nll.mean())
-        nll = ws.nll.reshape(T, B)
+        ops.colsum(dev, ws.nll.reshape(TB, 1), ws.loss)
         if not backward:
-            return loss, None, nll, ws.pred.reshape(T, B)
+            return
 
         # backward
-        grads = xp.empty(net.size, net.dtype)
-        g = net.views(grads)
+        g = net.views(ws.grads)
         dl = ws.logits                                                # dl: (T*B, A)
         dev.gemm(ws.o, dl, g["out.W2"], ta=True)
         ops.colsum(dev, dl, g["out.b2"])
@@ -118,15 +192,12 @@ class GpuModel:
         dev.gemm(ws.da, p["out.W1"], dy, tb=True)
         ops.output_head_backward(dev, dy, ws.y)
         ops.colsum(dev, dy, g["skip.b"][0])
-        g["skip.b"][1:] = g["skip.b"][0]                              # every layer's skip bias
+        dev.copy(g["skip.b"][1:], g["skip.b"][0])                     # every layer's skip bias
         dev.gemm(ws.zcat, dy, g["skip.W"].reshape(L * D, -1), ta=True)
         dzcat = ws.zcat                                               # dzcat: (T*B, L*D)
         dev.gemm(dy, p["skip.W"].reshape(L * D, -1), dzcat, tb=True)
         if cfg.gc_ids:
-            g["gc.embed"][...] = 0
-            onehot = np.zeros((cfg.gc_ids, B), net.dtype)
-            onehot[np.asarray(gc, np.int64), np.arange(B)] = 1
-            onehot = xp.asarray(onehot)                               # onehot: (n_ids, B)
+            dev.fill(g["gc.embed"], 0)
         for l in reversed(range(L)):
             d, tout = cfg.dilations[l], ws.rows[l][1]
             fg, dh, h = ws.fg[l], ws.dh[l], ws.h[l]
@@ -139,21 +210,21 @@ class GpuModel:
                 dev.gemm(dn, p["layers.Wr"][l], dz, tb=True)
             ops.gate_backward(dev, fg, dz, dzcat[:, l * D:], (tout - T) * B)   # fg := dfg
             if cfg.gc_ids:
-                dbias = fg.reshape(tout, B, 2 * D).sum(axis=0)       # dbias: (B, 2D)
-                g["layers.V"][l] = e.T @ dbias
-                g["gc.embed"] += onehot @ (dbias @ p["layers.V"][l].T)
+                ops.colsum(dev, fg.reshape(tout, B * 2 * D), ws.dbias.reshape(-1))  # (B, 2D)
+                dev.gemm(ws.emb, ws.dbias, g["layers.V"][l], ta=True)
+                dev.gemm(ws.dbias, p["layers.V"][l], ws.demb, tb=True)            # (B, G)
+                dev.gemm(ws.onehot, ws.demb, g["gc.embed"], beta=1.0)
             W = p["layers.W"][l]
             dev.gemm(h[:tout * B], fg, g["layers.W"][l][:R], ta=True)
             dev.gemm(h[d * B:], fg, g["layers.W"][l][R:], ta=True)
             ops.colsum(dev, fg, g["layers.c"][l])
             if l < L - 1:
-                dh[:d * B] = 0
-                dh[d * B:] = ws.dh[l + 1]                             # the residual path
+                dev.fill(dh[:d * B], 0)
+                dev.copy(dh[d * B:], ws.dh[l + 1])                    # the residual path
                 dev.gemm(fg, W[R:], dh[d * B:], tb=True, beta=1.0)
             else:
                 dev.gemm(fg, W[R:], dh[d * B:], tb=True)
-                dh[:d * B] = 0
+                dev.fill(dh[:d * B], 0)
             dev.gemm(fg, W[:R], dh[:tout * B], tb=True, beta=1.0)
         ops.input_conv_backward(dev, xd[:-1], ws.dh[0], g["input.E"])
         ops.colsum(dev, ws.dh[0], g["input.b"])
-        return loss, grads, nll, None

@@ -23,7 +23,7 @@ def input_conv_backward(dev, x, dh, dE, shared=None):
     shared: sum each block's rows in a shared-memory table first (default: when it fits)."""
     n, R = dh.shape
     A = dE.shape[1]
-    dE[...] = 0
+    dev.fill(dE, 0)
     table = A * R * dh.itemsize
     shared = table <= 48 * 1024 if shared is None else shared
     blocks = max(1, min(dev.sm_count, -(-n // 512)))     # >= 512 rows per block's table

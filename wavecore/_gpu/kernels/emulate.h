@@ -5,14 +5,19 @@
 // One block runs at a time; its threads are fibers (ucontext) switched at __syncthreads and at
 // warp shuffles, so block barriers, shared memory (static locals: one block at a time) and
 // warp shuffles keep their CUDA meaning and every run is deterministic. atomicAdd is a plain
-// add (one OS thread). Races a real GPU would expose are not detected here.
+// add (one OS thread). Between two barriers a thread runs without interruption; the order in
+// which threads take their turns is forward, reverse or shuffled (wc_emu_set_order), so a
+// result that depends on it — a missing barrier — shows as a difference between orders.
+// Races inside one barrier interval (two non-atomic updates of one word) are not detected.
 #pragma once
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <functional>
+#include <random>
 #include <vector>
 #include <ucontext.h>
 
@@ -49,6 +54,8 @@ struct Block {
   unsigned char exchange[1024][16];     // warp-shuffle mailboxes, one per thread
 };
 inline Block& blk() { static Block b; return b; }
+struct Order { int mode = 0; std::mt19937 rng{0}; };   // 0 forward, 1 reverse, 2 shuffled
+inline Order& order() { static Order o; return o; }
 inline void* dynamic_shared() { return blk().smem.data(); }
 
 inline int flat_tid() { return (int)(threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z)); }
@@ -89,8 +96,11 @@ inline int launch(dim3 grid, dim3 block, size_t shmem, std::function<void()> bod
       f.ctx.uc_link = &b.sched;
       makecontext(&f.ctx, fiber_main, 0);
     }
+    std::vector<int> turn(n);
+    for (int i = 0; i < n; ++i) turn[i] = order().mode == 1 ? n - 1 - i : i;
     for (;;) {
-      for (int i = 0; i < n; ++i) {
+      if (order().mode == 2) std::shuffle(turn.begin(), turn.end(), order().rng);
+      for (int i : turn) {
         if (b.fibers[i].state != RUN) continue;
         b.cur = i;
         threadIdx = b.fibers[i].tid;
@@ -126,6 +136,11 @@ inline int launch(dim3 grid, dim3 block, size_t shmem, std::function<void()> bod
   return 0;
 }
 }  // namespace wc_emu
+
+extern "C" void wc_emu_set_order(int mode, unsigned seed) {
+  wc_emu::order().mode = mode;
+  wc_emu::order().rng.seed(seed);
+}
 
 inline void __syncthreads() { wc_emu::wait(wc_emu::AT_BLOCK); }
 inline void __syncwarp(unsigned = 0xffffffffu) { wc_emu::wait(wc_emu::AT_WARP); }

@@ -19,6 +19,7 @@ extern "C" __global__ void softmax_ce(real* __restrict__ logits, const real* __r
       row[j] = v;
       if (v > m) { m = v; arg = j; }
     }
+    __syncwarp();                                     // the row's biased logits are written
     real mx = wc_warp_max(m);
     if (want_pred) {                                  // the lowest index holding the max
       int cand = m == mx ? arg : A;
@@ -33,7 +34,9 @@ extern "C" __global__ void softmax_ce(real* __restrict__ logits, const real* __r
     s = wc_warp_sum(s);
     real lse = mx + log(s);
     const long long t = targets[i];
-    if (lane == 0) nll[i] = lse - row[t];
+    const real lt = row[t];                           // read by every lane before any lane
+    __syncwarp();                                     // overwrites the row with dlogits
+    if (lane == 0) nll[i] = lse - lt;
     if (backward) {
       for (int j = lane; j < A; j += 32) {
         real p = exp(row[j] - lse);
