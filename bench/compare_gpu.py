@@ -46,10 +46,14 @@ def timed(dev, fn, repeat, warmup):
     return (time.perf_counter() - t0) / repeat
 
 
-def torch_step_time(cfg, x, repeat, warmup):
+def torch_step_time(cfg, x, repeat, warmup, tf32):
+    """PyTorch's step; tf32=False keeps cuDNN and cuBLAS in strict float32 like wavecore (by
+    default PyTorch lets cuDNN convolutions use TF32 tensor cores)."""
     import torch
     from torch_twin import TorchWaveNet
     torch.backends.cudnn.benchmark = True
+    torch.backends.cudnn.allow_tf32 = tf32
+    torch.backends.cuda.matmul.allow_tf32 = tf32
     model = TorchWaveNet(cfg).cuda()
     xt = torch.as_tensor(x.T.copy()).cuda()
 
@@ -86,29 +90,39 @@ def main():
             has_torch = torch.cuda.is_available()
         except ImportError:
             pass
-    print(f"{'config':<10}{'training path':<16}{'step ms':>9}{'samples/s':>12}{'TFLOP/s':>9}{'vs torch':>10}")
+    print(f"{'config':<10}{'training path':<22}{'step ms':>9}{'samples/s':>12}{'TFLOP/s':>9}"
+          f"{'vs torch fp32':>15}{'vs torch tf32':>15}")
     for ch in args.channels:
         cfg = (WaveNetConfig(layers=4, stacks=2, residual_channels=ch, dilation_channels=ch,
                              skip_channels=32, classes=32) if args.smoke else reference_config(ch))
         x = window(cfg, T)
-        net = WaveNet(cfg, np.float32, backend="gpu")
-        p = net.gpu().params(net.init_params(0))
         batch = Batch(x)
         reps, warm = (2, 1) if args.smoke else (args.repeat, 3)
-        t = timed(dev, lambda: net.loss_and_grads(p, batch), reps, warm)
-        t_torch = torch_step_time(cfg, x, reps, warm) if has_torch else float("nan")
+        rows = {}
+        for graphs in (True, False):
+            net = WaveNet(cfg, np.float32, backend="gpu")
+            net.gpu().graphs = graphs
+            p = net.gpu().params(net.init_params(0))
+            name = "wavecore gpu " + ("graph" if graphs else "eager")
+            rows[name] = timed(dev, lambda: net.loss_and_grads(p, batch), reps, warm)
+        nan = float("nan")
+        rows["torch cuDNN fp32"] = torch_step_time(cfg, x, reps, warm, False) if has_torch else nan
+        rows["torch cuDNN tf32"] = torch_step_time(cfg, x, reps, warm, True) if has_torch else nan
         flops = train_flops(cfg, T)
-        for name, s in (("wavecore gpu", t), ("torch cuDNN", t_torch)):
-            print(f"R=D={ch:<6}{name:<16}{s * 1e3:>9.2f}{T / s:>12,.0f}{flops / s / 1e12:>9.2f}"
-                  f"{t_torch / s:>10.2f}")
-    print(f"\n{'config':<10}{'sampler':<16}{'streams':>8}{'samples/s':>14}{'x real time':>12}")
+        for name, s in rows.items():
+            print(f"R=D={ch:<6}{name:<22}{s * 1e3:>9.2f}{T / s:>12,.0f}{flops / s / 1e12:>9.2f}"
+                  f"{rows['torch cuDNN fp32'] / s:>15.2f}{rows['torch cuDNN tf32'] / s:>15.2f}")
+    print(f"\n{'config':<10}{'GPU sampler':<16}{'streams':>8}{'samples/s':>14}{'x real time':>12}")
     for ch in args.channels:
         cfg = (WaveNetConfig(layers=4, stacks=2, residual_channels=ch, dilation_channels=ch,
                              skip_channels=32, classes=32) if args.smoke else reference_config(ch))
         net = WaveNet(cfg, np.float32, backend="gpu")
-        sampler = CachedSampler(net, net.init_params(0), backend="gpu")
+        params = net.init_params(0)
         n2 = 40 if args.smoke else int(16000 * args.seconds)
-        for streams in args.streams:
+        runs = [(streams, None) for streams in args.streams]
+        runs += [(max(args.streams), k) for k in (1, 2, 4, 8)]    # the blocking choice, measured
+        for streams, per_block in runs:
+            sampler = CachedSampler(net, params, backend="gpu", streams_per_block=per_block)
             n2s = max(8, n2 // max(1, streams // 16))           # fewer steps for many streams
             n1s = n2s // 4
 
@@ -118,8 +132,11 @@ def main():
             t1 = timed(dev, lambda: render(n1s), 1, 0)
             t2 = timed(dev, lambda: render(n2s), 1, 0)
             rate = (n2s - n1s) * streams / (t2 - t1)
-            print(f"R=D={ch:<6}{'cached (gpu)':<16}{streams:>8}{rate:>14,.0f}{rate / streams / 16000:>12.2f}")
-    print(f"\nfloat32; training T={T}, B=1, forward + backward; sampler temperature 0.9, S=256, 20 layers")
+            ns = sampler._gpu.streams_per_block(streams)
+            label = f"ns={ns}" + ("" if per_block else " (auto)")
+            print(f"R=D={ch:<6}{label:<16}{streams:>8}{rate:>14,.0f}{rate / streams / 16000:>12.2f}")
+    print(f"\nfloat32; training T={T}, B=1, forward + backward (graph: one CUDA graph launch per "
+          "step after two warm-up steps); sampler temperature 0.9, S=256, 20 layers")
 
 
 if __name__ == "__main__":

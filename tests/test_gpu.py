@@ -235,9 +235,9 @@ def sampler_model(gc_ids=0):
     return net, net.init_params(1) * 3.0
 
 
-@pytest.mark.parametrize("streams", [1, 5])
+@pytest.mark.parametrize("streams,per_block", [(1, None), (5, None), (5, 2), (5, 8)])
 @pytest.mark.parametrize("primed", [False, True])
-def test_sampler_equals_naive(dev, streams, primed):
+def test_sampler_equals_naive(dev, streams, per_block, primed):
     net, p = sampler_model()
     rng = np.random.default_rng(7)
     U = rng.random((60, streams))
@@ -248,7 +248,7 @@ def test_sampler_equals_naive(dev, streams, primed):
         if streams == 1:
             kw["prime_classes"] = kw["prime_classes"][0]
     want = NaiveSampler(net, p).generate(60, return_logits=True, **kw)
-    s = CachedSampler(net, p, backend="gpu")
+    s = CachedSampler(net, p, backend="gpu", streams_per_block=per_block)
     s.chunk = 25                                       # several launches carry the state on
     got = s.generate(60, return_logits=True, **kw)
     assert len(np.unique(want.classes)) > 3

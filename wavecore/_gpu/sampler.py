@@ -23,7 +23,10 @@ def shared_bytes(cfg, ns: int, itemsize: int, threads: int) -> int:
 class GpuSampler:
     """Device copies of one model's parameters and a generation state per call."""
 
-    def __init__(self, net, params, dev=None):
+    def __init__(self, net, params, dev=None, streams_per_block: int | None = None):
+        if streams_per_block is not None and not 1 <= streams_per_block <= MAX_STREAMS:
+            raise ValueError(f"streams_per_block must be in 1..{MAX_STREAMS}, got {streams_per_block}")
+        self.fixed_ns = streams_per_block
         self.dev = dev or _device.get()
         self.net, self.cfg = net, net.config
         xp = self.dev.xp
@@ -37,7 +40,8 @@ class GpuSampler:
     def streams_per_block(self, B: int) -> int:
         """Fill the multiprocessors first, then share weight reads among up to 8 streams, as
         many as the block's shared memory holds."""
-        ns = int(min(MAX_STREAMS, max(1, -(-B // self.dev.sm_count))))
+        ns = self.fixed_ns or int(min(MAX_STREAMS, max(1, -(-B // self.dev.sm_count))))
+        ns = min(ns, B)
         while ns > 1 and self.shared(ns) > self.dev.max_shared:
             ns -= 1
         if self.shared(ns) > self.dev.max_shared:
