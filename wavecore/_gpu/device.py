@@ -77,14 +77,14 @@ class Kernel:
     """One compiled entry point; checks and converts arguments, then launches."""
 
     def __init__(self, device, name, params, dtype, launch):
-        self.device, self.name, self.params, self.dtype, self._launch = device, name, params, dtype, launch
+        self.device, self.name, self._launch = device, name, launch
+        self.params = [(_ctype(base, dtype), ptr) for base, ptr in params]   # (dtype, is pointer)
 
     def __call__(self, grid, block, *args, shared_mem: int = 0):
         if len(args) != len(self.params):
             raise TypeError(f"{self.name} takes {len(self.params)} arguments, got {len(args)}")
         conv = []
-        for i, ((base, ptr), a) in enumerate(zip(self.params, args)):
-            want = _ctype(base, self.dtype)
+        for i, ((want, ptr), a) in enumerate(zip(self.params, args)):
             if ptr:
                 if not isinstance(a, self.device.xp.ndarray) or a.dtype != want:
                     raise TypeError(f"{self.name} argument {i}: needs a {want} array, got "
@@ -189,9 +189,6 @@ class Device:
     def grid(self, n: int, block: int = 256) -> int:
         """Blocks for a grid-stride loop over n items."""
         return max(1, min(-(-int(n) // block), self.sm_count * 16))
-
-    def asarray(self, a, dtype=None):
-        return self.xp.asarray(a, dtype=dtype)
 
     def to_host(self, a) -> np.ndarray:
         return np.asarray(a)
