@@ -62,7 +62,11 @@ def cuda_status() -> tuple[bool, str]:
         return False, f"CuPy found no usable CUDA driver or device ({e})"
     if n < 1:
         return False, "CuPy is installed but there is no CUDA device"
-    return True, f"{n} CUDA device(s)"
+    try:
+        name = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)["name"].decode()
+    except Exception as e:
+        return False, f"CuPy cannot query the CUDA device ({e})"
+    return True, f"{n} CUDA device(s); using {name}"
 
 
 def resolve(backend: str = "auto") -> str:
