@@ -378,3 +378,27 @@ def test_results_do_not_depend_on_thread_order(order, monkeypatch):
     np.testing.assert_array_equal(g1.logits, g0.logits)
     assert l1 == l0
     close(gr1, gr0, np.float64)                  # atomics may add in another order
+
+
+def test_study_on_gpu_equals_study_on_numpy(dev, tmp_path):
+    """The learn-and-forget study end to end (training, evaluation, renders, checkpoints) on
+    backend="gpu" gives the numbers of the NumPy reference (float64)."""
+    from wavecore import clips
+    from wavecore.study import Study, StudySettings
+    cfg = WaveNetConfig(layers=3, stacks=1, residual_channels=4, dilation_channels=4,
+                        skip_channels=8, classes=32, sample_rate=8000)
+    two = [("chant", clips.get("chant", 8000, 0.1)), ("shriek", clips.get("shriek", 8000, 0.1))]
+    metrics = {}
+    for backend in ("numpy", "gpu"):
+        train = TrainSettings(steps=10 ** 6, batch=2, window=200, lr=3e-3, schedule="constant",
+                              warmup=3, checkpoint_every=0, dtype="float64", backend=backend)
+        st = StudySettings(steps_per_stage=8, check_every=4, timeline_every=0, timeline_seconds=0.02,
+                           unprimed_seconds=0.03, prime_seconds=0.01, train=train)
+        out = tmp_path / backend
+        metrics[backend] = Study(cfg, two, st, out_dir=str(out)).run(progress=False, log=lambda *a: None)
+    a, b = metrics["numpy"], metrics["gpu"]
+    np.testing.assert_allclose(b["bits"], a["bits"], rtol=1e-9)
+    assert b["accuracy"] == a["accuracy"]
+    assert [r["path"] for r in b["renders"]] == [r["path"] for r in a["renders"]]
+    for ra, rb in zip(a["renders"], b["renders"]):
+        assert open(tmp_path / "gpu" / rb["path"], "rb").read() == open(tmp_path / "numpy" / ra["path"], "rb").read()
