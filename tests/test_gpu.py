@@ -15,7 +15,7 @@ from conftest import random_batch
 from wavecore import Adam, Batch, WaveNet, WaveNetConfig
 from wavecore._gpu import GpuModel, ops
 from wavecore._gpu import device as gdev
-from wavecore.backend import BackendError, cuda_status, resolve
+from wavecore.backend import BackendError, cpu_training_available, cuda_status, resolve
 from wavecore.ops import (
     gate_backward,
     gate_forward,
@@ -402,3 +402,18 @@ def test_study_on_gpu_equals_study_on_numpy(dev, tmp_path):
     assert [r["path"] for r in b["renders"]] == [r["path"] for r in a["renders"]]
     for ra, rb in zip(a["renders"], b["renders"]):
         assert open(tmp_path / "gpu" / rb["path"], "rb").read() == open(tmp_path / "numpy" / ra["path"], "rb").read()
+
+
+@pytest.mark.skipif(not cpu_training_available(), reason="the Cython training kernels are not built")
+def test_float32_training_follows_the_cpu_path(dev):
+    """float32 on the GPU and on the compiled CPU path: the same losses step by step, to
+    float32 accuracy (GEMMs sum in different orders)."""
+    cfg = WaveNetConfig(layers=4, stacks=2, residual_channels=8, dilation_channels=8,
+                        skip_channels=16, classes=64)
+    clip = (0.5 * np.sin(np.arange(3000) * 0.031) * np.sin(np.arange(3000) * 0.002)).astype(np.float32)
+    logs = {}
+    for backend in ("cpu", "gpu"):
+        t = Trainer(cfg, [clip], TrainSettings(steps=15, batch=2, window=256, backend=backend, warmup=3,
+                                               log_every=1))
+        logs[backend] = [r["loss"] for r in t.train(progress=False)] + [t.evaluate(clip)["bits"]]
+    np.testing.assert_allclose(logs["gpu"], logs["cpu"], rtol=2e-4)
