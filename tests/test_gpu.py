@@ -400,8 +400,8 @@ def test_study_on_gpu_equals_study_on_numpy(dev, tmp_path):
     np.testing.assert_allclose(b["bits"], a["bits"], rtol=1e-9)
     assert b["accuracy"] == a["accuracy"]
     assert [r["path"] for r in b["renders"]] == [r["path"] for r in a["renders"]]
-    for ra, rb in zip(a["renders"], b["renders"]):
-        assert open(tmp_path / "gpu" / rb["path"], "rb").read() == open(tmp_path / "numpy" / ra["path"], "rb").read()
+    for r in a["renders"]:
+        assert (tmp_path / "gpu" / r["path"]).read_bytes() == (tmp_path / "numpy" / r["path"]).read_bytes()
 
 
 @pytest.mark.skipif(not cpu_training_available(), reason="the Cython training kernels are not built")
