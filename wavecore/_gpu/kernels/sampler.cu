@@ -27,7 +27,7 @@ sampler_run(const real* __restrict__ P, const long long* __restrict__ off, const
   const int ns_alloc = ns;                        // the shared layout uses the launch's ns
   if (b0 + ns > B) ns = B - b0;
 
-  // shared memory, sized for this block's ns streams (sampler_shared_bytes in sampler.py)
+  // shared memory, sized for ns streams (shared_bytes in wavecore/_gpu/sampler.py)
   WC_DYNAMIC_SHARED(double, e);                   // e:    (ns, A) exp weights of the draw
   real* h = reinterpret_cast<real*>(e + ns_alloc * A);  // h: (ns, R) the residual stream
   real* q = h + ns_alloc * R;                     // q:    (ns, R) h[t - d] of this layer
