@@ -105,6 +105,9 @@ def main():
             p = net.gpu().params(net.init_params(0))
             name = "wavecore gpu " + ("graph" if graphs else "eager")
             rows[name] = timed(dev, lambda: net.loss_and_grads(p, batch), reps, warm)
+            if dev.name == "cuda" and graphs:
+                pool = dev.xp.get_default_memory_pool()
+                print(f"  (R=D={ch}: CuPy pool holds {pool.total_bytes() / 2**20:,.0f} MiB after the steps)")
         nan = float("nan")
         rows["torch cuDNN fp32"] = torch_step_time(cfg, x, reps, warm, False) if has_torch else nan
         rows["torch cuDNN tf32"] = torch_step_time(cfg, x, reps, warm, True) if has_torch else nan
