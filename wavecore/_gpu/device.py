@@ -279,7 +279,10 @@ class CudaDevice(Device):
 
 
 def compiler() -> str | None:
-    """The host C++ compiler the emulator uses (CXX, else c++ / g++ / clang++), or None."""
+    """The host C++ compiler the emulator uses (CXX, else c++ / g++ / clang++), or None (also
+    on Windows: the emulator's fibers are POSIX ucontext)."""
+    if os.name != "posix":
+        return None
     for c in (os.environ.get("CXX"), "c++", "g++", "clang++"):
         if c and shutil.which(c):
             return shutil.which(c)
