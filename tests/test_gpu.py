@@ -417,3 +417,68 @@ def test_float32_training_follows_the_cpu_path(dev):
                                                log_every=1))
         logs[backend] = [r["loss"] for r in t.train(progress=False)] + [t.evaluate(clip)["bits"]]
     np.testing.assert_allclose(logs["gpu"], logs["cpu"], rtol=2e-4)
+
+
+def test_cuda_gemm_maps_row_major_onto_column_major_cublas(monkeypatch):
+    """CudaDevice._gemm without a GPU: cuBLAS is replaced by a column-major BLAS that reads raw
+    pointers the way cuBLAS does, so the transposes, leading dimensions and one-row views the
+    step uses are checked against NumPy."""
+    import ctypes
+    import sys
+    import types
+
+    def matrix(ptr, rows, cols, ld, dtype):              # column-major, as cuBLAS reads it
+        n = ld * (cols - 1) + rows
+        buf = (ctypes.c_byte * (n * dtype.itemsize)).from_address(ptr)
+        flat = np.frombuffer(buf, dtype)
+        return np.lib.stride_tricks.as_strided(flat, (rows, cols), (dtype.itemsize, ld * dtype.itemsize))
+
+    def make_gemm(dtype):
+        def gemm(handle, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc):
+            a = matrix(A, k if ta else m, m if ta else k, lda, dtype)
+            b = matrix(B, n if tb else k, k if tb else n, ldb, dtype)
+            c = matrix(C, m, n, ldc, dtype)
+            al = np.frombuffer((ctypes.c_byte * dtype.itemsize).from_address(alpha), dtype)[0]
+            be = np.frombuffer((ctypes.c_byte * dtype.itemsize).from_address(beta), dtype)[0]
+            c[...] = al * ((a.T if ta else a) @ (b.T if tb else b)) + be * c
+        return gemm
+
+    cublas = types.SimpleNamespace(sgemm=make_gemm(np.dtype(np.float32)),
+                                   dgemm=make_gemm(np.dtype(np.float64)))
+    libs = types.SimpleNamespace(cublas=cublas)
+    fake_cupy = types.SimpleNamespace(cuda=types.SimpleNamespace(
+        device=types.SimpleNamespace(get_cublas_handle=lambda: 0)))
+    monkeypatch.setitem(sys.modules, "cupy", fake_cupy)
+    monkeypatch.setitem(sys.modules, "cupy_backends", types.SimpleNamespace(cuda=None))
+    monkeypatch.setitem(sys.modules, "cupy_backends.cuda", types.SimpleNamespace(libs=libs))
+    monkeypatch.setitem(sys.modules, "cupy_backends.cuda.libs", libs)
+
+    class Dev(np.ndarray):                                # an array with cupy's .data.ptr
+        @property
+        def data(self):
+            return types.SimpleNamespace(ptr=self.ctypes.data)
+
+    rng = np.random.default_rng(0)
+    dev = object.__new__(gdev.CudaDevice)
+    for dtype in (np.float64, np.float32):
+        big = rng.standard_normal((40, 30)).astype(dtype)
+        for ta in (False, True):
+            for tb in (False, True):
+                for beta in (0.0, 1.0):
+                    m, n, k = 7, 5, 9
+                    A = big[3:3 + (k if ta else m), 2:2 + (m if ta else k)]   # row views, ld = 30
+                    Bm = big[10:10 + (n if tb else k), :(k if tb else n)]
+                    C0 = rng.standard_normal((m, 12)).astype(dtype)[:, 4:4 + n]
+                    want = (A.T if ta else A) @ (Bm.T if tb else Bm) + beta * C0
+                    Cv = np.zeros((m, 12), dtype)
+                    Cv[:, 4:4 + n] = C0
+                    out = Cv[:, 4:4 + n]                   # a column block: ld 12, like zcat
+                    dev._gemm(A.view(Dev), Bm.view(Dev), out.view(Dev), ta, tb, beta)
+                    tol = 1e-12 if dtype == np.float64 else 1e-5
+                    np.testing.assert_allclose(out, want, rtol=tol, atol=tol, err_msg=f"{ta} {tb} {beta}")
+                    assert not Cv[:, :4].any() and not Cv[:, 4 + n:].any()
+        ones = np.ones(25, dtype)[None, :]                 # a one-row view (stride 0): colsum
+        X = rng.standard_normal((25, 6)).astype(dtype)
+        s = np.zeros(6, dtype)
+        dev._gemm(ones.view(Dev), X.view(Dev), s.reshape(1, -1).view(Dev), False, False, 0.0)
+        np.testing.assert_allclose(s, X.sum(axis=0), rtol=1e-5)
