@@ -20,12 +20,13 @@ def input_conv_forward(dev, x, E, b, h):
 
 def input_conv_backward(dev, x, dh, dE, shared=None):
     """dh: ((M-1)*B, R) -> dE: (2, A, R) (overwritten); the bias gradient is dh's column sum.
-    shared: sum each block's rows in a shared-memory table first (default: when it fits)."""
+    shared: sum each block's rows in a shared-memory table first (default: when the (A, R)
+    table fits the block's shared memory, opting in above 48 KiB)."""
     n, R = dh.shape
     A = dE.shape[1]
     dev.fill(dE, 0)
     table = A * R * dh.itemsize
-    shared = table <= 48 * 1024 if shared is None else shared
+    shared = table <= dev.max_shared if shared is None else shared
     blocks = max(1, min(dev.sm_count, -(-n // 512)))     # >= 512 rows per block's table
     _k(dev, "input_conv_backward", dh)((blocks, 2), BLOCK, x, dh, dE, n, x.shape[1], A, R,
                                         int(shared), shared_mem=table if shared else 0)
