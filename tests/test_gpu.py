@@ -1,9 +1,13 @@
-"""The GPU backend against the NumPy reference: every kernel, the whole training step, Adam,
-the cached sampler and the trainer. Each test runs on two devices:
+"""The GPU backend against the NumPy reference: every kernel, the whole training step (eager
+and as a graph), Adam, the cached sampler, the trainer, the CLI and a whole study. Each test
+runs on two devices:
 
 - "emulate": the same kernel sources compiled for the CPU with kernels/emulate.h (needs a C++
-  compiler), so index and algebra bugs show on machines without a GPU;
+  compiler), so index, algebra and missing-barrier bugs show on machines without a GPU;
 - "cuda": CuPy on a real GPU, skipped with the reason where there is none (CI has none).
+
+Without any device: the cuBLAS call mapping, and compiling the sources with nvcc / NVRTC where
+those are installed.
 """
 import shutil
 import subprocess
