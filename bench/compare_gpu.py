@@ -115,17 +115,20 @@ def main():
         for name, s in rows.items():
             print(f"R=D={ch:<6}{name:<22}{s * 1e3:>9.2f}{T / s:>12,.0f}{flops / s / 1e12:>9.2f}"
                   f"{rows['torch cuDNN fp32'] / s:>15.2f}{rows['torch cuDNN tf32'] / s:>15.2f}")
-    print(f"\n{'config':<10}{'GPU sampler':<16}{'streams':>8}{'samples/s':>14}{'x real time':>12}")
+    print(f"\n{'config':<10}{'GPU sampler':<22}{'streams':>8}{'samples/s':>14}{'x real time':>12}")
     for ch in args.channels:
         cfg = (WaveNetConfig(layers=4, stacks=2, residual_channels=ch, dilation_channels=ch,
                              skip_channels=32, classes=32) if args.smoke else reference_config(ch))
         net = WaveNet(cfg, np.float32, backend="gpu")
         params = net.init_params(0)
         n2 = 40 if args.smoke else int(16000 * args.seconds)
-        runs = [(streams, None) for streams in args.streams]
-        runs += [(max(args.streams), k) for k in (1, 2, 4, 8)]    # the blocking choice, measured
-        for streams, per_block in runs:
-            sampler = CachedSampler(net, params, backend="gpu", streams_per_block=per_block)
+        runs = [(streams, None, "auto") for streams in args.streams]
+        runs += [(max(args.streams), k, "block") for k in (1, 2, 4, 8)]   # the blocking choice
+        if dev.clusters:                                                 # one SM per stream, or 8
+            runs += [(k, None, kern) for k in (1, 16) for kern in ("block", "cluster")]
+        for streams, per_block, kern in runs:
+            sampler = CachedSampler(net, params, backend="gpu", streams_per_block=per_block,
+                                    gpu_kernel=kern)
             n2s = max(8, n2 // max(1, streams // 16))           # fewer steps for many streams
             n1s = n2s // 4
 
@@ -135,9 +138,12 @@ def main():
             t1 = timed(dev, lambda: render(n1s), 1, 0)
             t2 = timed(dev, lambda: render(n2s), 1, 0)
             rate = (n2s - n1s) * streams / (t2 - t1)
-            ns = sampler._gpu.streams_per_block(streams)
-            label = f"ns={ns}" + ("" if per_block else " (auto)")
-            print(f"R=D={ch:<6}{label:<16}{streams:>8}{rate:>14,.0f}{rate / streams / 16000:>12.2f}")
+            if sampler._gpu.uses_cluster(streams):
+                label = "cluster x8"
+            else:
+                label = f"block ns={sampler._gpu.streams_per_block(streams)}"
+            label += " (auto)" if kern == "auto" else ""
+            print(f"R=D={ch:<6}{label:<22}{streams:>8}{rate:>14,.0f}{rate / streams / 16000:>12.2f}")
     print(f"\nfloat32; training T={T}, B=1, forward + backward (graph: one CUDA graph launch per "
           "step after two warm-up steps); sampler temperature 0.9, S=256, 20 layers")
 

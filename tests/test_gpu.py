@@ -260,6 +260,26 @@ def test_sampler_equals_naive(dev, streams, per_block, primed):
     close(got.logits, want.logits, np.float64)
 
 
+@pytest.mark.parametrize("streams", [1, 3])
+def test_cluster_sampler_equals_naive(dev, streams):
+    """sampler_cluster: 8 blocks per stream exchanging z, y, o and the logits through
+    distributed shared memory, one cluster barrier per layer."""
+    if not dev.clusters:
+        pytest.skip("this GPU has no thread-block clusters (compute capability < 9.0)")
+    net, p = sampler_model(gc_ids=3)
+    rng = np.random.default_rng(11)
+    kw = dict(streams=streams, uniforms=rng.random((30, streams)), temperature=[0.9, 0.0, 0.6][:streams],
+              prime_classes=[rng.integers(0, 11, size=k) for k in (12, 0, 5)][:streams],
+              gc=[2, 0, 1][:streams])
+    want = NaiveSampler(net, p).generate(30, return_logits=True, **kw)
+    s = CachedSampler(net, p, backend="gpu", gpu_kernel="cluster")
+    s.chunk = 11
+    got = s.generate(30, return_logits=True, **kw)
+    assert s._gpu.uses_cluster(streams)
+    np.testing.assert_array_equal(got.classes, want.classes)
+    close(got.logits, want.logits, np.float64)
+
+
 def test_sampler_with_conditioning_and_float32(dev):
     net, p = sampler_model(gc_ids=3)
     kw = dict(streams=3, gc=[2, 0, 2], seed=4, temperature=0.8)
@@ -335,6 +355,10 @@ def test_kernel_sources_compile_with_nvcc(tmp_path, real):
     ptx = (tmp_path / "k.ptx").read_text()
     for name in gdev.signatures(gdev.source()):
         assert f".entry {name}(" in ptx, name
+    # Hopper: the cluster kernel's PTX (barrier.cluster, mapa) through ptxas
+    r = subprocess.run(["nvcc", "--cubin", "-arch=sm_90", f"-DWC_REAL={real}", "-std=c++17", str(src),
+                        "-o", str(tmp_path / "k.cubin")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
 
 
 def test_cli_trains_and_samples_on_gpu(dev, tmp_path, capsys):
@@ -370,16 +394,19 @@ def test_results_do_not_depend_on_thread_order(order, monkeypatch):
 
     def run():
         g = CachedSampler(net, p, backend="gpu").generate(30, **kw)
+        gc = CachedSampler(net, p, backend="gpu", gpu_kernel="cluster").generate(12, **{**kw, "streams": 2,
+                                                                                      "gc": [0, 2]})
         loss, grads, _, _ = GpuModel(ref, dev, graphs=False).loss_and_grads(q, x, np.array([1, 0]))
-        return g, loss, grads
-    g0, l0, gr0 = run()
+        return g, gc, loss, grads
+    g0, c0, l0, gr0 = run()
     try:
         dev.set_order(order, seed=1)
-        g1, l1, gr1 = run()
+        g1, c1, l1, gr1 = run()
     finally:
         dev.set_order("forward")
-    np.testing.assert_array_equal(g1.classes, g0.classes)
-    np.testing.assert_array_equal(g1.logits, g0.logits)
+    for a, b in ((g1, g0), (c1, c0)):
+        np.testing.assert_array_equal(a.classes, b.classes)
+        np.testing.assert_array_equal(a.logits, b.logits)
     assert l1 == l0
     close(gr1, gr0, np.float64)                  # atomics may add in another order
 

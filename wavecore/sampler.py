@@ -196,9 +196,12 @@ class CachedSampler(_Sampler):
     chunk = 8192                             # steps per kernel call between progress reports
 
     def __init__(self, net: WaveNet, params: np.ndarray, backend: str = "auto",
-                 threads: int | None = None, streams_per_block: int | None = None):
+                 threads: int | None = None, streams_per_block: int | None = None,
+                 gpu_kernel: str = "auto"):
         """streams_per_block (GPU): streams one thread block serves; by default enough blocks
-        to fill the multiprocessors, then up to 8 streams sharing each weight read."""
+        to fill the multiprocessors, then up to 8 streams sharing each weight read.
+        gpu_kernel: "block" (a thread block runs whole streams), "cluster" (8 blocks share one
+        stream; compute capability 9.0+) or "auto" (= "block" until "cluster" is measured)."""
         if net.backend == "gpu" and not isinstance(params, np.ndarray):
             params = net.gpu().dev.to_host(params)
         super().__init__(net, params)
@@ -215,7 +218,7 @@ class CachedSampler(_Sampler):
         self.backend = backend
         self.threads = _backend.default_threads() if threads is None else int(threads)
         self._gpu = None
-        self.streams_per_block = streams_per_block
+        self.streams_per_block, self.gpu_kernel = streams_per_block, gpu_kernel
 
     def _run(self, hist, temps, U, ids, progress, return_logits):
         cfg, (n, B) = self.config, U.shape
@@ -226,7 +229,8 @@ class CachedSampler(_Sampler):
         if self.backend == "gpu":
             if self._gpu is None:
                 from ._gpu.sampler import GpuSampler
-                self._gpu = GpuSampler(self.net, self.params, streams_per_block=self.streams_per_block)
+                self._gpu = GpuSampler(self.net, self.params, streams_per_block=self.streams_per_block,
+                                       kernel=self.gpu_kernel)
             out, logits = self._gpu.run(hist, temps, U, gcb, self.chunk, progress, return_logits)
             return np.ascontiguousarray(out.T), logits
         out = np.empty((n, B), np.int64)

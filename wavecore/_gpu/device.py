@@ -28,8 +28,9 @@ import numpy as np
 
 KERNELS = Path(__file__).parent / "kernels"
 STEMS = ("input_conv", "gate", "residual_skip", "output_head", "softmax_ce", "optim", "sampler")
-_SIGNATURE = re.compile(r'extern\s+"C"\s+__global__\s+void\s+(?:__launch_bounds__\([^)]*\)\s*)?'
-                        r'(\w+)\s*\(([^)]*)\)')
+_SIGNATURE = re.compile(r'extern\s+"C"\s+__global__\s+void\s+'
+                        r'(?:(?:__\w+__|WC_[A-Z_]+)(?:\([^)]*\))?\s*)*'   # attributes
+                        r'([a-z]\w*)\s*\(([^)]*)\)')
 _SCALARS = {"int": np.int32, "long long": np.int64, "float": np.float32, "double": np.float64}
 
 
@@ -80,7 +81,8 @@ class Kernel:
         self.device, self.name, self._launch = device, name, launch
         self.params = [(_ctype(base, dtype), ptr) for base, ptr in params]   # (dtype, is pointer)
 
-    def __call__(self, grid, block, *args, shared_mem: int = 0):
+    def __call__(self, grid, block, *args, shared_mem: int = 0, cluster: int = 1):
+        """Launch; ``cluster``: the kernel's __cluster_dims__ (blocks per cluster along x)."""
         if len(args) != len(self.params):
             raise TypeError(f"{self.name} takes {len(self.params)} arguments, got {len(args)}")
         conv = []
@@ -94,7 +96,9 @@ class Kernel:
                 conv.append(want.type(a))
         grid = tuple(grid) if isinstance(grid, tuple) else (int(grid),)
         block = tuple(block) if isinstance(block, tuple) else (int(block),)
-        self.device._run(lambda: self._launch(grid, block, conv, int(shared_mem)))
+        if grid[0] % cluster:
+            raise ValueError(f"{self.name}: grid {grid} is not a whole number of {cluster}-block clusters")
+        self.device._run(lambda: self._launch(grid, block, conv, int(shared_mem), int(cluster)))
 
 
 class Graph:
@@ -118,6 +122,7 @@ class Device:
     xp = np
     sm_count = 1
     max_shared = 1 << 30              # dynamic shared memory a block may have, bytes
+    clusters = True                   # thread-block clusters (the emulator has them)
 
     def __init__(self):
         self._src = source()
@@ -208,6 +213,7 @@ class CudaDevice(Device):
         dev = cupy.cuda.Device()
         self.sm_count = int(dev.attributes["MultiProcessorCount"])
         self.max_shared = int(dev.attributes.get("MaxSharedMemoryPerBlockOptin", 48 * 1024))
+        self.clusters = int(dev.compute_capability) >= 90
         self.description = cupy.cuda.runtime.getDeviceProperties(dev.id)["name"].decode()
         self._modules: dict = {}
         self._capture_stream = None
@@ -220,7 +226,7 @@ class CudaDevice(Device):
                 "-std=c++17", f"-DWC_REAL={real}"))
         fn = self._modules[dtype].get_function(name)
 
-        def launch(grid, block, args, shared_mem):
+        def launch(grid, block, args, shared_mem, cluster):     # cluster: fixed in the source
             if shared_mem > 48 * 1024:
                 fn.max_dynamic_shared_size_bytes = shared_mem
             fn(grid, block, tuple(args), shared_mem=shared_mem)
@@ -313,8 +319,8 @@ class CPUEmulator(Device):
                              for i, (base, ptr) in enumerate(params))
             wrappers.append(
                 f'extern "C" int wc_emu_{name}(unsigned gx, unsigned gy, unsigned gz, unsigned bx, '
-                f'unsigned by, unsigned bz, unsigned long long sh, void** a) {{\n'
-                f'  return wc_emu::launch(dim3(gx, gy, gz), dim3(bx, by, bz), sh,\n'
+                f'unsigned by, unsigned bz, unsigned long long sh, int cl, void** a) {{\n'
+                f'  return wc_emu::launch(dim3(gx, gy, gz), dim3(bx, by, bz), sh, cl,\n'
                 f'                        [=] {{ {name}({call}); }});\n}}')
         text = self._src + "\n" + "\n".join(wrappers) + "\n"
         header = (KERNELS / "emulate.h").read_text()
@@ -350,7 +356,7 @@ class CPUEmulator(Device):
         ctype = {np.dtype(np.int32): ctypes.c_int, np.dtype(np.int64): ctypes.c_longlong,
                  np.dtype(np.float32): ctypes.c_float, np.dtype(np.float64): ctypes.c_double}
 
-        def launch(grid, block, args, shared_mem):
+        def launch(grid, block, args, shared_mem, cluster):
             grid, block = (tuple(grid) + (1, 1))[:3], (tuple(block) + (1, 1))[:3]
             held = []
             for a in args:
@@ -359,8 +365,9 @@ class CPUEmulator(Device):
                 else:
                     held.append(ctype[a.dtype](a))
             ptrs = (ctypes.c_void_p * max(1, len(held)))(*[ctypes.addressof(h) for h in held])
-            if fn(*grid, *block, ctypes.c_ulonglong(shared_mem), ptrs):
-                raise RuntimeError(f"emulated kernel {name} deadlocked (divergent barriers)")
+            if fn(*grid, *block, ctypes.c_ulonglong(shared_mem), ctypes.c_int(cluster), ptrs):
+                raise RuntimeError(f"emulated kernel {name} failed: a bad launch or divergent "
+                                   "barriers (see stderr)")
         return launch
 
     def _gemm(self, a, b, out, ta, tb, beta):

@@ -9,6 +9,7 @@ import numpy as np
 from . import device as _device
 
 MAX_STREAMS = 8                   # WC_MAX_STREAMS in sampler.cu
+CLUSTER = 8                       # WC_CLUSTER in sampler.cu: blocks per stream in sampler_cluster
 _ORDER = ("input.E", "input.b", "layers.W", "layers.c", "layers.Wr", "layers.br", "skip.W",
           "out.W1", "out.b1", "out.W2", "out.b2")    # the O_* offsets of sampler.cu
 
@@ -20,13 +21,26 @@ def shared_bytes(cfg, ns: int, itemsize: int, threads: int) -> int:
     return ns * A * 8 + ns * (2 * R + D + 2 * S + A + P * 2 * D) * itemsize
 
 
+def cluster_bytes(cfg, itemsize: int, threads: int) -> int:
+    """Dynamic shared memory of one block of sampler_cluster (the layout in sampler.cu)."""
+    R, D, S, A = cfg.residual_channels, cfg.dilation_channels, cfg.skip_channels, cfg.classes
+    Dc = -(-D // CLUSTER)
+    return 16 + A * 8 + (2 * R + 2 * D + 3 * S + A + min(2 * R, threads) * Dc * 2) * itemsize
+
+
 class GpuSampler:
     """Device copies of one model's parameters and a generation state per call."""
 
-    def __init__(self, net, params, dev=None, streams_per_block: int | None = None):
+    def __init__(self, net, params, dev=None, streams_per_block: int | None = None,
+                 kernel: str = "auto"):
+        """kernel: "block" (sampler_run: a block runs 1-8 whole streams) or "cluster"
+        (sampler_cluster: a cluster of 8 blocks runs one stream; compute capability 9.0+).
+        "auto" is "block" until the cluster kernel has been measured on a GPU."""
         if streams_per_block is not None and not 1 <= streams_per_block <= MAX_STREAMS:
             raise ValueError(f"streams_per_block must be in 1..{MAX_STREAMS}, got {streams_per_block}")
-        self.fixed_ns = streams_per_block
+        if kernel not in ("auto", "block", "cluster"):
+            raise ValueError(f"kernel must be auto, block or cluster, got {kernel!r}")
+        self.fixed_ns, self.kernel = streams_per_block, kernel
         self.dev = dev or _device.get()
         self.net, self.cfg = net, net.config
         xp = self.dev.xp
@@ -52,6 +66,18 @@ class GpuSampler:
     def shared(self, ns: int) -> int:
         return shared_bytes(self.cfg, ns, self.net.dtype.itemsize, self.threads)
 
+    def uses_cluster(self, B: int) -> bool:
+        """Whether B streams run on sampler_cluster."""
+        if self.kernel != "cluster":
+            return False
+        if not self.dev.clusters:
+            raise ValueError("kernel='cluster' needs thread-block clusters (compute capability 9.0+)")
+        need = cluster_bytes(self.cfg, self.net.dtype.itemsize, self.threads)
+        if need > self.dev.max_shared:
+            raise ValueError(f"kernel='cluster': a block needs {need} bytes of shared memory, the "
+                             f"device has {self.dev.max_shared}")
+        return True
+
     def run(self, hist, temps, U, gcb, chunk, progress, return_logits):
         """hist: (H, B) classes read first (H >= 1; the last one is the first step's input);
         U: (n, B) uniforms -> (classes (n, B), logits (n, B, A) | None), both on the host."""
@@ -64,10 +90,15 @@ class GpuSampler:
         x_cur = xp.asarray(np.array(hist[0], np.int64))              # (copies: both are written)
         gcb_d = xp.asarray(np.ascontiguousarray(gcb, net.dtype)) if gcb is not None else None
         temps_d = xp.asarray(np.ascontiguousarray(temps, np.float64))
-        ns = self.streams_per_block(B)
-        blocks = -(-B // ns)
-        sh = self.shared(ns)
-        kern = dev.kernel("sampler_run", net.dtype)
+        cluster = self.uses_cluster(B)
+        if cluster:
+            ns, blocks, sh = 1, B * CLUSTER, cluster_bytes(cfg, net.dtype.itemsize, self.threads)
+            kern = dev.kernel("sampler_cluster", net.dtype)
+        else:
+            ns = self.streams_per_block(B)
+            blocks, sh = -(-B // ns), self.shared(ns)
+            kern = dev.kernel("sampler_run", net.dtype)
+        tail = () if cluster else (ns,)
         dummy_r, dummy_i, dummy_d = dev.dummy(net.dtype), dev.dummy(np.int64), dev.dummy(np.float64)
         L, D, S, A = cfg.n_layers, cfg.dilation_channels, cfg.skip_channels, cfg.classes
 
@@ -78,7 +109,8 @@ class GpuSampler:
                  out_d if out_d is not None else dummy_i,
                  logits_d if logits_d is not None else dummy_r, int(logits_d is not None),
                  gcb_d if gcb_d is not None else dummy_r, int(gcb_d is not None),
-                 t0, steps, B, L, R, D, S, A, ns, shared_mem=sh)
+                 t0, steps, B, L, R, D, S, A, *tail, shared_mem=sh,
+                 cluster=CLUSTER if cluster else 1)
 
         if hist.shape[0] > 1:                                         # prime: read, no head
             launch(0, hist.shape[0] - 1, xp.asarray(np.ascontiguousarray(hist[:-1], np.int64)),

@@ -215,3 +215,178 @@ sampler_run(const real* __restrict__ P, const long long* __restrict__ off, const
   }
   if (tid < ns) { x_prev[b0 + tid] = xp[tid]; x_cur[b0 + tid] = xc[tid]; }
 }
+
+// One stream per thread-block cluster of WC_CLUSTER blocks (sm_90): a single stream's step reads
+// every weight once, and one multiprocessor alone pulls them from L2 too slowly, so the blocks
+// of a cluster split the weight reads and exchange activations through distributed shared
+// memory. Block r owns a slice of the gate's D columns, of the S skip/head columns and of the
+// A logits; every block keeps the full residual stream h (the residual 1x1 runs redundantly:
+// Wr is small) and its own partial skip sum, so a layer costs ONE cluster barrier (after the
+// z slices are everywhere) and the head four. Same arguments as sampler_run, one stream each.
+#define WC_CLUSTER 8
+#ifdef WC_CLUSTERS
+#define WC_CLUSTER_DIMS __cluster_dims__(WC_CLUSTER, 1, 1)
+#else
+#define WC_CLUSTER_DIMS
+#endif
+
+extern "C" __global__ void WC_CLUSTER_DIMS __launch_bounds__(256)
+sampler_cluster(const real* __restrict__ P, const long long* __restrict__ off, const real* __restrict__ bsum,
+                const int* __restrict__ dil, const long long* __restrict__ qoff, real* __restrict__ queues,
+                long long* __restrict__ x_prev, long long* __restrict__ x_cur,
+                const long long* __restrict__ forced, int has_forced,
+                const double* __restrict__ U, const double* __restrict__ temps,
+                long long* __restrict__ out, real* __restrict__ logits, int want_logits,
+                const real* __restrict__ gcb, int has_gc,
+                long long t0, int n, int B, int L, int R, int D, int S, int A) {
+#ifdef WC_CLUSTERS
+  const int tid = threadIdx.x, nt = blockDim.x, C = WC_CLUSTER;
+  const unsigned rank = wc_cluster_rank();
+  const int b = blockIdx.x / C;                                  // this cluster's stream
+  const int Dc = (D + C - 1) / C, jlo = wc_min(D, (int)rank * Dc), jhi = wc_min(D, jlo + Dc);
+  const int Sc = (S + C - 1) / C, slo = wc_min(S, (int)rank * Sc), shi = wc_min(S, slo + Sc);
+  const int Ac = (A + C - 1) / C, alo = wc_min(A, (int)rank * Ac), ahi = wc_min(A, alo + Ac);
+  const int nj = jhi - jlo;
+
+  // shared memory (sampler_cluster_bytes in wavecore/_gpu/sampler.py); no static __shared__:
+  WC_DYNAMIC_SHARED(long long, xs);               // xs: (2,) x_prev, x_cur of the stream
+  double* e = reinterpret_cast<double*>(xs + 2);  // e:   (A,) exp weights of the draw (rank 0)
+  real* h = reinterpret_cast<real*>(e + A);       // h:   (R,) the residual stream, full
+  real* q = h + R;                                // q:   (R,) h[t - d]
+  real* zbuf = q + R;                             // zbuf: (2, D) z, double-buffered by layer
+  real* skp = zbuf + 2 * D;                       // skp: (S,) this block's partial skip sum
+  real* y = skp + S;                              // y:   (S,) relu(skip), full
+  real* o = y + S;                                // o:   (S,) relu(y W1 + b1), full
+  real* lg = o + S;                               // lg:  (A,) logits (gathered on rank 0)
+  const int nparts = wc_max(1, wc_min(2 * R, nt / wc_max(1, nj)));         // splits of the 2R inputs
+  const int chunk = (2 * R + nparts - 1) / nparts;
+  real* part = lg + A;                            // part: (nparts, Dc, 2) partial sums
+
+  const real *E = P + off[O_E], *b_in = P + off[O_B], *W = P + off[O_W], *c = P + off[O_C];
+  const real *Wr = P + off[O_WR], *br = P + off[O_BR], *Ws = P + off[O_WS];
+  const real *W1 = P + off[O_W1], *b1 = P + off[O_B1], *W2 = P + off[O_W2], *b2 = P + off[O_B2];
+
+  if (tid == 0) { xs[0] = x_prev[b]; xs[1] = x_cur[b]; }
+  __syncthreads();
+  for (int step = 0; step < n; ++step) {
+    const long long t = t0 + step;
+    if (has_forced && tid == 0) xs[1] = forced[(long long)step * B + b];
+    __syncthreads();
+    for (int r = tid; r < R; r += nt) h[r] = E[xs[0] * R + r] + E[((long long)A + xs[1]) * R + r] + b_in[r];
+    for (int s = tid; s < S; s += nt) skp[s] = rank == 0 ? bsum[s] : real(0);
+    __syncthreads();
+
+    for (int l = 0; l < L; ++l) {
+      real* z = zbuf + (((long long)step * L + l) & 1) * D;
+      const int d = dil[l];
+      real* ring = queues + qoff[l] + ((t % d) * B + b) * (long long)R;
+      for (int r = tid; r < R; r += nt) q[r] = ring[r];
+      __syncthreads();
+      const real* Wl = W + (long long)l * 2 * R * 2 * D;                    // (2R, 2D)
+      for (int k = tid; k < nparts * nj; k += nt) {                         // this block's columns
+        const int jj = k % nj, p = k / nj, j = jlo + jj;
+        const int r0 = p * chunk, r1 = wc_min(2 * R, r0 + chunk);
+        real f = real(0), g = real(0);
+        for (int r = r0; r < r1; ++r) {
+          const real v = r < R ? q[r] : h[r - R];
+          f += v * Wl[r * 2 * D + j];
+          g += v * Wl[r * 2 * D + D + j];
+        }
+        part[(p * Dc + jj) * 2] = f;
+        part[(p * Dc + jj) * 2 + 1] = g;
+      }
+      __syncthreads();
+      for (int jj = tid; jj < nj; jj += nt) {                               // gate, then share z
+        const int j = jlo + jj;
+        real f = c[l * 2 * D + j], g = c[l * 2 * D + D + j];
+        for (int p = 0; p < nparts; ++p) { f += part[(p * Dc + jj) * 2]; g += part[(p * Dc + jj) * 2 + 1]; }
+        if (has_gc) {
+          const real* gb = gcb + ((long long)l * B + b) * 2 * D;
+          f += gb[j];
+          g += gb[D + j];
+        }
+        const real zj = tanh(f) * wc_sigmoid(g);
+        for (int r = 0; r < C; ++r) *wc_dsmem(z + j, r) = zj;
+      }
+      __syncthreads();
+      const real* Wsl = Ws + (long long)l * D * S;                          // (D, S): own rows
+      for (int s = tid; s < S; s += nt) {
+        real acc = real(0);
+        for (int j = jlo; j < jhi; ++j) acc += z[j] * Wsl[(long long)j * S + s];
+        skp[s] += acc;
+      }
+      wc_cluster_sync();                          // all of z everywhere; every q read
+      if (rank == 0) for (int r = tid; r < R; r += nt) ring[r] = h[r];
+      __syncthreads();
+      if (l < L - 1) {                            // the residual 1x1, full in every block
+        const real* Wrl = Wr + (long long)l * D * R;                        // (D, R)
+        for (int r = tid; r < R; r += nt) {
+          real acc = br[l * R + r];
+          for (int k = 0; k < D; ++k) acc += z[k] * Wrl[k * R + r];
+          h[r] += acc;
+        }
+      }
+      __syncthreads();
+    }
+    if (tid == 0) xs[0] = xs[1];
+    if (has_forced) continue;                     // priming reads; no output head
+
+    for (int s = slo + tid; s < shi; s += nt) {     // y = relu(Σ_blocks skp): this block's slice
+      real v = real(0);
+      for (int r = 0; r < C; ++r) v += *wc_dsmem(skp + s, r);
+      v = v > real(0) ? v : real(0);
+      for (int r = 0; r < C; ++r) *wc_dsmem(y + s, r) = v;
+    }
+    wc_cluster_sync();
+    for (int k = slo + tid; k < shi; k += nt) {     // o = relu(y W1 + b1): this block's slice
+      real acc = b1[k];
+      for (int i = 0; i < S; ++i) acc += y[i] * W1[(long long)i * S + k];
+      acc = acc > real(0) ? acc : real(0);
+      for (int r = 0; r < C; ++r) *wc_dsmem(o + k, r) = acc;
+    }
+    wc_cluster_sync();
+    for (int a = alo + tid; a < ahi; a += nt) {     // logits = o W2 + b2, gathered on rank 0
+      real acc = b2[a];
+      for (int i = 0; i < S; ++i) acc += o[i] * W2[(long long)i * A + a];
+      *wc_dsmem(lg + a, 0) = acc;
+      if (want_logits) logits[((long long)step * B + b) * A + a] = acc;
+    }
+    wc_cluster_sync();
+    if (rank == 0 && tid < 32) {                  // the draw (as in sampler_run), warp 0
+      const int lane = tid;
+      real m = WC_LOWEST;
+      int arg = A;
+      for (int j = lane; j < A; j += 32) if (lg[j] > m) { m = lg[j]; arg = j; }
+      const real mx = wc_warp_max(m);
+      int cand = m == mx ? arg : A;
+      for (int o2 = 16; o2 > 0; o2 >>= 1) {
+        int other = __shfl_xor_sync(0xffffffffu, cand, o2);
+        cand = other < cand ? other : cand;
+      }
+      const double T = temps[b];
+      if (T != 0.0)
+        for (int j = lane; j < A; j += 32) e[j] = exp(((double)lg[j] - (double)mx) / T);
+      __syncwarp();
+      if (lane == 0) {
+        long long pick = cand;
+        if (T != 0.0) {
+          double total = 0;
+          for (int j = 0; j < A; ++j) total += e[j];
+          const double target = U[(long long)step * B + b] * total;
+          double cum = 0;
+          pick = -1;
+          for (int j = 0; j < A; ++j) {
+            cum += e[j];
+            if (cum > target) { pick = j; break; }
+          }
+          if (pick < 0) for (int j = A - 1; j >= 0; --j) if (e[j] > 0) { pick = j; break; }
+        }
+        out[(long long)step * B + b] = pick;
+        for (int r = 0; r < C; ++r) *wc_dsmem(xs + 1, r) = pick;
+      }
+    }
+    wc_cluster_sync();
+  }
+  if (rank == 0 && tid == 0) { x_prev[b] = xs[0]; x_cur[b] = xs[1]; }
+#endif
+}
