@@ -337,11 +337,13 @@ def _nvrtc():
 def test_kernel_sources_compile_with_nvrtc(real):
     """What CudaDevice compiles, compiled the same way (NVRTC), without needing a GPU."""
     src = gdev.source()
-    ptx, _ = _nvrtc()(src, "kernels.cu").compile(("-std=c++17", f"-DWC_REAL={real}",
-                                                   "--gpu-architecture=compute_80"))
-    ptx = ptx.decode() if isinstance(ptx, bytes) else ptx
-    for name in gdev.signatures(src):
-        assert f".entry {name}(" in ptx, name
+    for arch in ("compute_80", "compute_90"):             # without and with the cluster kernel
+        ptx, _ = _nvrtc()(src, "kernels.cu").compile(("-std=c++17", f"-DWC_REAL={real}",
+                                                       f"--gpu-architecture={arch}"))
+        ptx = ptx.decode() if isinstance(ptx, bytes) else ptx
+        for name in gdev.signatures(src):
+            assert f".entry {name}(" in ptx, (arch, name)
+    assert "barrier.cluster" in ptx
 
 
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not on the PATH")
