@@ -7,6 +7,58 @@
 // Offsets into the flat parameter buffer P, in this order (the model's layout names).
 enum { O_E, O_B, O_W, O_C, O_WR, O_BR, O_WS, O_W1, O_B1, O_W2, O_B2, O_COUNT };
 
+// y[s, j] = bias[j] + sum_k x[s, k] W[k, j] (then relu) for j in [j0, j1) and ns streams:
+// x: (ns, K), W: (K, ldw), y: (ns, ldy); one weight read serves every stream.
+__device__ __forceinline__ void wc_matvec(const real* x, int K, const real* __restrict__ W, int ldw,
+                                          const real* __restrict__ bias, int j0, int j1,
+                                          real* y, int ldy, int ns, bool relu, int tid, int nt) {
+  for (int j = j0 + tid; j < j1; j += nt) {
+    real acc[WC_MAX_STREAMS];
+#pragma unroll
+    for (int s = 0; s < WC_MAX_STREAMS; ++s) acc[s] = bias[j];
+    for (int k = 0; k < K; ++k) {
+      const real w = W[(long long)k * ldw + j];
+#pragma unroll
+      for (int s = 0; s < WC_MAX_STREAMS; ++s) if (s < ns) acc[s] += x[s * K + k] * w;
+    }
+#pragma unroll
+    for (int s = 0; s < WC_MAX_STREAMS; ++s)
+      if (s < ns) y[s * ldy + j] = relu && !(acc[s] > real(0)) ? real(0) : acc[s];
+  }
+}
+
+// The draw of wavecore.sampler.draw, by one whole warp: weights e_j = exp((l_j - max) / T) in
+// float64 (e: (A,) scratch), the class the first j whose running sum, in order, exceeds
+// u * total; T = 0: the argmax (lowest index on ties). The result is lane 0's.
+__device__ long long wc_draw(const real* lg, double* e, int A, double T, double u, int lane) {
+  real m = WC_LOWEST;
+  int arg = A;
+  for (int j = lane; j < A; j += 32) if (lg[j] > m) { m = lg[j]; arg = j; }
+  const real mx = wc_warp_max(m);
+  int cand = m == mx ? arg : A;
+  for (int o = 16; o > 0; o >>= 1) {
+    const int other = __shfl_xor_sync(0xffffffffu, cand, o);
+    cand = other < cand ? other : cand;
+  }
+  if (T != 0.0)
+    for (int j = lane; j < A; j += 32) e[j] = exp(((double)lg[j] - (double)mx) / T);
+  __syncwarp();
+  long long pick = cand;
+  if (lane == 0 && T != 0.0) {
+    double total = 0;
+    for (int j = 0; j < A; ++j) total += e[j];
+    const double target = u * total;
+    double cum = 0;
+    pick = -1;
+    for (int j = 0; j < A; ++j) {
+      cum += e[j];
+      if (cum > target) { pick = j; break; }
+    }
+    if (pick < 0) for (int j = A - 1; j >= 0; --j) if (e[j] > 0) { pick = j; break; }
+  }
+  return pick;
+}
+
 // P: flat params; off: (O_COUNT,); bsum: (S,) sum of the skip biases; dil: (L,);
 // queues: per layer l a (d_l, B, R) ring at qoff[l]; x_prev, x_cur: (B,) int64, updated;
 // forced: (n, B) classes to read (priming: no output head) or null (has_forced = 0);
@@ -142,71 +194,17 @@ sampler_run(const real* __restrict__ P, const long long* __restrict__ off, const
 
     for (int k = tid; k < ns * S; k += nt) skip[k] = skip[k] > real(0) ? skip[k] : real(0);
     __syncthreads();
-    for (int j = tid; j < S; j += nt) {           // o = relu(y W1 + b1)
-      real acc[WC_MAX_STREAMS];
-#pragma unroll
-      for (int s = 0; s < WC_MAX_STREAMS; ++s) acc[s] = b1[j];
-      for (int k = 0; k < S; ++k) {
-        const real w = W1[k * S + j];
-#pragma unroll
-        for (int s = 0; s < WC_MAX_STREAMS; ++s) if (s < ns) acc[s] += skip[s * S + k] * w;
-      }
-#pragma unroll
-      for (int s = 0; s < WC_MAX_STREAMS; ++s) if (s < ns) o[s * S + j] = acc[s] > real(0) ? acc[s] : real(0);
-    }
+    wc_matvec(skip, S, W1, S, b1, 0, S, o, S, ns, true, tid, nt);      // o = relu(y W1 + b1)
     __syncthreads();
-    for (int j = tid; j < A; j += nt) {           // logits = o W2 + b2
-      real acc[WC_MAX_STREAMS];
-#pragma unroll
-      for (int s = 0; s < WC_MAX_STREAMS; ++s) acc[s] = b2[j];
-      for (int k = 0; k < S; ++k) {
-        const real w = W2[k * A + j];
-#pragma unroll
-        for (int s = 0; s < WC_MAX_STREAMS; ++s) if (s < ns) acc[s] += o[s * S + k] * w;
-      }
-#pragma unroll
-      for (int s = 0; s < WC_MAX_STREAMS; ++s) {
-        if (s < ns) {
-          lg[s * A + j] = acc[s];
-          if (want_logits) logits[((long long)step * B + b0 + s) * A + j] = acc[s];
-        }
-      }
-    }
+    wc_matvec(o, S, W2, A, b2, 0, A, lg, A, ns, false, tid, nt);        // logits = o W2 + b2
     __syncthreads();
-
-    // the draw (sampler.draw): warp s serves stream s. Weights e_j = exp((l_j - max) / T) in
-    // float64; the class is the first j whose running sum exceeds u * total, summed in order.
-    const int warp = tid >> 5, lane = tid & 31;
+    if (want_logits)
+      for (int k = tid; k < ns * A; k += nt) logits[((long long)step * B + b0) * A + k] = lg[k];
+    const int warp = tid >> 5, lane = tid & 31;   // the draw: warp s serves stream s
     for (int s = warp; s < ns; s += nt >> 5) {
-      const real* ls = lg + s * A;
-      double* es = e + s * A;
-      real m = WC_LOWEST;
-      int arg = A;
-      for (int j = lane; j < A; j += 32) if (ls[j] > m) { m = ls[j]; arg = j; }
-      const real mx = wc_warp_max(m);
-      int cand = m == mx ? arg : A;
-      for (int o2 = 16; o2 > 0; o2 >>= 1) {
-        int other = __shfl_xor_sync(0xffffffffu, cand, o2);
-        cand = other < cand ? other : cand;
-      }
-      const double T = temps[b0 + s];
-      if (T != 0.0)
-        for (int j = lane; j < A; j += 32) es[j] = exp(((double)ls[j] - (double)mx) / T);
-      __syncwarp();
+      const long long pick = wc_draw(lg + s * A, e + s * A, A, temps[b0 + s],
+                                     U[(long long)step * B + b0 + s], lane);
       if (lane == 0) {
-        long long pick = cand;                    // T = 0: argmax
-        if (T != 0.0) {
-          double total = 0;
-          for (int j = 0; j < A; ++j) total += es[j];
-          const double target = U[(long long)step * B + b0 + s] * total;
-          double cum = 0;
-          pick = -1;
-          for (int j = 0; j < A; ++j) {
-            cum += es[j];
-            if (cum > target) { pick = j; break; }
-          }
-          if (pick < 0) for (int j = A - 1; j >= 0; --j) if (es[j] > 0) { pick = j; break; }
-        }
         out[(long long)step * B + b0 + s] = pick;
         xc[s] = pick;
       }
@@ -352,35 +350,9 @@ sampler_cluster(const real* __restrict__ P, const long long* __restrict__ off, c
       if (want_logits) logits[((long long)step * B + b) * A + a] = acc;
     }
     wc_cluster_sync();
-    if (rank == 0 && tid < 32) {                  // the draw (as in sampler_run), warp 0
-      const int lane = tid;
-      real m = WC_LOWEST;
-      int arg = A;
-      for (int j = lane; j < A; j += 32) if (lg[j] > m) { m = lg[j]; arg = j; }
-      const real mx = wc_warp_max(m);
-      int cand = m == mx ? arg : A;
-      for (int o2 = 16; o2 > 0; o2 >>= 1) {
-        int other = __shfl_xor_sync(0xffffffffu, cand, o2);
-        cand = other < cand ? other : cand;
-      }
-      const double T = temps[b];
-      if (T != 0.0)
-        for (int j = lane; j < A; j += 32) e[j] = exp(((double)lg[j] - (double)mx) / T);
-      __syncwarp();
-      if (lane == 0) {
-        long long pick = cand;
-        if (T != 0.0) {
-          double total = 0;
-          for (int j = 0; j < A; ++j) total += e[j];
-          const double target = U[(long long)step * B + b] * total;
-          double cum = 0;
-          pick = -1;
-          for (int j = 0; j < A; ++j) {
-            cum += e[j];
-            if (cum > target) { pick = j; break; }
-          }
-          if (pick < 0) for (int j = A - 1; j >= 0; --j) if (e[j] > 0) { pick = j; break; }
-        }
+    if (rank == 0 && tid < 32) {                  // the draw, warp 0 of rank 0
+      const long long pick = wc_draw(lg, e, A, temps[b], U[(long long)step * B + b], tid);
+      if (tid == 0) {
         out[(long long)step * B + b] = pick;
         for (int r = 0; r < C; ++r) *wc_dsmem(xs + 1, r) = pick;
       }
