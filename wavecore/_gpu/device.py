@@ -184,13 +184,6 @@ class Device:
             self._dummies[dtype] = self.xp.zeros(1, dtype)
         return self._dummies[dtype]
 
-    def ones(self, n: int, dtype):
-        """A device vector of at least n ones (grown as needed), its first n."""
-        key = ("ones", np.dtype(dtype))
-        if key not in self._dummies or self._dummies[key].size < n:
-            self._dummies[key] = self.xp.ones(max(n, 1024), dtype)
-        return self._dummies[key][:n]
-
     def grid(self, n: int, block: int = 256) -> int:
         """Blocks for a grid-stride loop over n items."""
         return max(1, min(-(-int(n) // block), self.sm_count * 16))

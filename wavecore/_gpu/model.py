@@ -51,6 +51,7 @@ class Workspace:
         self.nll = e(TB)
         self.loss = e(1)                                   # Σ nll
         self.pred = xp.empty(TB, np.int64)
+        self.ones = xp.ones(max((N - 2) * B, L), dtype)    # for column sums (bias gradients)
         self.dh = [e(ti * B, R) for ti, _ in self.rows]    # dh[l]: gradient of h[l]
         self.dz = e(max(to for _, to in self.rows) * B, D)
         if cfg.gc_ids:
@@ -167,7 +168,7 @@ class GpuModel:
                 ops.residual_skip_forward(dev, h[d * B:], p["layers.br"][l], ws.h[l + 1])
                 dev.gemm(ws.z[l], p["layers.Wr"][l], ws.h[l + 1], beta=1.0)
         dev.gemm(ws.zcat, p["skip.W"].reshape(L * D, -1), ws.skip)   # one skip GEMM
-        ops.colsum(dev, p["skip.b"], ws.bsum)
+        ops.colsum(dev, p["skip.b"], ws.bsum, ws.ones)
         ops.output_head_forward(dev, ws.skip, ws.bsum, ws.y)
         dev.gemm(ws.y, p["out.W1"], ws.o)
         ops.output_head_forward(dev, ws.o, p["out.b1"], ws.o)
@@ -175,7 +176,7 @@ class GpuModel:
         targets = xd[cfg.receptive_field:].reshape(TB)
         ops.softmax_ce(dev, ws.logits, p["out.b2"], targets, ws.nll,
                        pred=None if backward else ws.pred, backward=backward)
-        ops.colsum(dev, ws.nll.reshape(TB, 1), ws.loss)
+        ops.colsum(dev, ws.nll.reshape(TB, 1), ws.loss, ws.ones)
         if not backward:
             return
 
@@ -183,15 +184,15 @@ class GpuModel:
         g = net.views(ws.grads)
         dl = ws.logits                                                # dl: (T*B, A)
         dev.gemm(ws.o, dl, g["out.W2"], ta=True)
-        ops.colsum(dev, dl, g["out.b2"])
+        ops.colsum(dev, dl, g["out.b2"], ws.ones)
         dev.gemm(dl, p["out.W2"], ws.da, tb=True)                     # da: (T*B, S)
         ops.output_head_backward(dev, ws.da, ws.o)
         dev.gemm(ws.y, ws.da, g["out.W1"], ta=True)
-        ops.colsum(dev, ws.da, g["out.b1"])
+        ops.colsum(dev, ws.da, g["out.b1"], ws.ones)
         dy = ws.skip                                                  # dy: (T*B, S)
         dev.gemm(ws.da, p["out.W1"], dy, tb=True)
         ops.output_head_backward(dev, dy, ws.y)
-        ops.colsum(dev, dy, g["skip.b"][0])
+        ops.colsum(dev, dy, g["skip.b"][0], ws.ones)
         dev.copy(g["skip.b"][1:], g["skip.b"][0])                     # every layer's skip bias
         dev.gemm(ws.zcat, dy, g["skip.W"].reshape(L * D, -1), ta=True)
         dzcat = ws.zcat                                               # dzcat: (T*B, L*D)
@@ -205,19 +206,19 @@ class GpuModel:
             if l < L - 1:
                 dn = ws.dh[l + 1]                                     # dn: (Tout*B, R)
                 dev.gemm(ws.z[l], dn, g["layers.Wr"][l], ta=True)
-                ops.colsum(dev, dn, g["layers.br"][l])
+                ops.colsum(dev, dn, g["layers.br"][l], ws.ones)
                 dz = ws.dz[:tout * B]
                 dev.gemm(dn, p["layers.Wr"][l], dz, tb=True)
             ops.gate_backward(dev, fg, dz, dzcat[:, l * D:], (tout - T) * B)   # fg := dfg
             if cfg.gc_ids:
-                ops.colsum(dev, fg.reshape(tout, B * 2 * D), ws.dbias.reshape(-1))  # (B, 2D)
+                ops.colsum(dev, fg.reshape(tout, B * 2 * D), ws.dbias.reshape(-1), ws.ones)  # (B, 2D)
                 dev.gemm(ws.emb, ws.dbias, g["layers.V"][l], ta=True)
                 dev.gemm(ws.dbias, p["layers.V"][l], ws.demb, tb=True)            # (B, G)
                 dev.gemm(ws.onehot, ws.demb, g["gc.embed"], beta=1.0)
             W = p["layers.W"][l]
             dev.gemm(h[:tout * B], fg, g["layers.W"][l][:R], ta=True)
             dev.gemm(h[d * B:], fg, g["layers.W"][l][R:], ta=True)
-            ops.colsum(dev, fg, g["layers.c"][l])
+            ops.colsum(dev, fg, g["layers.c"][l], ws.ones)
             if l < L - 1:
                 dev.fill(dh[:d * B], 0)
                 dev.copy(dh[d * B:], ws.dh[l + 1])                    # the residual path
@@ -227,4 +228,4 @@ class GpuModel:
                 dev.fill(dh[:d * B], 0)
             dev.gemm(fg, W[:R], dh[:tout * B], tb=True, beta=1.0)
         ops.input_conv_backward(dev, xd[:-1], ws.dh[0], g["input.E"])
-        ops.colsum(dev, ws.dh[0], g["input.b"])
+        ops.colsum(dev, ws.dh[0], g["input.b"], ws.ones)

@@ -78,11 +78,11 @@ def softmax_ce(dev, logits, b, targets, nll, pred=None, backward=True):
                                   int(backward), 1.0 / max(N, 1), N, A)
 
 
-def colsum(dev, X, out):
-    """out: (C,) = X: (n, C) summed over rows, as the GEMM ones(n) @ X (CuPy's axis-0 reduction
-    reads the rows with a stride; cuBLAS reads them as a matrix)."""
-    ones = dev.ones(X.shape[0], X.dtype)
-    dev.gemm(ones[None, :], X, out.reshape(1, -1))
+def colsum(dev, X, out, ones):
+    """out: (C,) = X: (n, C) summed over rows, as the GEMM ones[:n] @ X (CuPy's axis-0
+    reduction reads the rows with a stride; cuBLAS reads them as a matrix). ones: a vector of
+    at least n ones that outlives any graph this is captured into."""
+    dev.gemm(ones[None, :X.shape[0]], X, out.reshape(1, -1))
     return out
 
 
