@@ -150,6 +150,11 @@ class Device:
         finally:
             self._tape = None
 
+    def on_capture_stream(self):
+        """Run the block's device work on the stream graphs are captured on (for the warm-up
+        before a capture: libraries such as cuBLAS set up per-stream state on first use)."""
+        return contextlib.nullcontext()
+
     def fill(self, a, value) -> None:
         """a[...] = value, as device work."""
         self._run(lambda: self._fill(a, value))
@@ -228,14 +233,26 @@ class CudaDevice(Device):
     def _fill(self, a, value):
         a.fill(value)
 
-    @contextlib.contextmanager
-    def capture(self):
-        """Stream capture into a CUDA graph, on a stream of this device's own."""
+    def _stream(self):
         import cupy
         if self._capture_stream is None:
             self._capture_stream = cupy.cuda.Stream(non_blocking=True)
+        return self._capture_stream
+
+    @contextlib.contextmanager
+    def on_capture_stream(self):
+        import cupy
+        cur, stream = cupy.cuda.get_current_stream(), self._stream()
+        stream.wait_event(cur.record())
+        with stream:
+            yield
+        cur.wait_event(stream.record())
+
+    @contextlib.contextmanager
+    def capture(self):
+        """Stream capture into a CUDA graph, on a stream of this device's own."""
         g = Graph(self)
-        stream = self._capture_stream
+        stream = self._stream()
         with stream:
             stream.begin_capture()
             try:

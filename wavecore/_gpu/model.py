@@ -115,9 +115,13 @@ class GpuModel:
         if g is not None:
             g.launch()
             return
-        if not self.graphs or ws.steps[backward] == 0:
-            ws.steps[backward] += 1
-            self._step(ws, backward)                     # the first step compiles and warms up
+        if not self.graphs:
+            self._step(ws, backward)
+            return
+        if ws.steps[backward] == 0:                      # the first step compiles and warms up,
+            ws.steps[backward] += 1                      # on the stream the capture will use
+            with self.dev.on_capture_stream():
+                self._step(ws, backward)
             return
         try:
             with self.dev.capture() as g:
