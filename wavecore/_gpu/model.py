@@ -61,7 +61,7 @@ class Workspace:
             self.gcb = e(L, B, 2 * D)                      # gcb: (L, B, 2D) conditioning bias
             self.dbias = e(B, 2 * D)
             self.demb = e(B, G)
-        self.steps = {False: 0, True: 0}                   # eager steps run, per mode
+        self.warm = set()                                  # modes (backward?) run once eagerly
         self.graph = {False: None, True: None}
 
 
@@ -118,8 +118,8 @@ class GpuModel:
         if not self.graphs:
             self._step(ws, backward)
             return
-        if ws.steps[backward] == 0:                      # the first step compiles and warms up,
-            ws.steps[backward] += 1                      # on the stream the capture will use
+        if backward not in ws.warm:                      # the first step compiles and warms up,
+            ws.warm.add(backward)                        # on the stream the capture will use
             with self.dev.on_capture_stream():
                 self._step(ws, backward)
             return
