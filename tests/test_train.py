@@ -197,3 +197,35 @@ def test_conditioned_training_and_sampling(tmp_path, capsys):
     t = Trainer.resume(out, paths)
     m0, m1 = t.evaluate(t.clips[0]), t.evaluate(t.clips[0], gc=1)
     assert m0["bits"] != m1["bits"]                  # the id changes what the model predicts
+
+
+@pytest.mark.parametrize("where", ["mid-step", "inside the update"])
+def test_interrupt_anywhere_in_a_step_resumes_exactly(tmp_path, where):
+    """Ctrl-C in the middle of step 8: before the update, the step is dropped (its window
+    draw rewound); inside the update, the signal is held until the step is committed. Either
+    way the saved run resumes to the parameters of an uninterrupted one."""
+    import signal as sig
+    straight = Trainer(CFG, clips(), settings(steps=12), out_dir=tmp_path / "a")
+    straight.train(progress=False)
+    t = Trainer(CFG, clips(), settings(steps=12, checkpoint_every=0), out_dir=tmp_path / "b")
+    t.train(7, progress=False)
+    if where == "mid-step":
+        real = t.net.loss_and_grads
+
+        def interrupted(params, batch):
+            real(params, batch)
+            raise KeyboardInterrupt
+        t.net.loss_and_grads = interrupted
+    else:
+        real = t.opt.step
+
+        def interrupted(*a, **kw):
+            sig.raise_signal(sig.SIGINT)          # arrives while the update runs
+            return real(*a, **kw)
+        t.opt.step = interrupted
+    with pytest.raises(KeyboardInterrupt):
+        t.train(progress=False)
+    assert load(latest(tmp_path / "b"))[0]["step"] == (7 if where == "mid-step" else 8)
+    resumed = Trainer.resume(tmp_path / "b", clips())
+    resumed.train(progress=False)
+    np.testing.assert_array_equal(resumed.params, straight.params)

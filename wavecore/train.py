@@ -13,12 +13,15 @@ A model with global conditioning (``gc_ids > 0``) reads clip i of the set with i
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import math
 import os
+import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass
 
@@ -121,6 +124,7 @@ class Trainer:
         if self.out_dir:
             os.makedirs(self.out_dir, exist_ok=True)
         self.extra: dict = {}               # anything a caller wants checkpointed (JSON)
+        self._in_step, self._rng_before = False, None   # a step begun and not yet committed
         self.set_clips(clips)
 
     @property
@@ -174,29 +178,34 @@ class Trainer:
         return s.lr * (s.min_lr_ratio + (1 - s.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * frac)))
 
     def train_step(self) -> dict:
-        """One step; a non-finite loss or gradient is skipped and never touches the weights."""
+        """One step; a non-finite loss or gradient is skipped and never touches the weights.
+        The update and the counters change together (Ctrl-C is held while they do); before
+        that, an interrupted step has changed nothing but the window generator, which
+        ``train`` rewinds before it saves."""
+        self._rng_before = self.rng.bit_generator.state
+        self._in_step = True
         batch = self.sample_windows()
         t0 = time.perf_counter()
         loss, grads = self.net.loss_and_grads(self._p, batch)
         norm = self.opt.grad_norm(grads)
         lr = self.lr_at(self.step)
         rec = {"step": self.step + 1, "loss": loss, "bits": bits(loss), "lr": lr, "grad_norm": norm}
-        if not (math.isfinite(loss) and math.isfinite(norm)):
-            self.skipped += 1
-            self.bad_run += 1
-            rec["skipped"] = True
-            if self.bad_run > self.settings.max_bad_steps:
-                raise TrainingError(
-                    f"{self.bad_run} consecutive steps had a non-finite loss or gradient "
-                    f"(last loss {loss}, gradient norm {norm}) at step {self.step + 1}; the "
-                    f"weights were not touched. Lower the learning rate (now {lr:g}) or check the data.")
-        else:
-            self._updating = True                 # params and moments are not consistent now
-            self.opt.step(self._p, grads, lr=lr, norm=norm)
-            self._host = None
-            self.bad_run = 0
-        self.step += 1
-        self._updating = False
+        with _sigint_held():
+            if not (math.isfinite(loss) and math.isfinite(norm)):
+                self.skipped += 1
+                self.bad_run += 1
+                rec["skipped"] = True
+                if self.bad_run > self.settings.max_bad_steps:
+                    raise TrainingError(
+                        f"{self.bad_run} consecutive steps had a non-finite loss or gradient "
+                        f"(last loss {loss}, gradient norm {norm}) at step {self.step + 1}; the "
+                        f"weights were not touched. Lower the learning rate (now {lr:g}) or check the data.")
+            else:
+                self.opt.step(self._p, grads, lr=lr, norm=norm)
+                self._host = None
+                self.bad_run = 0
+            self.step += 1
+            self._in_step = False
         rec["samples_per_s"] = self.settings.batch * self.T / (time.perf_counter() - t0)
         return rec
 
@@ -209,7 +218,7 @@ class Trainer:
         s = self.settings
         logged = []
         bar = _progress(target - self.step, desc, progress)
-        self._updating = False
+        self._in_step = False
         try:
             while self.step < target:
                 rec = self.train_step()
@@ -223,9 +232,12 @@ class Trainer:
                 if callback is not None and callback(self, rec):
                     break
         except KeyboardInterrupt:
-            # Ctrl-C: keep what was done, unless it landed inside an update (then the last
-            # checkpoint stands); either way resume continues exactly from a saved step
-            if self.out_dir and not self._updating:
+            # Ctrl-C: save every completed step; a step cut short changed nothing but the
+            # window generator, rewound here, so resume continues exactly
+            if self.out_dir:
+                if self._in_step:
+                    self.rng.bit_generator.state = self._rng_before
+                    self._in_step = False
                 self.save_checkpoint()
             raise
         finally:
@@ -308,6 +320,22 @@ class Trainer:
         t.step, t.skipped, t.bad_run = meta["step"], meta["skipped"], meta["bad_run"]
         t.extra = meta.get("extra", {})
         return t
+
+
+@contextlib.contextmanager
+def _sigint_held():
+    """Hold Ctrl-C (SIGINT) until the block ends, then deliver it as it would have been."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+    old = signal.signal(signal.SIGINT, lambda *_: caught.append(True))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+        if caught:
+            signal.raise_signal(signal.SIGINT)
 
 
 def _progress(total, desc, enabled):
