@@ -7,7 +7,7 @@ import os
 import sys
 
 from . import __version__
-from .backend import cpu_available, cpu_training_available, gpu_status
+from .backend import BACKENDS, cpu_available, cpu_training_available, gpu_status
 from .config import ConfigError, WaveNetConfig
 from .train import TrainSettings
 
@@ -208,7 +208,7 @@ def _add_study_flags(p, steps):
     g.add_argument("--batch", type=int, default=4)
     g.add_argument("--window", type=int, default=2000)
     g.add_argument("--lr", type=float, default=3e-3)
-    g.add_argument("--backend", choices=["auto", "cpu", "numpy", "gpu"], default="auto")
+    g.add_argument("--backend", choices=BACKENDS, default="auto")
     g.add_argument("--threads", type=int, default=None)
     g.add_argument("--seed", type=int, default=0)
 
@@ -269,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     pt.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
     pt.add_argument("--condition", action="store_true",
                     help="global conditioning: clip i is read with id i (sample with --gc i)")
-    pt.add_argument("--backend", choices=["auto", "cpu", "numpy", "gpu"], default="auto")
+    pt.add_argument("--backend", choices=BACKENDS, default="auto")
     pt.add_argument("--threads", type=int, default=None, help="threads (default: all cores)")
     pt.add_argument("--seed", type=int, default=0)
     pt.set_defaults(func=cmd_train)
@@ -287,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     ps.add_argument("--seed", type=int, default=0)
     ps.add_argument("--gc", type=int, default=None, metavar="ID",
                     help="conditioning id (the clip index) for a model trained with --condition")
-    ps.add_argument("--backend", choices=["auto", "cpu", "numpy", "gpu"], default="auto",
+    ps.add_argument("--backend", choices=BACKENDS, default="auto",
                     help="where the sampler runs (auto: the compiled CPU loop)")
     ps.add_argument("--threads", type=int, default=None)
     ps.add_argument("--out", required=True, metavar="WAV", help="output WAV")

@@ -42,7 +42,7 @@ def param_layout(cfg: WaveNetConfig) -> list[tuple[str, tuple[int, ...]]]:
     return out
 
 
-def _host(a):
+def host_array(a):
     """A NumPy array for a NumPy or CuPy array (CuPy's .get() copies it from the device)."""
     return a if isinstance(a, np.ndarray) or not hasattr(a, "get") else a.get()
 
@@ -154,13 +154,13 @@ class WaveNet:
         """x: (M, B) classes -> logits: (M - RF + 1, B, A); row i predicts x[RF - 1 + i + 1].
         The NumPy reference on every backend (device parameters are copied to the host)."""
         x, gc = self._check(x, gc, self.config.receptive_field)
-        return self._forward(self.views(_host(params)), x, gc)[0]
+        return self._forward(self.views(host_array(params)), x, gc)[0]
 
     def loss(self, params, batch: Batch | np.ndarray):
         """Forward only: (mean NLL in nats, nll: (T, B) per position, logits: (T, B, A)), on the
         NumPy reference (device parameters are copied to the host)."""
         x, gc = self._unpack(batch)
-        logits, _ = self._forward(self.views(_host(params)), x[:-1], gc)
+        logits, _ = self._forward(self.views(host_array(params)), x[:-1], gc)
         loss, c_ce = softmax_ce_forward(logits, x[self.config.receptive_field:])
         return float(loss), c_ce[2], logits
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from . import audio as _audio
 from . import backend as _backend
-from .model import WaveNet
+from .model import WaveNet, host_array
 from .ops.gate import sigmoid
 
 
@@ -202,9 +202,7 @@ class CachedSampler(_Sampler):
         to fill the multiprocessors, then up to 8 streams sharing each weight read.
         gpu_kernel: "block" (a thread block runs whole streams), "cluster" (8 blocks share one
         stream; compute capability 9.0+) or "auto" (= "block" until "cluster" is measured)."""
-        if net.backend == "gpu" and not isinstance(params, np.ndarray):
-            params = net.gpu().dev.to_host(params)
-        super().__init__(net, params)
+        super().__init__(net, host_array(params))
         if backend == "auto":
             backend = "gpu" if net.backend == "gpu" else \
                 "cpu" if _backend.cpu_kernel("sampler") is not None else "numpy"
