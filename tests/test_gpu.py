@@ -452,47 +452,73 @@ def test_float32_training_follows_the_cpu_path(dev):
     np.testing.assert_allclose(logs["gpu"], logs["cpu"], rtol=2e-4)
 
 
-def test_cuda_gemm_maps_row_major_onto_column_major_cublas(monkeypatch):
-    """CudaDevice._gemm without a GPU: cuBLAS is replaced by a column-major BLAS that reads raw
-    pointers the way cuBLAS does, so the transposes, leading dimensions and one-row views the
-    step uses are checked against NumPy."""
+# A stand-in for libcublas with the real library's C signatures (cublas_api.h): column-major
+# GEMMs that read raw pointers, check leading dimensions as cuBLAS does, and record the handle's
+# stream, pointer mode and workspace. Loaded through the same ctypes binding as the real one.
+FAKE_CUBLAS = r"""
+#include <stddef.h>
+typedef struct { void* stream; int mode; void* ws; size_t ws_bytes; } H;
+static H h0;
+int cublasCreate_v2(void** h) { h0.mode = -1; *h = &h0; return 0; }
+int cublasSetStream_v2(H* h, void* s) { h->stream = s; h->ws = 0; return 0; }   /* resets it */
+int cublasSetPointerMode_v2(H* h, int m) { h->mode = m; return 0; }
+int cublasSetWorkspace_v2(H* h, void* p, size_t n) { h->ws = p; h->ws_bytes = n; return 0; }
+const char* cublasGetStatusString(int s) { return s == 7 ? "CUBLAS_STATUS_INVALID_VALUE" : "?"; }
+void* fake_stream(void) { return h0.stream; }
+size_t fake_workspace(void) { return h0.ws ? h0.ws_bytes : 0; }
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+#define GEMM(NAME, T) \
+int NAME(H* h, int ta, int tb, int m, int n, int k, const T* al, const T* A, int lda, \
+         const T* B, int ldb, const T* be, T* C, int ldc) { \
+  if (h->mode != 0 || !h->ws || lda < MAX(1, ta ? k : m) || ldb < MAX(1, tb ? n : k) \
+      || ldc < MAX(1, m)) return 7; \
+  for (int j = 0; j < n; j++) for (int i = 0; i < m; i++) { \
+    double s = 0; \
+    for (int p = 0; p < k; p++) \
+      s += (double)(ta ? A[p + (size_t)i * lda] : A[i + (size_t)p * lda]) \
+         * (double)(tb ? B[j + (size_t)p * ldb] : B[p + (size_t)j * ldb]); \
+    T* c = &C[i + (size_t)j * ldc]; \
+    *c = (T)(*al * s + (*be == 0 ? 0 : *be * *c));  /* beta 0: C is not read */ \
+  } \
+  return 0; }
+GEMM(cublasSgemm_v2, float)
+GEMM(cublasDgemm_v2, double)
+"""
+
+
+@pytest.fixture
+def fake_cublas(tmp_path):
     import ctypes
-    import sys
+    src = tmp_path / "fake_cublas.c"
+    src.write_text(FAKE_CUBLAS)
+    lib = tmp_path / "libfakecublas.so"
+    r = subprocess.run([gdev.compiler(), "-x", "c", "-O1", "-fPIC", "-shared", str(src), "-o", str(lib)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return ctypes.CDLL(str(lib))
+
+
+@pytest.mark.skipif(gdev.compiler() is None, reason="no C compiler for the stand-in cuBLAS")
+def test_cuda_gemm_maps_row_major_onto_column_major_cublas(fake_cublas):
+    """CudaDevice._gemm and the ctypes cuBLAS binding without a GPU: the stand-in library
+    computes column-major GEMMs from raw pointers like cuBLAS, so the transposes, leading
+    dimensions and one-row views the step uses, and the C signatures, are checked against NumPy."""
+    import ctypes
     import types
 
-    def matrix(ptr, rows, cols, ld, dtype):              # column-major, as cuBLAS reads it
-        n = ld * (cols - 1) + rows
-        buf = (ctypes.c_byte * (n * dtype.itemsize)).from_address(ptr)
-        flat = np.frombuffer(buf, dtype)
-        return np.lib.stride_tricks.as_strided(flat, (rows, cols), (dtype.itemsize, ld * dtype.itemsize))
-
-    def make_gemm(dtype):
-        def gemm(handle, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc):
-            a = matrix(A, k if ta else m, m if ta else k, lda, dtype)
-            b = matrix(B, n if tb else k, k if tb else n, ldb, dtype)
-            c = matrix(C, m, n, ldc, dtype)
-            al = np.frombuffer((ctypes.c_byte * dtype.itemsize).from_address(alpha), dtype)[0]
-            be = np.frombuffer((ctypes.c_byte * dtype.itemsize).from_address(beta), dtype)[0]
-            c[...] = al * ((a.T if ta else a) @ (b.T if tb else b)) + be * c
-        return gemm
-
-    cublas = types.SimpleNamespace(sgemm=make_gemm(np.dtype(np.float32)),
-                                   dgemm=make_gemm(np.dtype(np.float64)))
-    libs = types.SimpleNamespace(cublas=cublas)
-    fake_cupy = types.SimpleNamespace(cuda=types.SimpleNamespace(
-        device=types.SimpleNamespace(get_cublas_handle=lambda: 0)))
-    monkeypatch.setitem(sys.modules, "cupy", fake_cupy)
-    monkeypatch.setitem(sys.modules, "cupy_backends", types.SimpleNamespace(cuda=None))
-    monkeypatch.setitem(sys.modules, "cupy_backends.cuda", types.SimpleNamespace(libs=libs))
-    monkeypatch.setitem(sys.modules, "cupy_backends.cuda.libs", libs)
+    from wavecore._gpu.cublas import Cublas
 
     class Dev(np.ndarray):                                # an array with cupy's .data.ptr
         @property
         def data(self):
             return types.SimpleNamespace(ptr=self.ctypes.data)
 
-    rng = np.random.default_rng(0)
+    workspace = np.empty(1024, np.uint8)
     dev = object.__new__(gdev.CudaDevice)
+    dev._blas = Cublas(fake_cublas, workspace.ctypes.data, workspace.nbytes)
+    stream = types.SimpleNamespace(ptr=0x5EED)
+    dev.xp = types.SimpleNamespace(cuda=types.SimpleNamespace(get_current_stream=lambda: stream))
+    rng = np.random.default_rng(0)
     for dtype in (np.float64, np.float32):
         big = rng.standard_normal((40, 30)).astype(dtype)
         for ta in (False, True):
@@ -503,15 +529,30 @@ def test_cuda_gemm_maps_row_major_onto_column_major_cublas(monkeypatch):
                     Bm = big[10:10 + (n if tb else k), :(k if tb else n)]
                     C0 = rng.standard_normal((m, 12)).astype(dtype)[:, 4:4 + n]
                     want = (A.T if ta else A) @ (Bm.T if tb else Bm) + beta * C0
-                    Cv = np.zeros((m, 12), dtype)
-                    Cv[:, 4:4 + n] = C0
+                    Cv = np.full((m, 12), np.nan if beta == 0 else 0, dtype)
+                    Cv[:, 4:4 + n] = C0 if beta else np.nan     # beta 0: C's old values unread
                     out = Cv[:, 4:4 + n]                   # a column block: ld 12, like zcat
                     dev._gemm(A.view(Dev), Bm.view(Dev), out.view(Dev), ta, tb, beta)
                     tol = 1e-12 if dtype == np.float64 else 1e-5
                     np.testing.assert_allclose(out, want, rtol=tol, atol=tol, err_msg=f"{ta} {tb} {beta}")
-                    assert not Cv[:, :4].any() and not Cv[:, 4 + n:].any()
+                    rest = np.concatenate([Cv[:, :4], Cv[:, 4 + n:]], axis=1)
+                    assert (np.isnan(rest) if beta == 0 else rest == 0).all()
         ones = np.ones(25, dtype)[None, :]                 # a one-row view (stride 0): colsum
         X = rng.standard_normal((25, 6)).astype(dtype)
         s = np.zeros(6, dtype)
         dev._gemm(ones.view(Dev), X.view(Dev), s.reshape(1, -1).view(Dev), False, False, 0.0)
         np.testing.assert_allclose(s, X.sum(axis=0), rtol=1e-5)
+    # issued on the current stream, with our workspace set after the stream (which resets it)
+    fake_cublas.fake_stream.restype = fake_cublas.fake_workspace.restype = ctypes.c_size_t
+    assert fake_cublas.fake_stream() == 0x5EED and fake_cublas.fake_workspace() == workspace.nbytes
+    with pytest.raises(RuntimeError, match="cuBLAS status 7: CUBLAS_STATUS_INVALID_VALUE"):
+        dev._blas.gemm(np.float32, False, False, 4, 4, 4, 1.0, 0, 2, 0, 4, 0.0, 0, 4)  # lda < m
+
+
+@pytest.mark.skipif(not __import__("wavecore._gpu.cublas", fromlist=["find"]).find(),
+                    reason="no libcublas on this machine")
+def test_the_installed_cublas_has_the_functions_bound():
+    import ctypes
+
+    from wavecore._gpu import cublas
+    cublas.bind(ctypes.CDLL(cublas.find()))

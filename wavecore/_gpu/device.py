@@ -215,6 +215,7 @@ class CudaDevice(Device):
         self.description = cupy.cuda.runtime.getDeviceProperties(dev.id)["name"].decode()
         self._modules: dict = {}
         self._capture_stream = None
+        self._blas = None
 
     def _compile(self, name, dtype):
         import cupy
@@ -223,10 +224,11 @@ class CudaDevice(Device):
             self._modules[dtype] = cupy.RawModule(code=self._src, options=(
                 "-std=c++17", f"-DWC_REAL={real}"))
         fn = self._modules[dtype].get_function(name)
+        opted = [48 * 1024]                                     # shared memory without opting in
 
         def launch(grid, block, args, shared_mem, cluster):     # cluster: fixed in the source
-            if shared_mem > 48 * 1024:
-                fn.max_dynamic_shared_size_bytes = shared_mem
+            if shared_mem > opted[0]:
+                fn.max_dynamic_shared_size_bytes = opted[0] = shared_mem
             fn(grid, block, tuple(args), shared_mem=shared_mem)
         return launch
 
@@ -237,16 +239,17 @@ class CudaDevice(Device):
         import cupy
         if self._capture_stream is None:
             self._capture_stream = cupy.cuda.Stream(non_blocking=True)
+            self._events = [cupy.cuda.Event(disable_timing=True) for _ in range(2)]
         return self._capture_stream
 
     @contextlib.contextmanager
     def on_capture_stream(self):
         import cupy
         cur, stream = cupy.cuda.get_current_stream(), self._stream()
-        stream.wait_event(cur.record())
+        stream.wait_event(cur.record(self._events[0]))
         with stream:
             yield
-        cur.wait_event(stream.record())
+        cur.wait_event(stream.record(self._events[1]))
 
     @contextlib.contextmanager
     def capture(self):
@@ -263,15 +266,13 @@ class CudaDevice(Device):
     def _launch_graph(self, graph) -> None:
         """Replay on the capture stream, ordered after and before the current stream's work."""
         import cupy
-        cur = cupy.cuda.get_current_stream()
-        self._capture_stream.wait_event(cur.record())
-        graph.launch(self._capture_stream)
-        cur.wait_event(self._capture_stream.record())
+        cur, stream = cupy.cuda.get_current_stream(), self._capture_stream
+        stream.wait_event(cur.record(self._events[0]))        # a wait takes the event's state
+        graph.launch(stream)                                   # when issued: reusing it is safe
+        cur.wait_event(stream.record(self._events[1]))
 
     def _gemm(self, a, b, out, ta, tb, beta):
-        """cuBLAS on row-major operands."""
-        import cupy
-        from cupy_backends.cuda.libs import cublas
+        """cuBLAS (our own handle, see cublas.py) on row-major operands."""
         m, n = out.shape
         k = a.shape[0] if ta else a.shape[1]
         if m == 0 or n == 0:
@@ -279,12 +280,13 @@ class CudaDevice(Device):
         if k == 0:
             out *= beta
             return out
-        gemm = cublas.dgemm if out.dtype == np.float64 else cublas.sgemm
-        one, bet = np.array(1.0, out.dtype), np.array(beta, out.dtype)
+        if self._blas is None:                # first used by an eager step, never while capturing
+            from .cublas import Cublas
+            self._blas = Cublas.load(self.xp)
+        self._blas.set_stream(self.xp.cuda.get_current_stream().ptr)
         # row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T
-        gemm(cupy.cuda.device.get_cublas_handle(), int(tb), int(ta),    # 1: CUBLAS_OP_T, 0: _N
-             n, m, k, one.ctypes.data, b.data.ptr, _ld(b), a.data.ptr, _ld(a), bet.ctypes.data,
-             out.data.ptr, _ld(out))
+        self._blas.gemm(out.dtype, tb, ta, n, m, k, 1.0, b.data.ptr, _ld(b), a.data.ptr, _ld(a),
+                        beta, out.data.ptr, _ld(out))
         return out
 
     def to_host(self, a) -> np.ndarray:
