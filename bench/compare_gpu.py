@@ -99,16 +99,22 @@ def main():
         batch = Batch(x)
         reps, warm = (2, 1) if args.smoke else (args.repeat, 3)
         rows = {}
-        for graphs in (True, False):
+        for mode in ("graph", "eager", "graph tf32"):      # tf32: cuBLAS on tensor cores
+            tf32 = mode.endswith("tf32")
+            if dev.name != "cuda" and tf32:
+                continue
+            if dev.name == "cuda":
+                dev.set_tf32(tf32)
             net = WaveNet(cfg, np.float32, backend="gpu")
-            net.gpu().graphs = graphs
+            net.gpu().graphs = mode.startswith("graph")
             p = net.gpu().params(net.init_params(0))
-            name = "wavecore gpu " + ("graph" if graphs else "eager")
-            rows[name] = timed(dev, lambda: net.loss_and_grads(p, batch), reps, warm)
-            if dev.name == "cuda" and graphs:
+            rows["wavecore gpu " + mode] = timed(dev, lambda: net.loss_and_grads(p, batch), reps, warm)
+            if dev.name == "cuda" and mode == "graph":
                 pool = dev.xp.get_default_memory_pool()
                 print(f"  (R=D={ch}: CuPy pool holds {pool.total_bytes() / 2**20:,.0f} MiB after the steps)")
         nan = float("nan")
+        if dev.name == "cuda":
+            dev.set_tf32(False)
         rows["torch cuDNN fp32"] = torch_step_time(cfg, x, reps, warm, False) if has_torch else nan
         rows["torch cuDNN tf32"] = torch_step_time(cfg, x, reps, warm, True) if has_torch else nan
         flops = train_flops(cfg, T)

@@ -19,6 +19,7 @@ import numpy as np
 
 OP_N, OP_T = 0, 1
 POINTER_MODE_HOST = 0
+DEFAULT_MATH, TF32_TENSOR_OP_MATH = 0, 3
 WORKSPACE_BYTES = 32 << 20
 _NAMES = ("libcublas.so.13", "libcublas.so.12", "libcublas.so.11",
           "cublas64_13.dll", "cublas64_12.dll", "cublas64_11.dll")
@@ -30,6 +31,7 @@ _SIGNATURES = {                     # name: argument types (cublas_api.h); all r
     "cublasSetStream_v2": [_vp, _vp],
     "cublasSetPointerMode_v2": [_vp, _int],
     "cublasSetWorkspace_v2": [_vp, _vp, ctypes.c_size_t],
+    "cublasSetMathMode": [_vp, _int],
     "cublasSgemm_v2": _GEMM,        # handle, transa, transb, m, n, k, *alpha, A, lda, B, ldb,
     "cublasDgemm_v2": _GEMM,        # *beta, C, ldc
 }
@@ -122,6 +124,12 @@ class Cublas:
         self._check(self.lib.cublasSetWorkspace_v2(self.handle, self.workspace[0], self.workspace[1]),
                     "cublasSetWorkspace")
         self.stream = stream_ptr
+
+    def set_tf32(self, on: bool) -> None:
+        """float32 GEMMs on TF32 tensor cores (10-bit mantissa products; PyTorch's cuDNN
+        convolutions use them by default) or in strict float32 (the default here)."""
+        self._check(self.lib.cublasSetMathMode(self.handle, TF32_TENSOR_OP_MATH if on else DEFAULT_MATH),
+                    "cublasSetMathMode")
 
     def gemm(self, dtype, ta: bool, tb: bool, m: int, n: int, k: int, alpha: float,
              A: int, lda: int, B: int, ldb: int, beta: float, C: int, ldc: int) -> None:

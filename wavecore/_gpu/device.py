@@ -216,6 +216,7 @@ class CudaDevice(Device):
         self._modules: dict = {}
         self._capture_stream = None
         self._blas = None
+        self.tf32 = os.environ.get("WAVECORE_TF32", "") == "1"
 
     def _compile(self, name, dtype):
         import cupy
@@ -231,6 +232,14 @@ class CudaDevice(Device):
                 fn.max_dynamic_shared_size_bytes = opted[0] = shared_mem
             fn(grid, block, tuple(args), shared_mem=shared_mem)
         return launch
+
+    def set_tf32(self, on: bool) -> None:
+        """float32 GEMMs on TF32 tensor cores (faster, ~1e-3 relative error per product) or
+        strict float32 (the default; WAVECORE_TF32=1 makes TF32 the default). Training steps
+        are captured into graphs per mode."""
+        self.tf32 = bool(on)
+        if self._blas is not None:
+            self._blas.set_tf32(self.tf32)
 
     def _fill(self, a, value):
         a.fill(value)
@@ -283,6 +292,7 @@ class CudaDevice(Device):
         if self._blas is None:                # first used by an eager step, never while capturing
             from .cublas import Cublas
             self._blas = Cublas.load(self.xp)
+            self._blas.set_tf32(self.tf32)
         self._blas.set_stream(self.xp.cuda.get_current_stream().ptr)
         # row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T
         self._blas.gemm(out.dtype, tb, ta, n, m, k, 1.0, b.data.ptr, _ld(b), a.data.ptr, _ld(a),

@@ -61,8 +61,8 @@ class Workspace:
             self.gcb = e(L, B, 2 * D)                      # gcb: (L, B, 2D) conditioning bias
             self.dbias = e(B, 2 * D)
             self.demb = e(B, G)
-        self.warm = set()                                  # modes (backward?) run once eagerly
-        self.graph = {False: None, True: None}
+        self.warm = set()                                  # modes (backward?, tf32?) run eagerly once
+        self.graph = {}                                    # mode -> its captured step
 
 
 class GpuModel:
@@ -111,15 +111,16 @@ class GpuModel:
 
     def _run(self, ws, backward):
         """One step: eagerly, or by the workspace's graph (captured on the second step)."""
-        g = ws.graph[backward]
+        mode = (backward, getattr(self.dev, "tf32", False))   # cuBLAS picks kernels per math mode
+        g = ws.graph.get(mode)
         if g is not None:
             g.launch()
             return
         if not self.graphs:
             self._step(ws, backward)
             return
-        if backward not in ws.warm:                      # the first step compiles and warms up,
-            ws.warm.add(backward)                        # on the stream the capture will use
+        if mode not in ws.warm:                          # the first step compiles and warms up,
+            ws.warm.add(mode)                            # on the stream the capture will use
             with self.dev.on_capture_stream():
                 self._step(ws, backward)
             return
@@ -137,7 +138,7 @@ class GpuModel:
         want = (self.dev.to_host(ws.loss), self.dev.to_host(ws.grads if backward else ws.pred))
         tol = 1e-5 if self.net.dtype == np.float32 else 1e-12
         if all(np.allclose(a, b, rtol=tol, atol=tol * (np.abs(b).max() + 1e-30)) for a, b in zip(got, want)):
-            ws.graph[backward] = g
+            ws.graph[mode] = g
         else:
             warnings.warn("wavecore: the captured CUDA graph of the GPU step disagreed with the "
                           "eager step; running without graphs", stacklevel=3)
