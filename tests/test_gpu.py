@@ -18,6 +18,7 @@ from conftest import random_batch
 
 from wavecore import Adam, Batch, WaveNet, WaveNetConfig
 from wavecore._gpu import GpuModel, ops
+from wavecore._gpu import cublas as gcublas
 from wavecore._gpu import device as gdev
 from wavecore.backend import BackendError, cpu_training_available, cuda_status, resolve
 from wavecore.ops import (
@@ -508,8 +509,6 @@ def test_cuda_gemm_maps_row_major_onto_column_major_cublas(fake_cublas):
     import ctypes
     import types
 
-    from wavecore._gpu.cublas import Cublas
-
     class Dev(np.ndarray):                                # an array with cupy's .data.ptr
         @property
         def data(self):
@@ -517,7 +516,7 @@ def test_cuda_gemm_maps_row_major_onto_column_major_cublas(fake_cublas):
 
     workspace = np.empty(1024, np.uint8)
     dev = object.__new__(gdev.CudaDevice)
-    dev._blas = Cublas(fake_cublas, workspace.ctypes.data, workspace.nbytes)
+    dev._blas = gcublas.Cublas(fake_cublas, workspace.ctypes.data, workspace.nbytes)
     stream = types.SimpleNamespace(ptr=0x5EED)
     dev.xp = types.SimpleNamespace(cuda=types.SimpleNamespace(get_current_stream=lambda: stream))
     rng = np.random.default_rng(0)
@@ -555,10 +554,7 @@ def test_cuda_gemm_maps_row_major_onto_column_major_cublas(fake_cublas):
         dev._blas.gemm(np.float32, False, False, 4, 4, 4, 1.0, 0, 2, 0, 4, 0.0, 0, 4)  # lda < m
 
 
-@pytest.mark.skipif(not __import__("wavecore._gpu.cublas", fromlist=["find"]).find(),
-                    reason="no libcublas on this machine")
+@pytest.mark.skipif(gcublas.find() is None, reason="no libcublas on this machine")
 def test_the_installed_cublas_has_the_functions_bound():
     import ctypes
-
-    from wavecore._gpu import cublas
-    cublas.bind(ctypes.CDLL(cublas.find()))
+    gcublas.bind(ctypes.CDLL(gcublas.find()))            # AttributeError names a missing one

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import os
 import re
 
 import numpy as np
@@ -87,8 +86,9 @@ class Cublas:
     """One cuBLAS handle in host pointer mode with a fixed workspace; ``gemm`` takes
     column-major operands as cuBLAS does (``CudaDevice.gemm`` maps row-major views onto it)."""
 
-    def __init__(self, lib: ctypes.CDLL, workspace_ptr: int, workspace_bytes: int):
-        self.lib = bind(lib)
+    def __init__(self, lib: ctypes.CDLL, workspace_ptr: int, workspace_bytes: int, owner=None):
+        """owner: the workspace's array, kept alive as long as the handle."""
+        self.lib, self.owner = bind(lib), owner
         self.handle = _vp()
         self._check(lib.cublasCreate_v2(ctypes.byref(self.handle)), "cublasCreate")
         self._check(lib.cublasSetPointerMode_v2(self.handle, POINTER_MODE_HOST), "cublasSetPointerMode")
@@ -97,16 +97,13 @@ class Cublas:
 
     @classmethod
     def load(cls, xp) -> Cublas:
-        """On the current device, with a workspace allocated by xp (CuPy), kept alive by the
-        returned object (``workspace_array``)."""
+        """On the current device, with a workspace allocated by xp (CuPy)."""
         path = find()
         if path is None:
             raise OSError("cuBLAS (libcublas) was not found: install the CUDA toolkit's cuBLAS or "
                           "the nvidia-cublas wheel that matches your CuPy")
         ws = xp.empty(WORKSPACE_BYTES, np.uint8)
-        blas = cls(ctypes.CDLL(path), ws.data.ptr, ws.nbytes)
-        blas.workspace_array, blas.path = ws, os.fspath(path)
-        return blas
+        return cls(ctypes.CDLL(path), ws.data.ptr, ws.nbytes, owner=ws)
 
     def _check(self, status: int, what: str) -> None:
         if status:
