@@ -9,6 +9,7 @@ of raising floating-point exception flags nobody reads.
 """
 import glob
 import os
+import runpy
 import sys
 
 import numpy as np
@@ -21,6 +22,13 @@ elif sys.platform == "darwin":          # Apple clang: OpenMP only with libomp; 
     compile_args, link_args = ["-O3"], []
 else:
     compile_args, link_args = ["-O3", "-fno-trapping-math", "-fopenmp"], ["-fopenmp"]
+
+# the parameter layout's C constants, generated from wavecore/layout.py (named there once)
+_layout = runpy.run_path(os.path.join("wavecore", "layout.py"))
+_header = os.path.join("wavecore", "_cpu", "layout.h")
+if not os.path.exists(_header) or open(_header, encoding="utf-8").read() != _layout["c_header"]():
+    with open(_header, "w", encoding="utf-8") as f:
+        f.write(_layout["c_header"]())
 
 extensions = [
     Extension(

@@ -106,8 +106,8 @@ def main():
             if dev.name == "cuda":
                 dev.set_tf32(tf32)
             net = WaveNet(cfg, np.float32, backend="gpu")
-            net.gpu().graphs = mode.startswith("graph")
-            p = net.gpu().params(net.init_params(0))
+            net.backend.step_of(net).graphs = mode.startswith("graph")
+            p = net.backend.to_device(net.init_params(0))
             rows["wavecore gpu " + mode] = timed(dev, lambda: net.loss_and_grads(p, batch), reps, warm)
             if dev.name == "cuda" and mode == "graph":
                 pool = dev.xp.get_default_memory_pool()
@@ -144,10 +144,10 @@ def main():
             t1 = timed(dev, lambda: render(n1s), 1, 0)
             t2 = timed(dev, lambda: render(n2s), 1, 0)
             rate = (n2s - n1s) * streams / (t2 - t1)
-            if sampler._gpu.uses_cluster(streams):
+            if sampler.core.uses_cluster(streams):
                 label = "cluster x8"
             else:
-                label = f"block ns={sampler._gpu.streams_per_block(streams)}"
+                label = f"block ns={sampler.core.streams_per_block(streams)}"
             label += " (auto)" if kern == "auto" else ""
             print(f"R=D={ch:<6}{label:<22}{streams:>8}{rate:>14,.0f}{rate / streams / 16000:>12.2f}")
     print(f"\nfloat32; training T={T}, B=1, forward + backward (graph: one CUDA graph launch per "

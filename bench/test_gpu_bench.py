@@ -26,7 +26,7 @@ pytestmark = pytest.mark.skipif(not _ok, reason=f"no GPU: {_why}")
 def test_gpu_train_step(benchmark, channels):
     cfg = reference_config(channels)
     net = WaveNet(cfg, np.float32, backend="gpu")
-    p = net.gpu().params(net.init_params(0))
+    p = net.backend.to_device(net.init_params(0))
     batch = Batch(window(cfg))
     benchmark.pedantic(net.loss_and_grads, args=(p, batch), rounds=10, warmup_rounds=3)
     if benchmark.stats is not None:

@@ -145,7 +145,7 @@ def test_adam_and_norm_match_reference(dev, dtype):
 
 
 def test_kernel_arguments_are_checked(dev):
-    k = dev.kernel("output_head_backward", np.float64)
+    k = dev.kernel("relu_backward", np.float64)
     with pytest.raises(TypeError, match="needs a float64 array"):
         k(1, 32, dev.xp.zeros(3, np.float32), dev.xp.zeros(3), 3)
     with pytest.raises(TypeError, match="takes 3 arguments"):
@@ -276,7 +276,7 @@ def test_cluster_sampler_equals_naive(dev, streams):
     s = CachedSampler(net, p, backend="gpu", gpu_kernel="cluster")
     s.chunk = 11
     got = s.generate(30, return_logits=True, **kw)
-    assert s._gpu.uses_cluster(streams)
+    assert s.core.uses_cluster(streams)
     np.testing.assert_array_equal(got.classes, want.classes)
     close(got.logits, want.logits, np.float64)
 

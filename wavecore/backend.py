@@ -1,7 +1,13 @@
-"""Which compute path runs: the NumPy reference, the Cython CPU kernels or the GPU.
+"""Which compute path runs, decided here and nowhere else: the NumPy reference ("numpy"), the
+Cython CPU kernels ("cpu") or the GPU ("gpu": CuPy on CUDA, or the CPU emulator of its kernels).
 
-CuPy is imported lazily, only when the GPU is asked for, so ``import wavecore``
-never needs CUDA.
+``make(name, threads)`` returns one backend object. It owns everything that differs between
+the paths: the training step and forward-only evaluation (with their workspaces), the Adam
+update over the flat buffer, the sampler's "advance k steps", and where arrays live and how
+they move (``to_device`` / ``to_host``). ``WaveNet``, ``Adam``, ``Trainer`` and
+``CachedSampler`` each hold one and delegate to it.
+
+CuPy is imported lazily, only when the GPU is asked for, so ``import wavecore`` never needs CUDA.
 """
 from __future__ import annotations
 
@@ -9,9 +15,11 @@ import contextlib
 import importlib
 import os
 
+import numpy as np
+
 # Idle OpenMP threads that spin steal the cores that BLAS and NumPy work between kernel calls
 # needs (when BLAS threads and OpenMP took turns on 2 cores, a reference-config step took
-# 1.54 s spinning and 0.80 s passive). The training step now keeps BLAS single-threaded inside
+# 1.54 s spinning and 0.80 s passive). The training step keeps BLAS single-threaded inside
 # its OpenMP blocks, where the two policies measure within 3 %; passive stays the default so
 # that nothing spins while Python evaluates, renders or writes. A value the user set wins;
 # it must be set before the first kernel loads libgomp.
@@ -37,6 +45,11 @@ def cpu_kernel(stem: str):
 
 def cpu_available() -> bool:
     return cpu_kernel("mu_law") is not None
+
+
+def cpu_training_available() -> bool:
+    """True once the compiled training kernels exist (wavecore._cpu.model)."""
+    return cpu_kernel("model") is not None
 
 
 def gpu_status() -> tuple[bool, str]:
@@ -70,7 +83,9 @@ def cuda_status() -> tuple[bool, str]:
 
 
 def resolve(backend: str = "auto") -> str:
-    """Turn a requested backend into the one that will run, or raise BackendError."""
+    """Turn a requested backend name into the one that will run, or raise BackendError."""
+    if isinstance(backend, Backend):
+        return backend.name
     if backend not in BACKENDS:
         raise BackendError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if backend == "auto":
@@ -85,9 +100,32 @@ def resolve(backend: str = "auto") -> str:
     return backend
 
 
-def cpu_training_available() -> bool:
-    """True once the compiled training kernels exist (wavecore._cpu.model)."""
-    return cpu_kernel("model") is not None
+def make(backend="auto", threads: int | None = None) -> "Backend":
+    """The backend object of a name ("auto" picks cpu where built, else numpy); a Backend
+    given is returned as it is."""
+    if isinstance(backend, Backend):
+        return backend
+    name = resolve(backend)
+    if name == "gpu":
+        from ._gpu.backend import GpuBackend
+        return GpuBackend(threads)
+    return (CpuBackend if name == "cpu" else NumpyBackend)(threads)
+
+
+def for_sampler(net, backend="auto", threads: int | None = None) -> "Backend":
+    """Where a cached sampler runs: "auto" is the model's GPU when the model runs there, else
+    the compiled CPU loop where built, else NumPy."""
+    if backend == "auto":
+        if net.backend.name == "gpu":
+            return net.backend
+        backend = "cpu" if cpu_kernel("sampler") is not None else "numpy"
+    if backend == "cpu" and cpu_kernel("sampler") is None:
+        raise BackendError("the compiled sampler is not built in this install")
+    if backend not in BACKENDS:
+        raise BackendError(f"CachedSampler backend must be auto, cpu, gpu or numpy, got {backend!r}")
+    if backend == net.backend.name and threads is None:
+        return net.backend
+    return make(backend, threads)
 
 
 def default_threads() -> int:
@@ -110,3 +148,143 @@ def blas_threads(n: int):
         _controller = ThreadpoolController()
     with _controller.limit(limits=n, user_api="blas"):
         yield
+
+
+# -- the backend objects ------------------------------------------------------------------
+class Backend:
+    """One compute path. Arrays live in ``xp`` (numpy or cupy); a step's gradient is an array
+    there, valid until the next step of the same window shape."""
+
+    name = "?"
+    xp = np
+
+    def __init__(self, threads: int | None = None):
+        self.threads = default_threads() if threads is None else int(threads)
+        if self.threads < 1:
+            raise ValueError(f"threads must be >= 1, got {threads}")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:
+        return f"<wavecore backend {self.name}, {self.threads} thread(s)>"
+
+    # where arrays live
+    def to_device(self, a, dtype=None):
+        """A contiguous array of this backend (no copy when it already is one)."""
+        return np.ascontiguousarray(a, dtype=dtype)
+
+    def to_host(self, a) -> np.ndarray:
+        return np.asarray(a)
+
+    def zeros(self, n: int, dtype):
+        return self.xp.zeros(n, dtype=dtype)
+
+    # the step
+    def loss_and_grads(self, net, params, x, gc):
+        """x: (N, B) host classes -> (mean NLL in nats, grads: flat, on this backend)."""
+        raise NotImplementedError
+
+    def evaluate(self, net, params, x, gc):
+        """Forward only -> (mean NLL, nll: (T, B) host, predicted class: (T, B) host)."""
+        from .model import reference_forward
+        loss, nll, logits = reference_forward(net, self.to_host(params), x, gc)
+        return loss, nll, logits.argmax(-1)
+
+    # Adam
+    def sum_squares(self, g) -> float:
+        g = np.asarray(g).astype(np.float64, copy=False)
+        return float(np.dot(g, g))
+
+    def adam_update(self, p, g, m, v, step, b1, b2, eps_hat, scale) -> None:
+        """m = b1 m + (1-b1) s g; v = b2 v + (1-b2) (s g)^2; p -= step m / (sqrt(v) + eps_hat)."""
+        g = g * g.dtype.type(scale) if scale != 1.0 else g
+        m *= b1
+        m += (1 - b1) * g
+        v *= b2
+        v += (1 - b2) * (g * g)
+        p -= (step * m / (np.sqrt(v) + eps_hat)).astype(p.dtype)
+
+    # the sampler
+    def sampler(self, net, params, **options):
+        """The cached sampler's per-backend part: ``start(B, gcb)`` makes the stream state,
+        ``advance(state, forced=, U=, temps=, out=, logits=)`` runs k steps of it."""
+        from .sampler import NumpyAdvance
+        _no_options(self, options)
+        return NumpyAdvance(net, self.to_host(params))
+
+
+def _no_options(be, options):
+    given = {k: v for k, v in options.items() if v not in (None, "auto")}
+    if given:
+        raise BackendError(f"{', '.join(given)}: only the gpu sampler takes this, not {be.name}")
+
+
+class NumpyBackend(Backend):
+    """The reference: wavecore/ops/ and NumPy."""
+
+    name = "numpy"
+
+    def loss_and_grads(self, net, params, x, gc):
+        from .model import reference_loss_and_grads
+        return reference_loss_and_grads(net, params, x, gc)
+
+
+class CpuBackend(Backend):
+    """The Cython kernels: the whole step in one call (wavecore/_cpu/model.pyx), the sampler's
+    loop in one nogil call (_cpu/sampler.pyx), Adam in one pass (_cpu/optim.pyx)."""
+
+    name = "cpu"
+
+    def __init__(self, threads: int | None = None):
+        super().__init__(threads)
+        self._workspaces: dict = {}           # step buffers by window shape (at most 2 kept)
+        self._optim = cpu_kernel("optim")
+
+    def _workspace(self, net, N, B, backward):
+        kernel = cpu_kernel("model")
+        key = (net.config, N, B, net.dtype)
+        ws = self._workspaces.pop(key, None)
+        if ws is None:
+            ws = kernel.Workspace(net.config, N, B, net.dtype, self.threads, net.size if backward else 1)
+        elif backward and ws.gpart.shape[1] != net.size:
+            ws.gpart = np.empty((self.threads, net.size), net.dtype)
+        self._workspaces[key] = ws                       # most recent last; keep two shapes
+        while len(self._workspaces) > 2:
+            self._workspaces.pop(next(iter(self._workspaces)))
+        return ws
+
+    def _step(self, net, params, x, gc, backward):
+        if params.dtype != net.dtype or not params.flags.c_contiguous or params.shape != (net.size,):
+            raise ValueError(f"params must be a contiguous {net.dtype} buffer of shape "
+                             f"({net.size},), got {params.dtype} {params.shape}")
+        ws = self._workspace(net, x.shape[0], x.shape[1], backward)
+        x = np.ascontiguousarray(x, dtype=np.int64)
+        T, B = x.shape[0] - net.config.receptive_field, x.shape[1]
+        grads = np.empty_like(params) if backward else np.empty(1, net.dtype)
+        pred = None if backward else np.empty(T * B, np.int64)
+        with blas_threads(1):                   # the kernel's OpenMP blocks own the threads
+            loss, nll = cpu_kernel("model").loss_and_grads(
+                net.config, net.offset_table, params, x, gc, grads, ws, self.threads, pred)
+        return float(loss), grads, nll, pred
+
+    def loss_and_grads(self, net, params, x, gc):
+        loss, grads, _, _ = self._step(net, params, x, gc, True)
+        return loss, grads
+
+    def evaluate(self, net, params, x, gc):
+        loss, _, nll, pred = self._step(net, params, x, gc, False)
+        return loss, nll, pred.reshape(nll.shape)
+
+    def sum_squares(self, g) -> float:
+        return float(self._optim.sum_squares(g))
+
+    def adam_update(self, p, g, m, v, step, b1, b2, eps_hat, scale) -> None:
+        if not p.dtype == g.dtype == m.dtype:
+            return super().adam_update(p, g, m, v, step, b1, b2, eps_hat, scale)
+        self._optim.adam_update(p, g, m, v, step, b1, b2, eps_hat, scale, self.threads)
+
+    def sampler(self, net, params, **options):
+        from .sampler import CpuAdvance
+        _no_options(self, options)
+        return CpuAdvance(net, np.ascontiguousarray(params, dtype=net.dtype), self.threads)

@@ -15,6 +15,7 @@ Both share one definition of what is generated:
 """
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -23,8 +24,9 @@ import numpy as np
 
 from . import audio as _audio
 from . import backend as _backend
-from .model import WaveNet, host_array
-from .ops.gate import sigmoid
+from .model import WaveNet
+from .ops import (dilated_conv_forward, gate_forward, input_conv_forward, output_head_forward,
+                  residual_skip_forward)
 
 
 @dataclass
@@ -35,8 +37,9 @@ class Generation:
     n_classes: int
     logits: np.ndarray | None = None        # (n, B, A) when asked for (tests)
 
-    @property
+    @functools.cached_property
     def audio(self) -> np.ndarray:
+        """The classes decoded (once) to float32 audio: (B, n)."""
         return _audio.mu_law_decode(self.classes, self.n_classes)
 
     def save(self, path, stream: int = 0) -> None:
@@ -61,7 +64,7 @@ class _Sampler:
             raise ValueError(f"params have shape {params.shape}, the model needs ({net.size},)")
         self.net = net
         self.config = net.config
-        self.params = np.ascontiguousarray(params, dtype=net.dtype)
+        self.params = params                       # params: (size,), where the sampler runs
         self.silence = _audio.silence_class(self.config.classes)
 
     # -- inputs ---------------------------------------------------------------
@@ -169,7 +172,7 @@ class NaiveSampler(_Sampler):
     """The reference: every step runs the model (NumPy path) over the last RF samples."""
 
     def __init__(self, net: WaveNet, params: np.ndarray):
-        super().__init__(net, params)
+        super().__init__(net, np.ascontiguousarray(net.backend.to_host(params), dtype=net.dtype))
         self.ref = WaveNet(net.config, net.dtype, backend="numpy")
 
     def _run(self, hist, temps, U, ids, progress, return_logits):
@@ -189,114 +192,134 @@ class NaiveSampler(_Sampler):
 
 
 class CachedSampler(_Sampler):
-    """The fast WaveNet algorithm. backend: "cpu" (the compiled loop), "gpu" (one kernel launch
-    per chunk of steps, wavecore/_gpu/sampler.py), "numpy" (the reference of both) or "auto"
-    (the model's GPU when it runs there, else cpu); threads split the streams on the CPU."""
+    """The fast WaveNet algorithm, one driver for every backend: it owns the stream state's
+    setup, priming, the uniforms, chunking, progress and the Generation; the backend object
+    (wavecore.backend) supplies only "advance k steps": ``NumpyAdvance`` (the reference, built
+    from wavecore/ops), ``CpuAdvance`` (one nogil Cython call, wavecore/_cpu/sampler.pyx) or
+    the GPU's (one kernel launch per chunk, wavecore/_gpu/sampler.py).
 
-    chunk = 8192                             # steps per kernel call between progress reports
+    backend: "auto" (the model's GPU when it runs there, else cpu where built, else numpy),
+    "cpu", "gpu", "numpy" or a backend object; threads split the streams on the CPU."""
 
-    def __init__(self, net: WaveNet, params: np.ndarray, backend: str = "auto",
-                 threads: int | None = None, streams_per_block: int | None = None,
-                 gpu_kernel: str = "auto"):
+    chunk = 8192                             # steps per advance between progress reports
+
+    def __init__(self, net: WaveNet, params, backend="auto", threads: int | None = None,
+                 streams_per_block: int | None = None, gpu_kernel: str = "auto"):
         """streams_per_block (GPU): streams one thread block serves; by default enough blocks
         to fill the multiprocessors, then up to 8 streams sharing each weight read.
         gpu_kernel: "block" (a thread block runs whole streams), "cluster" (8 blocks share one
         stream; compute capability 9.0+) or "auto" (= "block" until "cluster" is measured)."""
-        super().__init__(net, host_array(params))
-        if backend == "auto":
-            backend = "gpu" if net.backend == "gpu" else \
-                "cpu" if _backend.cpu_kernel("sampler") is not None else "numpy"
-        elif backend == "cpu" and _backend.cpu_kernel("sampler") is None:
-            raise _backend.BackendError("the compiled sampler is not built in this install")
-        elif backend == "gpu":
-            _backend.resolve("gpu")
-        elif backend not in ("numpy", "cpu"):
-            raise _backend.BackendError(f"CachedSampler backend must be auto, cpu, gpu or numpy, "
-                                        f"got {backend!r}")
-        self.backend = backend
-        self.threads = _backend.default_threads() if threads is None else int(threads)
-        self._gpu = None
-        self.streams_per_block, self.gpu_kernel = streams_per_block, gpu_kernel
+        self.backend = _backend.for_sampler(net, backend, threads)
+        params = self.backend.to_device(params, net.dtype)   # no copy when it lives there
+        super().__init__(net, params)
+        self.core = self.backend.sampler(net, params, streams_per_block=streams_per_block,
+                                         gpu_kernel=gpu_kernel)
 
     def _run(self, hist, temps, U, ids, progress, return_logits):
         cfg, (n, B) = self.config, U.shape
         gcb = None
-        if ids is not None:                                  # per-stream bias (L, B, 2D)
-            v = self.net.views(self.params)
+        if ids is not None:                                  # per-stream bias gcb: (L, B, 2D)
+            v = self.net.views(self.backend.to_host(self.params))
             gcb = np.ascontiguousarray(np.einsum("bg,lgk->lbk", v["gc.embed"][ids], v["layers.V"]))
-        if self.backend == "gpu":
-            if self._gpu is None:
-                from ._gpu.sampler import GpuSampler
-                self._gpu = GpuSampler(self.net, self.params, streams_per_block=self.streams_per_block,
-                                       kernel=self.gpu_kernel)
-            out, logits = self._gpu.run(hist, temps, U, gcb, self.chunk, progress, return_logits)
-            return np.ascontiguousarray(out.T), logits
         out = np.empty((n, B), np.int64)
         logits = np.empty((n, B, cfg.classes), self.net.dtype) if return_logits else None
-        run = self._step_cpu if self.backend == "cpu" else self._step_numpy
-        state = self._initial_state(B)
-        run(state, hist[:-1], None, None, None, None, gcb)                 # prime: read, no head
-        state["x_cur"][:] = hist[-1]
+        state = self.core.start(B, gcb)
+        self.core.advance(state, forced=hist[:-1])                    # prime: read, no head
+        self.core.set_current(state, hist[-1])
         for s0 in range(0, n, self.chunk):
             s1 = min(n, s0 + self.chunk)
-            run(state, None, U[s0:s1], temps, out[s0:s1], None if logits is None else logits[s0:s1], gcb)
+            self.core.advance(state, U=U[s0:s1], temps=temps, out=out[s0:s1],
+                              logits=None if logits is None else logits[s0:s1])
             if progress:
                 progress(s1, n)
         return np.ascontiguousarray(out.T), logits
 
-    def _initial_state(self, B):
-        cfg = self.config
-        sizes = [d * B * cfg.residual_channels for d in cfg.dilations]
-        return {"queues": np.zeros(sum(sizes), self.net.dtype),      # per layer: (d, B, R)
-                "q_off": np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp),
-                "t": 0, "x_prev": np.full(B, self.silence, np.int64),
-                "x_cur": np.full(B, self.silence, np.int64)}
 
-    def _step_cpu(self, st, forced, U, temps, out, logits, gcb):
-        kernel = _backend.cpu_kernel("sampler")
-        n = forced.shape[0] if forced is not None else U.shape[0]
-        B = st["x_prev"].shape[0]
-        kernel.run(self.config, self.net.offsets, self.params, st["queues"], st["q_off"], st["t"],
-                   st["x_prev"], st["x_cur"],
-                   None if forced is None else np.ascontiguousarray(forced, np.int64),
-                   None if U is None else np.ascontiguousarray(U),
-                   np.ones(B) if temps is None else np.ascontiguousarray(temps, np.float64),
-                   out, logits, gcb, self.threads)
-        st["t"] += n
+@dataclass
+class StreamState:
+    """The cached algorithm's state of B streams after t steps, on the host."""
+    queues: np.ndarray          # per layer l: (d_l, B, R) at q_off[l]; slot t mod d holds h[t-d]
+    q_off: np.ndarray           # (L,)
+    x_prev: np.ndarray          # (B,) the class before the current one
+    x_cur: np.ndarray           # (B,) the class the next step reads
+    gcb: np.ndarray | None      # (L, B, 2D) conditioning bias, or None
+    t: int = 0
 
-    def _step_numpy(self, st, forced, U, temps, out, logits, gcb):
-        """The cached algorithm in NumPy, step for step what the kernel does (batched over B)."""
-        cfg, v = self.config, self.net.views(self.params)
-        R, L, B = cfg.residual_channels, cfg.n_layers, st["x_prev"].shape[0]
-        queues = [st["queues"][o:o + d * B * R].reshape(d, B, R)
-                  for o, d in zip(st["q_off"], cfg.dilations)]
+    @classmethod
+    def new(cls, net, B, gcb, silence):
+        sizes = [d * B * net.config.residual_channels for d in net.config.dilations]
+        return cls(np.zeros(sum(sizes), net.dtype),
+                   np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp),
+                   np.full(B, silence, np.int64), np.full(B, silence, np.int64), gcb)
+
+
+class _HostAdvance:
+    def __init__(self, net, params):
+        self.net, self.params = net, params
+        self.silence = _audio.silence_class(net.config.classes)
+
+    def start(self, B, gcb) -> StreamState:
+        return StreamState.new(self.net, B, gcb, self.silence)
+
+    def set_current(self, st, x) -> None:
+        st.x_cur[:] = x
+
+
+class NumpyAdvance(_HostAdvance):
+    """The cached algorithm in NumPy from the reference ops (wavecore/ops), step for step what
+    the compiled loops do: per layer the dilated conv reads the rows [h[t-d]; h[t]]."""
+
+    def advance(self, st, forced=None, U=None, temps=None, out=None, logits=None):
+        cfg, v = self.net.config, self.net.views(self.params)
+        R, L, B = cfg.residual_channels, cfg.n_layers, st.x_prev.shape[0]
+        queues = [st.queues[o:o + d * B * R].reshape(d, B, R) for o, d in zip(st.q_off, cfg.dilations)]
         n = forced.shape[0] if forced is not None else U.shape[0]
         for s in range(n):
-            t = st["t"] + s
+            t = st.t + s
             if forced is not None:
-                st["x_cur"][:] = forced[s]
-            h = v["input.E"][0][st["x_prev"]] + v["input.E"][1][st["x_cur"]] + v["input.b"]  # (B, R)
-            skip = v["skip.b"].sum(axis=0)
+                st.x_cur[:] = forced[s]
+            x2 = np.stack([st.x_prev, st.x_cur])                              # x2: (2, B)
+            h, _ = input_conv_forward(x2, v["input.E"], v["input.b"])         # h: (1, B, R)
+            skip = 0
             for l, d in enumerate(cfg.dilations):
-                q = queues[l][t % d]                                   # h[t - d]: (B, R)
-                W = v["layers.W"][l]
-                fg = v["layers.c"][l] + q @ W[:R] + h @ W[R:]          # (B, 2D)
-                if gcb is not None:
-                    fg = fg + gcb[l]
-                D = fg.shape[1] // 2
-                z = np.tanh(fg[:, :D]) * sigmoid(fg[:, D:])
-                queues[l][t % d] = h
-                skip = skip + z @ v["skip.W"][l]
-                if l < L - 1:
-                    h = h + z @ v["layers.Wr"][l] + v["layers.br"][l]
-            st["x_prev"][:] = st["x_cur"]
+                last = l == L - 1
+                pair = np.concatenate([queues[l][t % d][None], h])            # [h[t-d]; h[t]]: (2, B, R)
+                fg, _ = dilated_conv_forward(pair, v["layers.W"][l], v["layers.c"][l], 1)  # (1, B, 2D)
+                if st.gcb is not None:
+                    fg = fg + st.gcb[l]
+                z, _ = gate_forward(fg)                                       # z: (1, B, D)
+                queues[l][t % d] = h[0]
+                (h, sk), _ = residual_skip_forward(
+                    pair, z, None if last else v["layers.Wr"][l], None if last else v["layers.br"][l],
+                    v["skip.W"][l], v["skip.b"][l], 1)                         # sk: (1, B, S)
+                skip = skip + sk
+            st.x_prev[:] = st.x_cur
             if forced is not None:
                 continue
-            o = np.maximum(np.maximum(skip, 0) @ v["out.W1"] + v["out.b1"], 0)
-            lg = o @ v["out.W2"] + v["out.b2"]                         # (B, A)
+            lg, _ = output_head_forward(skip, v["out.W1"], v["out.b1"], v["out.W2"], v["out.b2"])
+            lg = lg[0]                                                        # lg: (B, A)
             if logits is not None:
                 logits[s] = lg
             for b in range(B):
                 out[s, b] = draw(lg[b], temps[b], U[s, b])
-            st["x_cur"][:] = out[s]
-        st["t"] += n
+            st.x_cur[:] = out[s]
+        st.t += n
+
+
+class CpuAdvance(_HostAdvance):
+    """k steps of every stream in one nogil call of wavecore/_cpu/sampler.pyx."""
+
+    def __init__(self, net, params, threads):
+        super().__init__(net, params)
+        self.threads = threads
+
+    def advance(self, st, forced=None, U=None, temps=None, out=None, logits=None):
+        n = forced.shape[0] if forced is not None else U.shape[0]
+        B = st.x_prev.shape[0]
+        _backend.cpu_kernel("sampler").run(
+            self.net.config, self.net.offset_table, self.params, st.queues, st.q_off, st.t,
+            st.x_prev, st.x_cur, None if forced is None else np.ascontiguousarray(forced, np.int64),
+            None if U is None else np.ascontiguousarray(U),
+            np.ones(B) if temps is None else np.ascontiguousarray(temps, np.float64),
+            out, logits, st.gcb, self.threads)
+        st.t += n

@@ -212,7 +212,7 @@ class Study:
 
     def _render(self, trainer, M, stage):
         st, cfg = self.settings, self.config
-        sampler = CachedSampler(trainer.net, trainer.params)
+        sampler = CachedSampler(trainer.net, trainer.weights)
         P = max(1, int(round(st.prime_seconds * cfg.sample_rate)))
         temps = list(st.temperatures)
         for j, c in enumerate(self.clips[:stage]):
@@ -242,7 +242,7 @@ class Study:
         cfg, st = self.config, self.settings
         P = max(1, int(round(st.prime_seconds * cfg.sample_rate)))
         n = max(1, int(round(st.timeline_seconds * cfg.sample_rate)))
-        g = CachedSampler(trainer.net, trainer.params).generate(
+        g = CachedSampler(trainer.net, trainer.weights).generate(
             n, temperature=0.7, prime_classes=clip.classes[:P], gc=self._gc(stage - 1),
             seed=self._seed(stage, 0, trainer.step))
         path = os.path.join("timeline", f"stage_{stage}_step_{trainer.step:06d}.wav")

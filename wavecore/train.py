@@ -112,10 +112,10 @@ class Trainer:
         self.net = WaveNet(config, np.dtype(s.dtype), backend=s.backend, threads=s.threads)
         params = self.net.init_params(s.seed) if params is None else \
             np.array(params, dtype=self.net.dtype)
-        self._host = None                      # a host copy of device params, until the next step
-        self._p = params if self.net.backend != "gpu" else self.net.gpu().params(params)
+        self._host = None                      # a host copy of the parameters, until the next step
+        self.weights = self.net.backend.to_device(params, self.net.dtype)   # where the backend works
         self.opt = Adam(self.net.size, lr=s.lr, clip_norm=s.clip_norm or None,
-                        dtype=self.net.dtype, threads=s.threads, backend=self.net.backend)
+                        dtype=self.net.dtype, backend=self.net.backend)
         self.rng = np.random.default_rng(s.seed)
         self.step = 0
         self.skipped = 0
@@ -129,11 +129,10 @@ class Trainer:
 
     @property
     def params(self) -> np.ndarray:
-        """The parameters on the host (with backend="gpu", a copy made once per step read)."""
-        if self.net.backend != "gpu":
-            return self._p
+        """The parameters on the host (on the GPU, a copy made at most once per step);
+        ``weights`` are the same where the backend keeps them."""
         if self._host is None:
-            self._host = self.net.gpu().dev.to_host(self._p)
+            self._host = self.net.backend.to_host(self.weights)
         return self._host
 
     # -- data -------------------------------------------------------------------
@@ -186,7 +185,7 @@ class Trainer:
         self._in_step = True
         batch = self.sample_windows()
         t0 = time.perf_counter()
-        loss, grads = self.net.loss_and_grads(self._p, batch)
+        loss, grads = self.net.loss_and_grads(self.weights, batch)
         norm = self.opt.grad_norm(grads)
         lr = self.lr_at(self.step)
         rec = {"step": self.step + 1, "loss": loss, "bits": bits(loss), "lr": lr, "grad_norm": norm}
@@ -201,7 +200,7 @@ class Trainer:
                         f"(last loss {loss}, gradient norm {norm}) at step {self.step + 1}; the "
                         f"weights were not touched. Lower the learning rate (now {lr:g}) or check the data.")
             else:
-                self.opt.step(self._p, grads, lr=lr, norm=norm)
+                self.opt.step(self.weights, grads, lr=lr, norm=norm)
                 self._host = None
                 self.bad_run = 0
             self.step += 1
@@ -273,7 +272,7 @@ class Trainer:
         nll = np.empty(n + tail)
         pred = np.empty(n + tail, np.int64)
         for k in range(0, n, chunk):
-            _, nl, pr = self.net.evaluate(self._p, Batch(pad[k:k + RF + chunk][:, None], ids))
+            _, nl, pr = self.net.evaluate(self.weights, Batch(pad[k:k + RF + chunk][:, None], ids))
             nll[k:k + chunk], pred[k:k + chunk] = nl[:, 0], pr[:, 0]
         nll, hits = nll[:n], int((pred[:n] == clip.classes).sum())
         return {"bits": float(bits(nll.mean())), "accuracy": hits / n, "nll": nll / math.log(2)}

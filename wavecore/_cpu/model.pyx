@@ -23,6 +23,7 @@ from wavecore._cpu.residual_skip cimport (residual_forward, residual_backward,
                                           skip_forward, skip_backward)
 from wavecore._cpu.output_head cimport output_head_forward, output_head_backward
 from wavecore._cpu.softmax_ce cimport softmax_ce
+from wavecore._cpu.layout cimport *
 
 
 class Workspace:
@@ -64,171 +65,242 @@ class Workspace:
         self.gcb = np.zeros(max(1, L * B * 2 * D), dtype)
 
 
-def loss_and_grads(cfg, dict offsets, floating[::1] params, const long long[:, ::1] x,
+cdef struct Dims:
+    # the step's sizes and the tables every stage reads
+    Py_ssize_t R, D, S, A, L, B, T, TB, n0, size, nt  # n0 = (N-2)*B input rows; nt thread blocks
+    const Py_ssize_t* off                             # offset table, indexed by WC_* (layout.h)
+    const Py_ssize_t* dil                             # (L,) dilations
+    const Py_ssize_t* rows_in                         # (L,) input rows of layer l
+    const Py_ssize_t* h_off                           # (L,) where layer l's input starts in h
+    const Py_ssize_t* ts_off                          # (L,) where layer l's [tanh f; σ g] starts
+    bint backward
+
+
+cdef struct Bufs:
+    # the workspace's buffers as void*: each stage casts them to its dtype (floating*)
+    void* h          # layer inputs, concatenated: (n_in_l, R) each
+    void* ts         # [tanh f; sigmoid g] per layer, then dfg: (n_l, 2D) each
+    void* z          # (n_l, D) one layer's gate output
+    void* dz         # (n_l, D)
+    void* Z          # (TB, L*D) every layer's z at the loss rows
+    void* dZ         # (TB, L*D)
+    void* y          # (TB, S) relu(skip sum)
+    void* o          # (TB, S) relu(y W1 + b1)
+    void* da         # (TB, S)
+    void* dy         # (TB, S)
+    void* lg         # (TB, A) logits, then dlogits
+    void* nll        # (TB,)
+    void* ones       # column sums as GEMMs
+    void* gpart      # (nt, size) per-thread gradients
+    void* dh         # (2, (N-2)*B*R) ping-pong layer-input gradients
+    void* gcb        # (L, B, 2D) conditioning bias, or NULL
+    const long long* x        # (N, B) the window
+    const long long* tgt      # (TB,) the targets x[RF:]
+    long long* argmax         # (TB,) forward only: predicted classes, else NULL
+
+
+def layout():
+    """The parameter layout this module was compiled with: block name -> offset-table index."""
+    return layout_indices()
+
+
+def loss_and_grads(cfg, const Py_ssize_t[::1] off, floating[::1] params, const long long[:, ::1] x,
                    gc, floating[::1] grads, ws, int threads, long long[::1] argmax=None):
     """Fill ``grads`` (flat, overwritten) and return (mean NLL in nats, nll: (T, B)).
-    With ``argmax`` (TB,) given: forward only — the predicted class of every loss row goes
-    there and ``grads`` is not touched. Call with the BLAS limited to one thread."""
-    cdef int R = cfg.residual_channels, D = cfg.dilation_channels
-    cdef int S = cfg.skip_channels, A = cfg.classes, L = cfg.n_layers
-    cdef int LD = L * D, D2 = 2 * D, RF = cfg.receptive_field
-    cdef Py_ssize_t N = x.shape[0], B = x.shape[1], T = N - RF, TB = T * B
-    cdef Py_ssize_t size = grads.shape[0], nt = threads, n0 = (N - 2) * B
-    cdef Py_ssize_t l, d, dB, n_in, n, i, j, k, tid, lo, hi, m     # thread block: rows lo..hi
+    off: the offset table (wavecore.layout.offset_table). With ``argmax`` (TB,) given: forward
+    only — the predicted class of every loss row goes there and ``grads`` is not touched.
+    Call with the BLAS limited to one thread. This wrapper checks and wires the buffers; the
+    step itself is the nogil stages below, in order."""
+    cdef Dims k
+    cdef Bufs b
+    cdef Py_ssize_t N = x.shape[0], l, i, RF = cfg.receptive_field
     cdef Py_ssize_t[::1] dil = np.asarray(cfg.dilations, dtype=np.intp)
     cdef Py_ssize_t[::1] h_off = ws.h_off, ts_off = ws.ts_off, rows_in = ws.rows_in
     cdef const long long[::1] tgt = np.ascontiguousarray(x[RF:]).reshape(-1)   # (TB,)
-    cdef const long long* xp = &x[0, 0]
-    cdef floating* p = &params[0]
-    cdef floating* g = &grads[0]
     cdef floating[::1] hb = ws.h, tsb = ws.ts, zb = ws.z, dzb = ws.dz, Zb = ws.Z, dZb = ws.dZ
     cdef floating[::1] yb = ws.y, ob = ws.o, dab = ws.da, dyb = ws.dy, lb = ws.logits
     cdef floating[::1] nllb = ws.nll, onesb = ws.ones, gcbb = ws.gcb
     cdef floating[:, ::1] dhb = ws.dh, gpb = ws.gpart
-    cdef floating* h = &hb[0]
-    cdef floating* ts = &tsb[0]
-    cdef floating* z = &zb[0]
-    cdef floating* dz = &dzb[0]
-    cdef floating* Z = &Zb[0]
-    cdef floating* dZ = &dZb[0]
-    cdef floating* y = &yb[0]
-    cdef floating* o = &ob[0]
-    cdef floating* lg = &lb[0]
-    cdef floating* ones = &onesb[0]
-    cdef floating* gp0 = &gpb[0, 0]
-    cdef floating* gp
-    cdef floating* gcb = NULL
-    cdef floating* hl
-    cdef floating* tsl
-    cdef floating* dh_next = NULL
-    cdef floating* dh_cur
-    cdef Py_ssize_t oE = offsets["input.E"][0], ob_ = offsets["input.b"][0]
-    cdef Py_ssize_t oW = offsets["layers.W"][0], oc = offsets["layers.c"][0]
-    cdef Py_ssize_t oWr = offsets["layers.Wr"][0], obr = offsets["layers.br"][0]
-    cdef Py_ssize_t oWs = offsets["skip.W"][0], obs = offsets["skip.b"][0]
-    cdef Py_ssize_t oW1 = offsets["out.W1"][0], ob1 = offsets["out.b1"][0]
-    cdef Py_ssize_t oW2 = offsets["out.W2"][0], ob2 = offsets["out.b2"][0]
-    cdef floating scale = <floating>(1.0 / TB)
+    cdef floating* dh = NULL
     cdef double loss = 0
-    cdef bint backward = argmax is None
-    cdef long long* am = NULL
-    if not backward:
-        am = &argmax[0]
-
+    if off.shape[0] != WC_NBLOCKS:
+        raise ValueError(f"the offset table has {off.shape[0]} blocks; this build knows {WC_NBLOCKS}")
+    if x.shape[0] <= RF or params.shape[0] < off[WC_OUT_B2] + cfg.classes:
+        raise ValueError("x or params do not fit this model")
+    k.R, k.D, k.S, k.A = cfg.residual_channels, cfg.dilation_channels, cfg.skip_channels, cfg.classes
+    k.L, k.B, k.T = cfg.n_layers, x.shape[1], N - RF
+    k.TB, k.n0, k.size, k.nt = k.T * k.B, (N - 2) * k.B, grads.shape[0], threads
+    k.off, k.dil, k.rows_in, k.h_off, k.ts_off = &off[0], &dil[0], &rows_in[0], &h_off[0], &ts_off[0]
+    k.backward = argmax is None
+    b.h, b.ts, b.z, b.dz, b.Z, b.dZ = &hb[0], &tsb[0], &zb[0], &dzb[0], &Zb[0], &dZb[0]
+    b.y, b.o, b.da, b.dy, b.lg, b.nll = &yb[0], &ob[0], &dab[0], &dyb[0], &lb[0], &nllb[0]
+    b.ones, b.gpart, b.dh, b.gcb = &onesb[0], &gpb[0, 0], &dhb[0, 0], NULL
+    b.x, b.tgt, b.argmax = &x[0, 0], &tgt[0], NULL if k.backward else &argmax[0]
     if cfg.gc_ids:
         # per-layer conditioning bias (L, B, 2D) = embed[gc] @ V_l: tiny, NumPy is fine here
-        P = np.asarray(params)
-        e = P[offsets["gc.embed"][0]:][:cfg.gc_ids * cfg.gc_channels].reshape(cfg.gc_ids, -1)[gc]
-        V = P[offsets["layers.V"][0]:][:L * cfg.gc_channels * D2].reshape(L, cfg.gc_channels, D2)
-        np.copyto(np.asarray(gcbb)[:L * B * D2].reshape(L, B, D2), np.einsum("bg,lgk->lbk", e, V))
-        gcb = &gcbb[0]
+        P, D2 = np.asarray(params), 2 * k.D
+        e = P[off[WC_GC_EMBED]:][:cfg.gc_ids * cfg.gc_channels].reshape(cfg.gc_ids, -1)[gc]
+        V = P[off[WC_LAYERS_V]:][:k.L * cfg.gc_channels * D2].reshape(k.L, cfg.gc_channels, D2)
+        np.copyto(np.asarray(gcbb)[:k.L * k.B * D2].reshape(k.L, k.B, D2), np.einsum("bg,lgk->lbk", e, V))
+        b.gcb = &gcbb[0]
 
     with nogil:
-        # ---- forward: input conv, then one stage per layer ----
-        for tid in prange(nt, num_threads=threads, schedule="static", chunksize=1):
-            lo = n0 * tid // nt
-            hi = n0 * (tid + 1) // nt
-            input_conv_forward(xp + lo, hi - lo, B, p + oE, A, R, p + ob_, h + lo * R)
-            if backward:
-                memset(gp0 + tid * size, 0, size * sizeof(floating))
-        for l in range(L):
-            d, n_in, hl, tsl = dil[l], rows_in[l], h + h_off[l], ts + ts_off[l]
-            dB = d * B
-            n = n_in - dB
-            for tid in prange(nt, num_threads=threads, schedule="static", chunksize=1):
-                lo = n * tid // nt
-                hi = n * (tid + 1) // nt
-                m = hi - lo
-                dilated_conv_forward(hl + lo * R, hl + (lo + dB) * R, m, R, p + oW + l * 2 * R * D2,
-                                     p + oc + l * D2, gcb + l * B * D2 if gcb != NULL else NULL,
-                                     B, lo, D2, tsl + lo * D2)
-                gate_forward(tsl + lo * D2, m, D, z + lo * D, D)
-                for i in range(lo if lo > n - TB else n - TB, hi):      # loss rows -> Z[:, l]
-                    memcpy(Z + (i - n + TB) * LD + l * D, z + i * D, D * sizeof(floating))
-                if l < L - 1:
-                    residual_forward(hl + (lo + dB) * R, z + lo * D, m, R, D, p + oWr + l * D * R,
-                                     p + obr + l * R, h + h_off[l + 1] + lo * R)
-
-        # ---- skip, output head, softmax-CE and their backward: one stage ----
-        for tid in prange(nt, num_threads=threads, schedule="static", chunksize=1):
-            lo = TB * tid // nt
-            hi = TB * (tid + 1) // nt
-            m = hi - lo
-            gp = gp0 + tid * size
-            skip_forward(Z + lo * LD, m, LD, p + oWs, p + obs, L, S, y + lo * S)
-            output_head_forward(y + lo * S, m, S, A, p + oW1, p + ob1, p + oW2, p + ob2,
-                                o + lo * S, lg + lo * A)
-            if not backward:
-                argmax_rows(lg + lo * A, m, A, am + lo)
-            softmax_ce(lg + lo * A, &tgt[0] + lo, m, A, scale, &nllb[0] + lo)
-            if not backward:
-                continue
-            output_head_backward(lg + lo * A, y + lo * S, o + lo * S, m, S, A, p + oW1, p + oW2,
-                                 gp + oW1, gp + ob1, gp + oW2, gp + ob2, &dab[0] + lo * S,
-                                 &dyb[0] + lo * S, ones)
-            skip_backward(&dyb[0] + lo * S, Z + lo * LD, m, LD, p + oWs, S, dZ + lo * LD,
-                          gp + oWs, gp + obs, ones)
-        for i in range(TB):
+        forward_input(&k, &b, &params[0])
+        for l in range(k.L):
+            forward_layer(&k, &b, &params[0], l)
+        head(&k, &b, &params[0])
+        for i in range(k.TB):
             loss += nllb[i]
+        if k.backward:
+            for l in range(k.L - 1, -1, -1):
+                dh = backward_layer(&k, &b, &params[0], l, dh)
+            backward_input(&k, &b, &params[0], dh, &grads[0])
 
-        # ---- backward through the layers: two stages each ----
-        for l in range(L - 1, -1, -1):
-            if not backward:
-                break
-            d, n_in, hl, tsl = dil[l], rows_in[l], h + h_off[l], ts + ts_off[l]
-            dB = d * B
-            n = n_in - dB
-            for tid in prange(nt, num_threads=threads, schedule="static", chunksize=1):
-                lo = n * tid // nt
-                hi = n * (tid + 1) // nt
-                m = hi - lo
-                gp = gp0 + tid * size
-                if l < L - 1:
-                    gate_recompute(tsl + lo * D2, m, D, z + lo * D)
-                    residual_backward(dh_next + lo * R, z + lo * D, m, R, D, p + oWr + l * D * R,
-                                      dz + lo * D, gp + oWr + l * D * R, gp + obr + l * R, ones)
-                else:
-                    memset(dz + lo * D, 0, m * D * sizeof(floating))
-                for i in range(lo if lo > n - TB else n - TB, hi):      # + d(skip) at loss rows
-                    for j in range(D):
-                        dz[i * D + j] += dZ[(i - n + TB) * LD + l * D + j]
-                gate_backward(dz + lo * D, tsl + lo * D2, m, D)        # ts becomes dfg
-                dilated_conv_backward_weights(hl + lo * R, hl + (lo + dB) * R, tsl + lo * D2, m, R,
-                                              D2, gp + oW + l * 2 * R * D2, gp + oc + l * D2, ones)
-            dh_cur = &dhb[l % 2, 0]
-            for tid in prange(nt, num_threads=threads, schedule="static", chunksize=1):
-                lo = n_in * tid // nt
-                hi = n_in * (tid + 1) // nt
-                for i in range(lo, hi):                                 # residual path
-                    if l < L - 1 and i >= dB:
-                        memcpy(dh_cur + i * R, dh_next + (i - dB) * R, R * sizeof(floating))
-                    else:
-                        memset(dh_cur + i * R, 0, R * sizeof(floating))
-                dilated_conv_backward_input(tsl, n, dB, lo, hi, R, p + oW + l * 2 * R * D2, D2,
-                                            dh_cur)
-            dh_next = dh_cur
+    if cfg.gc_ids and k.backward:
+        _gc_backward(cfg, off, np.asarray(params), np.asarray(grads), gc, ws, k.B)
+    return loss / k.TB, np.asarray(nllb).reshape(k.T, k.B).copy()
 
-        # ---- input conv scatter, then the per-thread gradients summed in thread order ----
-        if backward:
-            for tid in prange(nt, num_threads=threads, schedule="static", chunksize=1):
-                lo = n0 * tid // nt
-                hi = n0 * (tid + 1) // nt
-                gp = gp0 + tid * size
-                input_conv_backward(dh_next + lo * R, xp + lo, hi - lo, B, A, R, gp + oE, gp + ob_)
-            for tid in prange(nt, num_threads=threads, schedule="static", chunksize=1):
-                lo = size * tid // nt
-                hi = size * (tid + 1) // nt
-                for i in range(lo, hi):
-                    g[i] = gp0[i]
-                for k in range(1, nt):
-                    for i in range(lo, hi):
-                        g[i] = g[i] + gp0[k * size + i]
-            for l in range(1, L):                                           # every skip bias alike
-                memcpy(g + obs + l * S, g + obs, S * sizeof(floating))
 
-    if cfg.gc_ids and backward:
-        _gc_backward(cfg, offsets, np.asarray(params), np.asarray(grads), gc, ws, B)
-    return loss / TB, np.asarray(nllb).reshape(T, B).copy()
+cdef void forward_input(const Dims* k, Bufs* b, const floating* p) noexcept nogil:
+    """h[0] = the input conv of the window; each thread also zeroes its gradient copy."""
+    cdef Py_ssize_t tid, lo, hi
+    cdef floating* h = <floating*>b.h
+    cdef floating* gp0 = <floating*>b.gpart
+    for tid in prange(k.nt, num_threads=k.nt, schedule="static", chunksize=1):
+        lo = k.n0 * tid // k.nt
+        hi = k.n0 * (tid + 1) // k.nt
+        input_conv_forward(b.x + lo, hi - lo, k.B, p + k.off[WC_INPUT_E], k.A, k.R,
+                           p + k.off[WC_INPUT_B], h + lo * k.R)
+        if k.backward:
+            memset(gp0 + tid * k.size, 0, k.size * sizeof(floating))
+
+
+cdef void forward_layer(const Dims* k, Bufs* b, const floating* p, Py_ssize_t l) noexcept nogil:
+    """Layer l on each thread's block of rows: dilated conv, gate, the loss rows' z into Z,
+    then the residual 1x1 into the next layer's input."""
+    cdef Py_ssize_t tid, lo, hi, m, i, R = k.R, D = k.D, D2 = 2 * k.D, LD = k.L * k.D
+    cdef Py_ssize_t dB = k.dil[l] * k.B, n = k.rows_in[l] - k.dil[l] * k.B, TB = k.TB
+    cdef floating* hl = <floating*>b.h + k.h_off[l]
+    cdef floating* tsl = <floating*>b.ts + k.ts_off[l]
+    cdef floating* z = <floating*>b.z
+    cdef floating* Z = <floating*>b.Z
+    cdef floating* gcb = NULL
+    if b.gcb != NULL:
+        gcb = <floating*>b.gcb + l * k.B * D2
+    for tid in prange(k.nt, num_threads=k.nt, schedule="static", chunksize=1):
+        lo = n * tid // k.nt
+        hi = n * (tid + 1) // k.nt
+        m = hi - lo
+        dilated_conv_forward(hl + lo * R, hl + (lo + dB) * R, m, R, p + k.off[WC_LAYERS_W] + l * 2 * R * D2,
+                             p + k.off[WC_LAYERS_C] + l * D2, gcb, k.B, lo, D2, tsl + lo * D2)
+        gate_forward(tsl + lo * D2, m, D, z + lo * D, D)
+        for i in range(lo if lo > n - TB else n - TB, hi):      # loss rows -> Z[:, l]
+            memcpy(Z + (i - n + TB) * LD + l * D, z + i * D, D * sizeof(floating))
+        if l < k.L - 1:
+            residual_forward(hl + (lo + dB) * R, z + lo * D, m, R, D, p + k.off[WC_LAYERS_WR] + l * D * R,
+                             p + k.off[WC_LAYERS_BR] + l * R, <floating*>b.h + k.h_off[l + 1] + lo * R)
+
+
+cdef void head(const Dims* k, Bufs* b, const floating* p) noexcept nogil:
+    """The skip GEMM, the output head, softmax-CE (nll) and, when training, their backward
+    into dZ and each thread's gradient copy; forward only: the argmax of every loss row."""
+    cdef Py_ssize_t tid, lo, hi, m, S = k.S, A = k.A, LD = k.L * k.D
+    cdef floating* gp
+    cdef floating* lg = <floating*>b.lg
+    cdef floating* y = <floating*>b.y
+    cdef floating scale = <floating>(1.0 / k.TB)
+    for tid in prange(k.nt, num_threads=k.nt, schedule="static", chunksize=1):
+        lo = k.TB * tid // k.nt
+        hi = k.TB * (tid + 1) // k.nt
+        m = hi - lo
+        gp = <floating*>b.gpart + tid * k.size
+        skip_forward(<floating*>b.Z + lo * LD, m, LD, p + k.off[WC_SKIP_W], p + k.off[WC_SKIP_B], k.L, S,
+                     y + lo * S)
+        output_head_forward(y + lo * S, m, S, A, p + k.off[WC_OUT_W1], p + k.off[WC_OUT_B1],
+                            p + k.off[WC_OUT_W2], p + k.off[WC_OUT_B2], <floating*>b.o + lo * S, lg + lo * A)
+        if not k.backward:
+            argmax_rows(lg + lo * A, m, A, b.argmax + lo)
+        softmax_ce(lg + lo * A, b.tgt + lo, m, A, scale, <floating*>b.nll + lo)
+        if not k.backward:
+            continue
+        output_head_backward(lg + lo * A, y + lo * S, <floating*>b.o + lo * S, m, S, A,
+                             p + k.off[WC_OUT_W1], p + k.off[WC_OUT_W2], gp + k.off[WC_OUT_W1],
+                             gp + k.off[WC_OUT_B1], gp + k.off[WC_OUT_W2], gp + k.off[WC_OUT_B2],
+                             <floating*>b.da + lo * S, <floating*>b.dy + lo * S, <floating*>b.ones)
+        skip_backward(<floating*>b.dy + lo * S, <floating*>b.Z + lo * LD, m, LD, p + k.off[WC_SKIP_W], S,
+                      <floating*>b.dZ + lo * LD, gp + k.off[WC_SKIP_W], gp + k.off[WC_SKIP_B],
+                      <floating*>b.ones)
+
+
+cdef floating* backward_layer(const Dims* k, Bufs* b, const floating* p, Py_ssize_t l,
+                              floating* dh_next) noexcept nogil:
+    """Layer l backward in two stages: dfg and the weight gradients on each thread's rows,
+    then the input gradient (whose rows read other blocks' dfg). Returns dh of layer l."""
+    cdef Py_ssize_t tid, lo, hi, m, i, j, R = k.R, D = k.D, D2 = 2 * k.D, LD = k.L * k.D
+    cdef Py_ssize_t dB = k.dil[l] * k.B, n_in = k.rows_in[l], n = n_in - dB, TB = k.TB
+    cdef floating* hl = <floating*>b.h + k.h_off[l]
+    cdef floating* tsl = <floating*>b.ts + k.ts_off[l]
+    cdef floating* z = <floating*>b.z
+    cdef floating* dz = <floating*>b.dz
+    cdef floating* dZ = <floating*>b.dZ
+    cdef floating* ones = <floating*>b.ones
+    cdef floating* gp
+    cdef floating* dh_cur = <floating*>b.dh + (l % 2) * k.n0 * R
+    for tid in prange(k.nt, num_threads=k.nt, schedule="static", chunksize=1):
+        lo = n * tid // k.nt
+        hi = n * (tid + 1) // k.nt
+        m = hi - lo
+        gp = <floating*>b.gpart + tid * k.size
+        if l < k.L - 1:
+            gate_recompute(tsl + lo * D2, m, D, z + lo * D)
+            residual_backward(dh_next + lo * R, z + lo * D, m, R, D, p + k.off[WC_LAYERS_WR] + l * D * R,
+                              dz + lo * D, gp + k.off[WC_LAYERS_WR] + l * D * R,
+                              gp + k.off[WC_LAYERS_BR] + l * R, ones)
+        else:
+            memset(dz + lo * D, 0, m * D * sizeof(floating))
+        for i in range(lo if lo > n - TB else n - TB, hi):      # + d(skip) at loss rows
+            for j in range(D):
+                dz[i * D + j] += dZ[(i - n + TB) * LD + l * D + j]
+        gate_backward(dz + lo * D, tsl + lo * D2, m, D)        # ts becomes dfg
+        dilated_conv_backward_weights(hl + lo * R, hl + (lo + dB) * R, tsl + lo * D2, m, R, D2,
+                                      gp + k.off[WC_LAYERS_W] + l * 2 * R * D2,
+                                      gp + k.off[WC_LAYERS_C] + l * D2, ones)
+    for tid in prange(k.nt, num_threads=k.nt, schedule="static", chunksize=1):
+        lo = n_in * tid // k.nt
+        hi = n_in * (tid + 1) // k.nt
+        for i in range(lo, hi):                                 # residual path
+            if l < k.L - 1 and i >= dB:
+                memcpy(dh_cur + i * R, dh_next + (i - dB) * R, R * sizeof(floating))
+            else:
+                memset(dh_cur + i * R, 0, R * sizeof(floating))
+        dilated_conv_backward_input(tsl, n, dB, lo, hi, R, p + k.off[WC_LAYERS_W] + l * 2 * R * D2, D2,
+                                    dh_cur)
+    return dh_cur
+
+
+cdef void backward_input(const Dims* k, Bufs* b, const floating* p, const floating* dh,
+                         floating* g) noexcept nogil:
+    """The input conv's scatter, then the per-thread gradients summed in thread order (so a
+    thread count gives bit-identical results), then every layer's skip bias gradient alike."""
+    cdef Py_ssize_t tid, lo, hi, i, t, l, size = k.size
+    cdef floating* gp0 = <floating*>b.gpart
+    cdef floating* gp
+    for tid in prange(k.nt, num_threads=k.nt, schedule="static", chunksize=1):
+        lo = k.n0 * tid // k.nt
+        hi = k.n0 * (tid + 1) // k.nt
+        gp = gp0 + tid * size
+        input_conv_backward(dh + lo * k.R, b.x + lo, hi - lo, k.B, k.A, k.R, gp + k.off[WC_INPUT_E],
+                            gp + k.off[WC_INPUT_B])
+    for tid in prange(k.nt, num_threads=k.nt, schedule="static", chunksize=1):
+        lo = size * tid // k.nt
+        hi = size * (tid + 1) // k.nt
+        for i in range(lo, hi):
+            g[i] = gp0[i]
+        for t in range(1, k.nt):
+            for i in range(lo, hi):
+                g[i] = g[i] + gp0[t * size + i]
+    for l in range(1, k.L):
+        memcpy(g + k.off[WC_SKIP_B] + l * k.S, g + k.off[WC_SKIP_B], k.S * sizeof(floating))
 
 
 cdef inline void argmax_rows(const floating* a, Py_ssize_t m, int A,
@@ -243,10 +315,10 @@ cdef inline void argmax_rows(const floating* a, Py_ssize_t m, int A,
         out[i] = best
 
 
-def _gc_backward(cfg, offsets, P, G, gc, ws, B):
+def _gc_backward(cfg, off, P, G, gc, ws, B):
     """Conditioning gradients from each layer's dfg (left in ws.ts by the backward pass)."""
     L, D2, Gc = cfg.n_layers, 2 * cfg.dilation_channels, cfg.gc_channels
-    e_off, v_off = offsets["gc.embed"][0], offsets["layers.V"][0]
+    e_off, v_off = off[WC_GC_EMBED], off[WC_LAYERS_V]
     embed = P[e_off:e_off + cfg.gc_ids * Gc].reshape(cfg.gc_ids, Gc)
     V = P[v_off:v_off + L * Gc * D2].reshape(L, Gc, D2)
     dembed = G[e_off:e_off + cfg.gc_ids * Gc].reshape(cfg.gc_ids, Gc)

@@ -1,7 +1,7 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 """The cached ("fast WaveNet") generation loop: every step, every layer, the output head,
-the tempered softmax and the draw, in one nogil call. Reference: wavecore/sampler.py
-(_cached_numpy), which this loop must follow step for step.
+the tempered softmax and the draw, in one nogil call. Reference: wavecore.sampler.NumpyAdvance,
+which this loop must follow step for step.
 
 Per layer a ring buffer of the last d inputs h[t-d .. t-1] (slot t mod d holds h[t-d]),
 so a step costs one column of work per layer. Streams are independent: each thread takes a
@@ -15,6 +15,7 @@ from cython.parallel cimport prange
 from libc.math cimport exp
 from libc.string cimport memcpy
 from wavecore._cpu.gate cimport gate_forward
+from wavecore._cpu.layout cimport *
 
 
 cdef extern from "simd.h" nogil:
@@ -80,7 +81,7 @@ cdef void stream_block(Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t B, Py_ssize_t n,
     cdef floating* lg = o + nb * S         # (nb, A)
     cdef floating* q
     cdef floating* tmp
-    cdef const floating* E = p + off[0]
+    cdef const floating* E = p + off[WC_INPUT_E]
     cdef const floating* W
     cdef long long nxt
     for s in range(n):
@@ -92,15 +93,15 @@ cdef void stream_block(Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t B, Py_ssize_t n,
             if forced != NULL:
                 x_cur[b] = forced[s * B + b]
             for j in range(R):
-                h[i * R + j] = E[x_prev[b] * R + j] + E[(A + x_cur[b]) * R + j] + p[off[1] + j]
+                h[i * R + j] = E[x_prev[b] * R + j] + E[(A + x_cur[b]) * R + j] + p[off[WC_INPUT_B] + j]
             if forced == NULL:
                 memcpy(skip + i * S, bsum, S * sizeof(floating))     # sum of the skip biases
         for l in range(L):
             d = dil[l]
             q = queues + q_off[l] + ((t % d) * B + lo) * R      # h[t - d] of the block: (nb, R)
-            W = p + off[2] + l * 4 * R * D
+            W = p + off[WC_LAYERS_W] + l * 4 * R * D
             for i in range(nb):
-                memcpy(fg + i * 2 * D, p + off[3] + l * 2 * D, 2 * D * sizeof(floating))
+                memcpy(fg + i * 2 * D, p + off[WC_LAYERS_C] + l * 2 * D, 2 * D * sizeof(floating))
                 if gcb != NULL:
                     for j in range(2 * D):
                         fg[i * 2 * D + j] += gcb[(l * B + lo + i) * 2 * D + j]
@@ -110,12 +111,12 @@ cdef void stream_block(Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t B, Py_ssize_t n,
             for j in range(nb * R):
                 q[j] = h[j]                                     # the slot now holds h[t]
             if forced == NULL:
-                mm_acc(z, nb, D, p + off[6] + l * D * S, S, skip)
+                mm_acc(z, nb, D, p + off[WC_SKIP_W] + l * D * S, S, skip)
             if l < L - 1:
                 for i in range(nb):
                     for j in range(R):
-                        hn[i * R + j] = h[i * R + j] + p[off[5] + l * R + j]
-                mm_acc(z, nb, D, p + off[4] + l * D * R, R, hn)
+                        hn[i * R + j] = h[i * R + j] + p[off[WC_LAYERS_BR] + l * R + j]
+                mm_acc(z, nb, D, p + off[WC_LAYERS_WR] + l * D * R, R, hn)
                 tmp = h
                 h = hn
                 hn = tmp
@@ -126,13 +127,13 @@ cdef void stream_block(Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t B, Py_ssize_t n,
         for i in range(nb):
             for j in range(S):
                 skip[i * S + j] = skip[i * S + j] if skip[i * S + j] > 0 else 0
-                o[i * S + j] = p[off[9] + j]
+                o[i * S + j] = p[off[WC_OUT_B1] + j]
             for j in range(A):
-                lg[i * A + j] = p[off[11] + j]
-        mm_acc(skip, nb, S, p + off[8], S, o)
+                lg[i * A + j] = p[off[WC_OUT_B2] + j]
+        mm_acc(skip, nb, S, p + off[WC_OUT_W1], S, o)
         for j in range(nb * S):
             o[j] = o[j] if o[j] > 0 else 0
-        mm_acc(o, nb, S, p + off[10], A, lg)
+        mm_acc(o, nb, S, p + off[WC_OUT_W2], A, lg)
         for i in range(nb):
             b = lo + i
             if logits_out != NULL:
@@ -143,16 +144,18 @@ cdef void stream_block(Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t B, Py_ssize_t n,
             x_cur[b] = nxt
 
 
-def run(cfg, dict offsets, floating[::1] params, floating[::1] queues, q_off, Py_ssize_t t0,
+def layout():
+    """The parameter layout this module was compiled with: block name -> offset-table index."""
+    return layout_indices()
+
+
+def run(cfg, const Py_ssize_t[::1] off, floating[::1] params, floating[::1] queues, q_off, Py_ssize_t t0,
         long long[::1] x_prev, long long[::1] x_cur, forced, uniforms, double[::1] temps,
         out, logits_out, gcb, int threads):
-    """n steps for all B streams. forced: (n, B) int64 or None; uniforms: (n, B) float64;
+    """n steps for all B streams. off: the offset table (wavecore.layout.offset_table). forced: (n, B) int64 or None; uniforms: (n, B) float64;
     out: (n, B) int64; logits_out: (n, B, A) or None; gcb: (L, B, 2D) or None."""
     cdef Py_ssize_t L = cfg.n_layers, R = cfg.residual_channels, D = cfg.dilation_channels
     cdef Py_ssize_t S = cfg.skip_channels, A = cfg.classes, B = x_prev.shape[0], b
-    names = ("input.E", "input.b", "layers.W", "layers.c", "layers.Wr", "layers.br",
-             "skip.W", "skip.b", "out.W1", "out.b1", "out.W2", "out.b2")
-    cdef Py_ssize_t[::1] off = np.array([offsets[k][0] for k in names], dtype=np.intp)
     cdef Py_ssize_t[::1] dil = np.asarray(cfg.dilations, dtype=np.intp)
     cdef Py_ssize_t[::1] qo = np.asarray(q_off, dtype=np.intp)
     cdef const long long[:, ::1] fv
@@ -192,7 +195,7 @@ def run(cfg, dict offsets, floating[::1] params, floating[::1] queues, q_off, Py
     ework = np.empty((nt, A), dtype=np.float64)
     cdef floating[::1] wv = work
     P = np.asarray(params)
-    bsum = np.ascontiguousarray(P[off[7]:off[7] + L * S].reshape(L, S).sum(axis=0))
+    bsum = np.ascontiguousarray(P[off[WC_SKIP_B]:off[WC_SKIP_B] + L * S].reshape(L, S).sum(axis=0))
     cdef floating[::1] bsv = bsum
     cdef double[:, ::1] ev = ework
     for tid in prange(nt, nogil=True, num_threads=nt, schedule="static", chunksize=1):

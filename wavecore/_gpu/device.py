@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import layout
+
 KERNELS = Path(__file__).parent / "kernels"
 STEMS = ("input_conv", "gate", "residual_skip", "output_head", "softmax_ce", "optim", "sampler")
 _SIGNATURE = re.compile(r'extern\s+"C"\s+__global__\s+void\s+'
@@ -35,10 +37,12 @@ _SCALARS = {"int": np.int32, "long long": np.int64, "float": np.float32, "double
 
 
 def source() -> str:
-    """The whole kernel source: the shared prelude, then every stem's file."""
+    """The whole kernel source: the parameter layout's constants (generated from
+    wavecore/layout.py), the shared prelude, then every stem's file."""
     names = ["common.cuh"] + [f"{s}.cu" for s in STEMS]
     # #line: compiler messages name the kernel file and line, not the concatenation
-    return "\n".join(f'#line 1 "wavecore/_gpu/kernels/{n}"\n' + (KERNELS / n).read_text() for n in names)
+    return layout.c_header() + "\n".join(
+        f'#line 1 "wavecore/_gpu/kernels/{n}"\n' + (KERNELS / n).read_text() for n in names)
 
 
 def signatures(src: str) -> dict[str, list[tuple[str, bool]]]:
@@ -123,6 +127,7 @@ class Device:
     sm_count = 1
     max_shared = 1 << 30              # dynamic shared memory a block may have, bytes
     clusters = True                   # thread-block clusters (the emulator has them)
+    tf32 = False                      # float32 GEMMs on TF32 tensor cores (CUDA only)
 
     def __init__(self):
         self._src = source()
@@ -154,6 +159,15 @@ class Device:
         """Run the block's device work on the stream graphs are captured on (for the warm-up
         before a capture: libraries such as cuBLAS set up per-stream state on first use)."""
         return contextlib.nullcontext()
+
+    def set_tf32(self, on: bool) -> None:
+        """TF32 GEMMs (see CudaDevice.set_tf32); the emulator records the mode, so graphs are
+        still kept per mode, and computes in full float32."""
+        self.tf32 = bool(on)
+
+    def upload(self, dst, host) -> None:
+        """dst[...] = host (a NumPy array), into an existing device buffer: no allocation."""
+        dst[...] = host
 
     def fill(self, a, value) -> None:
         """a[...] = value, as device work."""
@@ -243,6 +257,9 @@ class CudaDevice(Device):
 
     def _fill(self, a, value):
         a.fill(value)
+
+    def upload(self, dst, host) -> None:
+        dst.set(np.ascontiguousarray(host, dtype=dst.dtype))
 
     def _stream(self):
         import cupy

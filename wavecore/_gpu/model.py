@@ -90,28 +90,32 @@ class GpuModel:
 
     def loss_and_grads(self, params, x, gc, backward=True):
         """x: (N, B) host ints -> (loss, grads: flat on the device | None, nll: (T, B) device,
-        pred: (T, B) device | None). grads and nll are fresh arrays."""
+        pred: (T, B) device | None). grads, nll and pred are the workspace's buffers: valid
+        until the next step of this window shape (no device allocation per step)."""
         dev, cfg = self.dev, self.cfg
         N, B = x.shape
         ws = self._workspace(N, B)
         xp = dev.xp
-        ws.x[...] = xp.asarray(np.ascontiguousarray(x, dtype=np.int64))
+        dev.upload(ws.x, np.ascontiguousarray(x, dtype=np.int64))      # no allocation
         if cfg.gc_ids:
             onehot = np.zeros((cfg.gc_ids, B), self.net.dtype)
             onehot[np.asarray(gc, np.int64), np.arange(B)] = 1
-            ws.onehot[...] = xp.asarray(onehot)
-        ws.params[...] = self.params(params)
+            dev.upload(ws.onehot, onehot)
+        if isinstance(params, xp.ndarray):
+            dev.copy(ws.params, params)
+        else:
+            dev.upload(ws.params, params)
         self._run(ws, backward)
         TB = ws.T * B
         loss = float(dev.to_host(ws.loss)[0]) / TB
-        nll = ws.nll.reshape(ws.T, B).copy()
+        nll = ws.nll.reshape(ws.T, B)
         if not backward:
-            return loss, None, nll, ws.pred.reshape(ws.T, B).copy()
-        return loss, ws.grads.copy(), nll, None
+            return loss, None, nll, ws.pred.reshape(ws.T, B)
+        return loss, ws.grads, nll, None
 
     def _run(self, ws, backward):
         """One step: eagerly, or by the workspace's graph (captured on the second step)."""
-        mode = (backward, getattr(self.dev, "tf32", False))   # cuBLAS picks kernels per math mode
+        mode = (backward, self.dev.tf32)                  # cuBLAS picks kernels per math mode
         g = ws.graph.get(mode)
         if g is not None:
             g.launch()
@@ -170,13 +174,13 @@ class GpuModel:
             ops.gate_forward(dev, fg, p["layers.c"][l], None if gcb is None else gcb[l], ws.z[l],
                              ws.zcat[:, l * D:], B, (tout - T) * B)
             if l < L - 1:
-                ops.residual_skip_forward(dev, h[d * B:], p["layers.br"][l], ws.h[l + 1])
+                ops.add_bias(dev, h[d * B:], p["layers.br"][l], ws.h[l + 1])
                 dev.gemm(ws.z[l], p["layers.Wr"][l], ws.h[l + 1], beta=1.0)
         dev.gemm(ws.zcat, p["skip.W"].reshape(L * D, -1), ws.skip)   # one skip GEMM
         ops.colsum(dev, p["skip.b"], ws.bsum, ws.ones)
-        ops.output_head_forward(dev, ws.skip, ws.bsum, ws.y)
+        ops.bias_relu(dev, ws.skip, ws.bsum, ws.y)
         dev.gemm(ws.y, p["out.W1"], ws.o)
-        ops.output_head_forward(dev, ws.o, p["out.b1"], ws.o)
+        ops.bias_relu(dev, ws.o, p["out.b1"], ws.o)
         dev.gemm(ws.o, p["out.W2"], ws.logits)
         targets = xd[cfg.receptive_field:].reshape(TB)
         ops.softmax_ce(dev, ws.logits, p["out.b2"], targets, ws.nll,
@@ -191,12 +195,12 @@ class GpuModel:
         dev.gemm(ws.o, dl, g["out.W2"], ta=True)
         ops.colsum(dev, dl, g["out.b2"], ws.ones)
         dev.gemm(dl, p["out.W2"], ws.da, tb=True)                     # da: (T*B, S)
-        ops.output_head_backward(dev, ws.da, ws.o)
+        ops.relu_backward(dev, ws.da, ws.o)
         dev.gemm(ws.y, ws.da, g["out.W1"], ta=True)
         ops.colsum(dev, ws.da, g["out.b1"], ws.ones)
         dy = ws.skip                                                  # dy: (T*B, S)
         dev.gemm(ws.da, p["out.W1"], dy, tb=True)
-        ops.output_head_backward(dev, dy, ws.y)
+        ops.relu_backward(dev, dy, ws.y)
         ops.colsum(dev, dy, g["skip.b"][0], ws.ones)
         dev.copy(g["skip.b"][1:], g["skip.b"][0])                     # every layer's skip bias
         dev.gemm(ws.zcat, dy, g["skip.W"].reshape(L * D, -1), ta=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 BLOCK = 256
+_partials: dict = {}                                  # sum_squares' per-block sums
 
 
 def _k(dev, name, like):
@@ -50,21 +51,22 @@ def gate_backward(dev, fg, dz, dzcat, tail):
                                  int(has_res), dzcat, dzcat.strides[0] // dzcat.itemsize, n, D2 // 2, tail)
 
 
-def residual_skip_forward(dev, h_tail, br, h_next):
-    """h_next = h_tail + br (the GEMM then adds z @ Wr); both (n, R)."""
+def add_bias(dev, h_tail, br, h_next):
+    """h_next = h_tail + br: the residual path before the GEMM adds z @ Wr; both (n, R)."""
     n, R = h_next.shape
-    _k(dev, "residual_skip_forward", h_next)(dev.grid(n * R), BLOCK, h_tail, br, h_next, n, R)
+    _k(dev, "add_bias", h_next)(dev.grid(n * R), BLOCK, h_tail, br, h_next, n, R)
 
 
-def output_head_forward(dev, x, b, y):
-    """y = relu(x + b); x, y: (n, C)."""
+def bias_relu(dev, x, b, y):
+    """y = relu(x + b); x, y: (n, C) (the output head's ReLUs: on the skip sum plus the summed
+    skip biases, and on y W1 + b1)."""
     n, C = y.shape
-    _k(dev, "output_head_forward", y)(dev.grid(n * C), BLOCK, x, b, y, n, C)
+    _k(dev, "bias_relu", y)(dev.grid(n * C), BLOCK, x, b, y, n, C)
 
 
-def output_head_backward(dev, dx, y):
+def relu_backward(dev, dx, y):
     """dx *= (y > 0), in place."""
-    _k(dev, "output_head_backward", dx)(dev.grid(dx.size), BLOCK, dx, y, dx.size)
+    _k(dev, "relu_backward", dx)(dev.grid(dx.size), BLOCK, dx, y, dx.size)
 
 
 def softmax_ce(dev, logits, b, targets, nll, pred=None, backward=True):
@@ -89,7 +91,9 @@ def colsum(dev, X, out, ones):
 def sum_squares(dev, g) -> float:
     """sum(g**2) accumulated in float64 (the gradient norm for clipping and the NaN guard)."""
     blocks = dev.grid(g.size)
-    part = dev.xp.empty(blocks, np.float64)
+    part = _partials.get((id(dev), blocks))
+    if part is None:                                  # one buffer per grid size, reused
+        part = _partials[(id(dev), blocks)] = dev.xp.empty(blocks, np.float64)
     _k(dev, "sum_squares", g)(blocks, BLOCK, g, g.size, part)
     return float(dev.to_host(part).sum())
 

@@ -1,17 +1,18 @@
 """The cached sampler on the GPU: kernels/sampler.cu runs the whole generation loop in one
 launch per chunk of steps; each block owns up to 8 streams and all their steps. Called by
 ``CachedSampler(backend="gpu")``; the NumPy reference of the same algorithm is
-``CachedSampler._step_numpy``."""
+``wavecore.sampler.NumpyAdvance``."""
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
-from . import device as _device
+from .. import layout
+from ..audio import silence_class
 
 MAX_STREAMS = 8                   # WC_MAX_STREAMS in sampler.cu
 CLUSTER = 8                       # WC_CLUSTER in sampler.cu: blocks per stream in sampler_cluster
-_ORDER = ("input.E", "input.b", "layers.W", "layers.c", "layers.Wr", "layers.br", "skip.W",
-          "out.W1", "out.b1", "out.W2", "out.b2")    # the O_* offsets of sampler.cu
 
 
 def shared_bytes(cfg, ns: int, itemsize: int, threads: int) -> int:
@@ -31,25 +32,26 @@ def cluster_bytes(cfg, itemsize: int, threads: int) -> int:
 class GpuSampler:
     """Device copies of one model's parameters and a generation state per call."""
 
-    def __init__(self, net, params, dev=None, streams_per_block: int | None = None,
+    def __init__(self, net, params, dev, streams_per_block: int | None = None,
                  kernel: str = "auto"):
-        """kernel: "block" (sampler_run: a block runs 1-8 whole streams) or "cluster"
-        (sampler_cluster: a cluster of 8 blocks runs one stream; compute capability 9.0+).
-        "auto" is "block" until the cluster kernel has been measured on a GPU."""
+        """params: on the device. kernel: "block" (sampler_run: a block runs 1-8 whole streams)
+        or "cluster" (sampler_cluster: a cluster of 8 blocks runs one stream; compute
+        capability 9.0+). "auto" is "block" until the cluster kernel has been measured on a GPU."""
         if streams_per_block is not None and not 1 <= streams_per_block <= MAX_STREAMS:
             raise ValueError(f"streams_per_block must be in 1..{MAX_STREAMS}, got {streams_per_block}")
         if kernel not in ("auto", "block", "cluster"):
             raise ValueError(f"kernel must be auto, block or cluster, got {kernel!r}")
         self.fixed_ns, self.kernel = streams_per_block, kernel
-        self.dev = dev or _device.get()
+        self.dev = dev
         self.net, self.cfg = net, net.config
         xp = self.dev.xp
-        self.P = xp.asarray(np.ascontiguousarray(params, dtype=net.dtype))
-        self.off = xp.asarray(np.array([net.offsets[k][0] for k in _ORDER], np.int64))
+        self.P = params
+        self.off = xp.asarray(layout.offset_table(self.cfg))
         v = net.views(params)
-        self.bsum = xp.asarray(np.ascontiguousarray(v["skip.b"].sum(axis=0), dtype=net.dtype))
+        self.bsum = xp.ascontiguousarray(v["skip.b"].sum(axis=0))      # bsum: (S,)
         self.dil = xp.asarray(np.array(self.cfg.dilations, np.int32))
         self.threads = 256 if self.dev.name == "cuda" else 64
+        self.silence = silence_class(self.cfg.classes)
 
     def streams_per_block(self, B: int) -> int:
         """Fill the multiprocessors first, then share weight reads among up to 8 streams, as
@@ -78,56 +80,67 @@ class GpuSampler:
                              f"device has {self.dev.max_shared}")
         return True
 
-    def run(self, hist, temps, U, gcb, chunk, progress, return_logits):
-        """hist: (H, B) classes read first (H >= 1; the last one is the first step's input);
-        U: (n, B) uniforms -> (classes (n, B), logits (n, B, A) | None), both on the host."""
-        dev, xp, cfg, net = self.dev, self.dev.xp, self.cfg, self.net
-        (n, B), R = U.shape, cfg.residual_channels
-        sizes = [d * B * R for d in cfg.dilations]
-        queues = xp.zeros(sum(sizes), net.dtype)                      # per layer: (d, B, R)
-        qoff = xp.asarray(np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64))
-        x_prev = xp.asarray(np.array(hist[0], np.int64))            # history starts silent
-        x_cur = xp.asarray(np.array(hist[0], np.int64))              # (copies: both are written)
-        gcb_d = xp.asarray(np.ascontiguousarray(gcb, net.dtype)) if gcb is not None else None
-        temps_d = xp.asarray(np.ascontiguousarray(temps, np.float64))
+    def start(self, B, gcb):
+        """The state of B silent streams on the device; gcb: (L, B, 2D) host or None."""
+        xp, cfg, net = self.dev.xp, self.cfg, self.net
+        sizes = [d * B * cfg.residual_channels for d in cfg.dilations]
+        silence = np.full(B, self.silence, np.int64)
         cluster = self.uses_cluster(B)
         if cluster:
             ns, blocks, sh = 1, B * CLUSTER, cluster_bytes(cfg, net.dtype.itemsize, self.threads)
-            kern = dev.kernel("sampler_cluster", net.dtype)
         else:
             ns = self.streams_per_block(B)
             blocks, sh = -(-B // ns), self.shared(ns)
-            kern = dev.kernel("sampler_run", net.dtype)
-        tail = () if cluster else (ns,)
+        return _State(queues=xp.zeros(sum(sizes), net.dtype),          # per layer: (d, B, R)
+                      q_off=xp.asarray(np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)),
+                      x_prev=xp.asarray(silence), x_cur=xp.asarray(silence.copy()),
+                      gcb=None if gcb is None else xp.asarray(np.ascontiguousarray(gcb, net.dtype)),
+                      B=B, cluster=cluster, ns=ns, blocks=blocks, shared=sh)
+
+    def set_current(self, st, x) -> None:
+        st.x_cur[...] = self.dev.xp.asarray(np.ascontiguousarray(x, np.int64))
+
+    def advance(self, st, forced=None, U=None, temps=None, out=None, logits=None):
+        """k steps in one launch: forced (k, B) classes read with no output head (priming), or
+        uniforms U (k, B) drawing into out (k, B) and logits (k, B, A) on the host."""
+        dev, xp, cfg, net = self.dev, self.dev.xp, self.cfg, self.net
+        k = forced.shape[0] if forced is not None else U.shape[0]
+        if k == 0:
+            return
+        L, R, D, S, A = (cfg.n_layers, cfg.residual_channels, cfg.dilation_channels,
+                         cfg.skip_channels, cfg.classes)
         dummy_r, dummy_i, dummy_d = dev.dummy(net.dtype), dev.dummy(np.int64), dev.dummy(np.float64)
-        L, D, S, A = cfg.n_layers, cfg.dilation_channels, cfg.skip_channels, cfg.classes
+        forced_d = xp.asarray(np.ascontiguousarray(forced, np.int64)) if forced is not None else None
+        U_d = xp.asarray(np.ascontiguousarray(U, np.float64)) if U is not None else None
+        temps_d = xp.asarray(np.ascontiguousarray(temps if temps is not None else np.ones(st.B)))
+        out_d = xp.empty((k, st.B), np.int64) if forced is None else None
+        lg_d = xp.empty((k, st.B, A), net.dtype) if logits is not None else None
+        kern = dev.kernel("sampler_cluster" if st.cluster else "sampler_run", net.dtype)
+        kern(st.blocks, self.threads, self.P, self.off, self.bsum, self.dil, st.q_off, st.queues,
+             st.x_prev, st.x_cur, forced_d if forced_d is not None else dummy_i, int(forced_d is not None),
+             U_d if U_d is not None else dummy_d, temps_d, out_d if out_d is not None else dummy_i,
+             lg_d if lg_d is not None else dummy_r, int(lg_d is not None),
+             st.gcb if st.gcb is not None else dummy_r, int(st.gcb is not None),
+             st.t, k, st.B, L, R, D, S, A, *(() if st.cluster else (st.ns,)),
+             shared_mem=st.shared, cluster=CLUSTER if st.cluster else 1)
+        st.t += k
+        if out_d is not None:
+            out[...] = dev.to_host(out_d)
+        if lg_d is not None:
+            logits[...] = dev.to_host(lg_d)
 
-        def launch(t0, steps, forced, U_d, out_d, logits_d):
-            kern(blocks, self.threads, self.P, self.off, self.bsum, self.dil, qoff, queues, x_prev, x_cur,
-                 forced if forced is not None else dummy_i, int(forced is not None),
-                 U_d if U_d is not None else dummy_d, temps_d,
-                 out_d if out_d is not None else dummy_i,
-                 logits_d if logits_d is not None else dummy_r, int(logits_d is not None),
-                 gcb_d if gcb_d is not None else dummy_r, int(gcb_d is not None),
-                 t0, steps, B, L, R, D, S, A, *tail, shared_mem=sh,
-                 cluster=CLUSTER if cluster else 1)
 
-        if hist.shape[0] > 1:                                         # prime: read, no head
-            launch(0, hist.shape[0] - 1, xp.asarray(np.ascontiguousarray(hist[:-1], np.int64)),
-                   None, None, None)
-        x_cur[...] = xp.asarray(np.ascontiguousarray(hist[-1], np.int64))
-        t = hist.shape[0] - 1
-        out = np.empty((n, B), np.int64)
-        logits = np.empty((n, B, A), net.dtype) if return_logits else None
-        for s0 in range(0, n, chunk):
-            s1 = min(n, s0 + chunk)
-            out_d = xp.empty((s1 - s0, B), np.int64)
-            lg_d = xp.empty((s1 - s0, B, A), net.dtype) if return_logits else None
-            launch(t, s1 - s0, None, xp.asarray(np.ascontiguousarray(U[s0:s1])), out_d, lg_d)
-            t += s1 - s0
-            out[s0:s1] = dev.to_host(out_d)
-            if logits is not None:
-                logits[s0:s1] = dev.to_host(lg_d)
-            if progress:
-                progress(s1, n)
-        return out, logits
+@dataclass
+class _State:
+    """B streams' state on the device and how they are launched."""
+    queues: object              # per layer l: (d_l, B, R) at q_off[l]
+    q_off: object               # (L,) int64
+    x_prev: object              # (B,) int64
+    x_cur: object               # (B,) int64
+    gcb: object                 # (L, B, 2D) or None
+    B: int
+    cluster: bool
+    ns: int                     # streams per block (block kernel)
+    blocks: int
+    shared: int                 # dynamic shared memory per block, bytes
+    t: int = 0

@@ -1,11 +1,11 @@
-// The cached sampler (reference: CachedSampler._step_numpy in wavecore/sampler.py): the whole
+// The cached sampler (reference: NumpyAdvance in wavecore/sampler.py): the whole
 // generation loop in one launch. Each block owns `ns` streams (at most WC_MAX_STREAMS) and runs
 // all n steps for them: streams never wait on each other, so no grid-wide barrier exists; the
 // weights a block reads once per step serve all of its streams from registers.
 #define WC_MAX_STREAMS 8
 
-// Offsets into the flat parameter buffer P, in this order (the model's layout names).
-enum { O_E, O_B, O_W, O_C, O_WR, O_BR, O_WS, O_W1, O_B1, O_W2, O_B2, O_COUNT };
+// Blocks of the flat parameter buffer P are found through off[WC_*] (WC_* from the generated
+// layout header, wavecore/layout.py, put in front of these sources by wavecore/_gpu/device.py).
 
 // y[s, j] = bias[j] + sum_k x[s, k] W[k, j] (then relu) for j in [j0, j1) and ns streams:
 // x: (ns, K), W: (K, ldw), y: (ns, ldy); one weight read serves every stream.
@@ -59,7 +59,7 @@ __device__ long long wc_draw(const real* lg, double* e, int A, double T, double 
   return pick;
 }
 
-// P: flat params; off: (O_COUNT,); bsum: (S,) sum of the skip biases; dil: (L,);
+// P: flat params; off: (WC_NBLOCKS,); bsum: (S,) sum of the skip biases; dil: (L,);
 // queues: per layer l a (d_l, B, R) ring at qoff[l]; x_prev, x_cur: (B,) int64, updated;
 // forced: (n, B) classes to read (priming: no output head) or null (has_forced = 0);
 // U: (n, B) uniforms; temps: (B,); out: (n, B); logits: (n, B, A) when want_logits;
@@ -92,9 +92,9 @@ sampler_run(const real* __restrict__ P, const long long* __restrict__ off, const
   real* part = lg + ns_alloc * A;                 // part: (nparts, ns, 2D) partial sums
   __shared__ long long xp[WC_MAX_STREAMS], xc[WC_MAX_STREAMS];
 
-  const real *E = P + off[O_E], *b_in = P + off[O_B], *W = P + off[O_W], *c = P + off[O_C];
-  const real *Wr = P + off[O_WR], *br = P + off[O_BR], *Ws = P + off[O_WS];
-  const real *W1 = P + off[O_W1], *b1 = P + off[O_B1], *W2 = P + off[O_W2], *b2 = P + off[O_B2];
+  const real *E = P + off[WC_INPUT_E], *b_in = P + off[WC_INPUT_B], *W = P + off[WC_LAYERS_W], *c = P + off[WC_LAYERS_C];
+  const real *Wr = P + off[WC_LAYERS_WR], *br = P + off[WC_LAYERS_BR], *Ws = P + off[WC_SKIP_W];
+  const real *W1 = P + off[WC_OUT_W1], *b1 = P + off[WC_OUT_B1], *W2 = P + off[WC_OUT_W2], *b2 = P + off[WC_OUT_B2];
 
   if (tid < ns) { xp[tid] = x_prev[b0 + tid]; xc[tid] = x_cur[b0 + tid]; }
   __syncthreads();
@@ -260,9 +260,9 @@ sampler_cluster(const real* __restrict__ P, const long long* __restrict__ off, c
   const int chunk = (2 * R + nparts - 1) / nparts;
   real* part = lg + A;                            // part: (nparts, Dc, 2) partial sums
 
-  const real *E = P + off[O_E], *b_in = P + off[O_B], *W = P + off[O_W], *c = P + off[O_C];
-  const real *Wr = P + off[O_WR], *br = P + off[O_BR], *Ws = P + off[O_WS];
-  const real *W1 = P + off[O_W1], *b1 = P + off[O_B1], *W2 = P + off[O_W2], *b2 = P + off[O_B2];
+  const real *E = P + off[WC_INPUT_E], *b_in = P + off[WC_INPUT_B], *W = P + off[WC_LAYERS_W], *c = P + off[WC_LAYERS_C];
+  const real *Wr = P + off[WC_LAYERS_WR], *br = P + off[WC_LAYERS_BR], *Ws = P + off[WC_SKIP_W];
+  const real *W1 = P + off[WC_OUT_W1], *b1 = P + off[WC_OUT_B1], *W2 = P + off[WC_OUT_W2], *b2 = P + off[WC_OUT_B2];
 
   if (tid == 0) { xs[0] = x_prev[b]; xs[1] = x_cur[b]; }
   __syncthreads();
