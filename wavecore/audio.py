@@ -12,6 +12,7 @@ from fractions import Fraction
 import numpy as np
 
 from .backend import cpu_kernel
+from .files import atomic_write
 from .ops import mu_law as _mu_law_ref
 
 
@@ -88,14 +89,8 @@ def save(path, audio, sample_rate: int) -> None:
     a = check_audio(audio, path)
     if sample_rate <= 0:
         raise AudioError(f"{_name(path)}: sample rate must be positive, got {sample_rate}")
-    path = os.fspath(path)
-    tmp = f"{path}.tmp-{os.getpid()}"
-    try:
-        sf.write(tmp, np.clip(a, -1.0, 1.0), int(sample_rate), subtype="PCM_16", format="WAV")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write(path, lambda f: sf.write(f, np.clip(a, -1.0, 1.0), int(sample_rate),
+                                          subtype="PCM_16", format="WAV"))
 
 
 @dataclass(frozen=True)

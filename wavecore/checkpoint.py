@@ -16,6 +16,8 @@ import zipfile
 
 import numpy as np
 
+from .files import atomic_write
+
 FORMAT = "wavecore-checkpoint"
 VERSION = 1
 ARRAYS = ("params", "adam_m", "adam_v")
@@ -44,25 +46,7 @@ def save(path, meta: dict, params: np.ndarray, adam_m: np.ndarray, adam_v: np.nd
     buf = io.BytesIO()
     np.savez(buf, meta=np.frombuffer(mbytes, dtype=np.uint8),
              sha256=np.frombuffer(digest.encode(), dtype=np.uint8), **arrays)
-    d = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(d, f".{os.path.basename(path)}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(buf.getbuffer())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    try:
-        fd = os.open(d, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:                      # directories cannot be fsynced everywhere
-        pass
+    atomic_write(path, lambda f: f.write(buf.getbuffer()))
 
 
 def load(path) -> tuple[dict, dict]:

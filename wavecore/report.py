@@ -9,6 +9,7 @@ import os
 import numpy as np
 
 from . import audio as _audio
+from .files import atomic_write, make_dir
 from .measures import stft_db
 
 
@@ -108,7 +109,7 @@ def build(out_dir, M: dict) -> str:
     """Write figures/, metrics.json and report.html into out_dir; return the report's path."""
     plt = _plt()
     fig_dir = os.path.join(out_dir, "figures")
-    os.makedirs(fig_dir, exist_ok=True)
+    make_dir(fig_dir)
     sr = M["sample_rate"]
     _heatmap(plt, M, "accuracy", os.path.join(fig_dir, "accuracy.png"),
              "Teacher-forced top-1 accuracy (bold: clip already trained on)", ".2f", "viridis", 0, 1)
@@ -116,9 +117,9 @@ def build(out_dir, M: dict) -> str:
              "Teacher-forced bits per sample (lower is better)", ".2f", "magma_r", 0, None)
     _loss_curve(plt, M, os.path.join(fig_dir, "loss.png"))
     _traces(plt, M, os.path.join(fig_dir, "traces.png"))
-    originals = sorted(os.listdir(os.path.join(out_dir, "originals")))
-    for k, name in enumerate(originals):
-        x = _audio.load(os.path.join(out_dir, "originals", name), sr)
+    originals = M["originals"]                   # originals[j]: clip j's file, relative
+    for k, rel in enumerate(originals):
+        x = _audio.load(os.path.join(out_dir, rel), sr)
         _spectrogram(plt, x, sr, os.path.join(fig_dir, f"spec_original_{k + 1}.png"),
                      f"original: {M['clips'][k]}")
     for r in M["renders"] + M["unprimed"]:
@@ -128,11 +129,9 @@ def build(out_dir, M: dict) -> str:
         _spectrogram(plt, x, sr, os.path.join(out_dir, png),
                      f"stage {r['stage']}, {label}, T={r['temperature']:g}")
         r["spectrogram"] = png
-    with open(os.path.join(out_dir, "metrics.json"), "w", encoding="utf-8") as f:
-        json.dump(M, f, indent=1)
+    atomic_write(os.path.join(out_dir, "metrics.json"), lambda f: json.dump(M, f, indent=1), "w")
     path = os.path.join(out_dir, "report.html")
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(_html(M, originals))
+    atomic_write(path, lambda f: f.write(_html(M, originals)), "w")
     return path
 
 
@@ -167,7 +166,7 @@ def _html(M, originals) -> str:
     for j, c in enumerate(clips):
         out.append(f"<h3>{e(c)}</h3><table><tr><th>original</th>" +
                    "".join(f"<th>T = {t:g}</th>" for t in temps) + "</tr>")
-        orig = f"originals/{originals[j]}" if j < len(originals) else ""
+        orig = originals[j]
         for st in M["stages"]:
             s = st["stage"]
             if s <= j:

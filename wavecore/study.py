@@ -32,7 +32,8 @@ import numpy as np
 
 from . import audio as _audio
 from . import measures
-from .checkpoint import CheckpointError, step_path
+from .checkpoint import CheckpointError, latest, load, step_path
+from .files import atomic_write, make_dir
 from .config import WaveNetConfig
 from .sampler import CachedSampler
 from .train import Clip, Trainer, TrainSettings, load_clip
@@ -67,12 +68,7 @@ class StudySettings:
 
 
 def _write_json(path, obj):
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    atomic_write(path, lambda f: json.dump(obj, f, indent=1), "w")
 
 
 def _slug(name: str) -> str:
@@ -101,13 +97,13 @@ class Study:
 
     def _path(self, *parts) -> str:
         p = os.path.join(self.out, *parts)
-        os.makedirs(os.path.dirname(p), exist_ok=True)
+        make_dir(os.path.dirname(p))
         return p
 
     # -- the run ---------------------------------------------------------------
     def run(self, resume: bool = False, progress: bool = True, log=print) -> dict:
         """Run (or finish) the study; returns the metrics dict (also in study.json)."""
-        os.makedirs(self.out, exist_ok=True)
+        make_dir(self.out)
         state_path = os.path.join(self.out, "study.json")
         ident = self._identity()
         st = self.settings
@@ -126,63 +122,85 @@ class Study:
         done = len(M["stages"])
         K = len(self.clips)
         for k, c in enumerate(self.clips):
-            _audio.save(self._path("originals", f"{k + 1:02d}_{_slug(c.name)}.wav"),
+            _audio.save(self._path(M["originals"][k]),
                         _audio.mu_law_decode(c.classes, self.config.classes), self.config.sample_rate)
         ckdir = os.path.join(self.out, "checkpoints")
-        if done == 0:
+        trainer, part = self._trainer(ckdir, M, done, log)
+        if trainer is None:
             trainer = Trainer(self.config, self.clips[:1], st.train, out_dir=ckdir)
             log(f"model: {self.config.describe()}; {trainer.net.size:,} parameters, "
                 f"backend {trainer.net.backend}")
             self._score(trainer, M, stage=0)
             _write_json(state_path, state)
-        else:
-            trainer = Trainer.resume(os.path.join(ckdir, M["stages"][-1]["checkpoint"]),
-                                     self.clips[:done])
-            log(f"resuming after stage {done} (step {trainer.step})")
         for s in range(done + 1, K + 1):
             t0 = time.perf_counter()
-            trainer.set_clips(self.clips[:s])
             newest = self.clips[s - 1]
-            log(f"stage {s}/{K}: training on {', '.join(c.name for c in self.clips[:s])}")
-            start = trainer.step
-            memorised = {"hit": False}
+            if part is None:                 # the stage's progress, checkpointed with the trainer
+                trainer.set_clips(self.clips[:s])
+                part = {"stage": s, "start": trainer.step, "loss_curve": [], "timeline": [],
+                        "memorised": False, "trained": False}
+                log(f"stage {s}/{K}: training on {', '.join(c.name for c in self.clips[:s])}")
+            trainer.extra["stage"] = part
+            start = part["start"]
             fixed = s > 1 and st.later_steps is not None
             steps = st.later_steps if fixed else st.steps_per_stage
 
-            def callback(tr, rec, s=s, newest=newest, start=start):
-                n = tr.step - start
+            def callback(tr, rec, s=s, newest=newest, part=part):
+                n = tr.step - part["start"]
                 if rec.get("step", 0) % st.train.log_every == 0:
-                    M["loss_curve"].append([tr.step, rec["bits"], s])
+                    part["loss_curve"].append([tr.step, rec["bits"], s])
                 if st.timeline_every and n % st.timeline_every == 0:
-                    self._timeline(tr, s, newest, M)
+                    part["timeline"].append(self._timeline(tr, s, newest))
                 if st.memorise and not fixed and n % st.check_every == 0:
                     acc = tr.evaluate(newest, gc=self._gc(s - 1))["accuracy"]
                     if acc >= st.memorised_accuracy:
-                        memorised["hit"] = True
+                        part["memorised"] = part["trained"] = True
                         return True
                 return False
-            trainer.train(start + steps, progress=progress, callback=callback,
-                          desc=f"stage {s}")
+            if not part["trained"]:
+                trainer.train(start + steps, progress=progress, callback=callback,
+                              desc=f"stage {s}")
             ck = os.path.basename(step_path(ckdir, trainer.step))     # train() wrote it
+            M["loss_curve"] += part["loss_curve"]
+            M["timeline"] += part["timeline"]
             self._score(trainer, M, stage=s)
             self._render(trainer, M, stage=s)
+            how = "fixed" if fixed or not st.memorise else "memorised" if part["memorised"] else "cap reached"
             M["stages"].append({"stage": s, "clips": [c.name for c in self.clips[:s]],
                                 "steps": trainer.step - start, "end_step": trainer.step,
-                                "memorised": memorised["hit"], "checkpoint": ck,
-                                "seconds": time.perf_counter() - t0})
+                                "memorised": part["memorised"], "checkpoint": ck,
+                                "seconds": time.perf_counter() - t0, "ended": how})
             row = M["accuracy"][s]
-            how = "fixed" if fixed or not st.memorise else "memorised" if memorised["hit"] else "cap reached"
-            M["stages"][-1]["ended"] = how
             log(f"  {trainer.step - start} steps ({how}), "
                 "accuracy " + ", ".join(f"{c.name} {a:.3f}" for c, a in zip(self.clips, row)))
             _write_json(state_path, state)
+            part = None
+            trainer.extra.pop("stage")
         M["measures"] = {"accuracy": measures.continual_measures(np.array(M["accuracy"])),
                          "bits": _bits_measures(np.array(M["bits"]))}
         _write_json(state_path, state)
         return M
 
+    def _trainer(self, ckdir, M, done, log):
+        """(trainer, stage progress) to go on from: the newest checkpoint when it lies inside
+        stage done + 1 (written on Ctrl-C, SIGTERM or by time), else the end of stage done;
+        (None, None) for a new study."""
+        newest = latest(ckdir) if os.path.isdir(ckdir) else None
+        part = load(newest)[0].get("extra", {}).get("stage") if newest else None
+        if part is not None and part["stage"] == done + 1:
+            trainer = Trainer.resume(newest, self.clips[:done + 1])
+            log(f"resuming stage {done + 1} at step {trainer.step}")
+            return trainer, part
+        if done == 0:
+            return None, None
+        trainer = Trainer.resume(os.path.join(ckdir, M["stages"][-1]["checkpoint"]), self.clips[:done])
+        log(f"resuming after stage {done} (step {trainer.step})")
+        return trainer, None
+
     def _empty_metrics(self) -> dict:
         return {"clips": [c.name for c in self.clips], "sample_rate": self.config.sample_rate,
+                "originals": [os.path.join("originals", f"{k + 1:02d}_{_slug(c.name)}.wav")
+                              for k, c in enumerate(self.clips)],
                 "receptive_field": self.config.receptive_field,
                 "temperatures": list(self.settings.temperatures), "stages": [],
                 "bits": [], "accuracy": [], "traces": [], "renders": [], "unprimed": [],
@@ -238,7 +256,8 @@ class Study:
             _audio.save(self._path(path), g.audio[k], cfg.sample_rate)
             M["unprimed"].append({"stage": stage, "temperature": t, "path": path})
 
-    def _timeline(self, trainer, stage, clip, M):
+    def _timeline(self, trainer, stage, clip) -> dict:
+        """A short render of the newest clip now; returns its entry of M["timeline"]."""
         cfg, st = self.config, self.settings
         P = max(1, int(round(st.prime_seconds * cfg.sample_rate)))
         n = max(1, int(round(st.timeline_seconds * cfg.sample_rate)))
@@ -247,7 +266,7 @@ class Study:
             seed=self._seed(stage, 0, trainer.step))
         path = os.path.join("timeline", f"stage_{stage}_step_{trainer.step:06d}.wav")
         _audio.save(self._path(path), g.audio[0], cfg.sample_rate)
-        M["timeline"].append({"stage": stage, "step": trainer.step, "clip": clip.name, "path": path})
+        return {"stage": stage, "step": trainer.step, "clip": clip.name, "path": path}
 
 
 def _bits_measures(bits: np.ndarray) -> dict:

@@ -30,6 +30,7 @@ import numpy as np
 from . import audio as _audio
 from . import checkpoint as _ckpt
 from .config import WaveNetConfig
+from .files import make_dir
 from .model import Batch, WaveNet
 from .optim import Adam
 
@@ -51,7 +52,8 @@ class TrainSettings:
     sampling: str = "length"       # "length" or "uniform"
     seed: int = 0
     log_every: int = 10
-    checkpoint_every: int = 500    # 0: only when train() returns
+    checkpoint_every: int = 500    # steps between checkpoints (0: by time only)
+    checkpoint_minutes: float = 10.0  # ... and at most this long between them (0: by steps only)
     keep: int = 3                  # checkpoints kept
     max_bad_steps: int = 10        # consecutive non-finite steps before giving up
     dtype: str = "float32"
@@ -62,6 +64,9 @@ class TrainSettings:
         for k in ("steps", "batch", "window", "log_every"):
             if getattr(self, k) < 1:
                 raise ValueError(f"TrainSettings.{k} must be >= 1, got {getattr(self, k)}")
+        for k in ("checkpoint_every", "checkpoint_minutes", "keep", "max_bad_steps", "warmup"):
+            if getattr(self, k) < 0:
+                raise ValueError(f"TrainSettings.{k} must be >= 0, got {getattr(self, k)}")
         if self.schedule not in ("constant", "cosine"):
             raise ValueError(f"schedule must be 'constant' or 'cosine', got {self.schedule!r}")
         if self.sampling not in ("length", "uniform"):
@@ -89,11 +94,16 @@ def load_clip(source, config: WaveNetConfig, name: str | None = None) -> Clip:
         return source
     if isinstance(source, (str, os.PathLike)):
         a = _audio.load(source, config.sample_rate, min_samples=2)
-        name = name or os.path.splitext(os.path.basename(os.fspath(source)))[0]
+        where = os.fspath(source)
+        name = name or os.path.splitext(os.path.basename(where))[0]
     else:
         a = _audio.check_audio(source, name or "clip", min_samples=2)
-        name = name or "clip"
-    return Clip(name, a, _audio.mu_law_encode(a, config.classes))
+        where = name = name or "clip"
+    classes = _audio.mu_law_encode(a, config.classes)
+    if np.all(classes == _audio.silence_class(config.classes)):
+        raise _audio.AudioError(f"{where}: silent throughout (every sample encodes as silence, "
+                                f"peak {float(np.abs(a).max()):.2g}); there is nothing to learn")
+    return Clip(name, a, classes)
 
 
 def bits(nats: float) -> float:
@@ -122,7 +132,7 @@ class Trainer:
         self.bad_run = 0
         self.out_dir = None if out_dir is None else os.fspath(out_dir)
         if self.out_dir:
-            os.makedirs(self.out_dir, exist_ok=True)
+            make_dir(self.out_dir)
         self.extra: dict = {}               # anything a caller wants checkpointed (JSON)
         self._in_step, self._rng_before = False, None   # a step begun and not yet committed
         self.set_clips(clips)
@@ -189,7 +199,7 @@ class Trainer:
         norm = self.opt.grad_norm(grads)
         lr = self.lr_at(self.step)
         rec = {"step": self.step + 1, "loss": loss, "bits": bits(loss), "lr": lr, "grad_norm": norm}
-        with _sigint_held():
+        with signals_held():
             if not (math.isfinite(loss) and math.isfinite(norm)):
                 self.skipped += 1
                 self.bad_run += 1
@@ -211,28 +221,36 @@ class Trainer:
     def train(self, steps: int | None = None, *, progress: bool = True, callback=None,
               desc: str = "train") -> list[dict]:
         """Run until ``self.step == steps`` (default settings.steps). ``callback(trainer, rec)``
-        after every step may return True to stop early. Checkpoints every
-        ``checkpoint_every`` steps, on return and on Ctrl-C (when there is an out_dir)."""
+        after every step may return True to stop early; Ctrl-C and SIGTERM wait for it (a
+        step and its callback are one unit). Checkpoints every ``checkpoint_every`` steps or
+        ``checkpoint_minutes`` minutes, whichever comes first, on return, and on Ctrl-C or
+        SIGTERM (``Terminated``), when there is an out_dir."""
         target = self.settings.steps if steps is None else steps
         s = self.settings
         logged = []
         bar = _progress(target - self.step, desc, progress)
         self._in_step = False
+        saved_at = time.monotonic()
         try:
             while self.step < target:
                 rec = self.train_step()
-                bar.update(1)
-                if self.step % s.log_every == 0 or rec.get("skipped") or self.step == target:
-                    bar.set_postfix(loss=f"{rec['loss']:.3f}", sps=f"{rec['samples_per_s']:,.0f}")
-                    logged.append(rec)
-                    self._log(rec)
-                if s.checkpoint_every and self.step % s.checkpoint_every == 0 and self.out_dir:
-                    self.save_checkpoint()
-                if callback is not None and callback(self, rec):
+                with signals_held():
+                    bar.update(1)
+                    if self.step % s.log_every == 0 or rec.get("skipped") or self.step == target:
+                        bar.set_postfix(loss=f"{rec['loss']:.3f}", sps=f"{rec['samples_per_s']:,.0f}")
+                        logged.append(rec)
+                        self._log(rec)
+                    stop = callback is not None and callback(self, rec)
+                    due = (s.checkpoint_every and self.step % s.checkpoint_every == 0) or \
+                        (s.checkpoint_minutes and time.monotonic() - saved_at >= 60 * s.checkpoint_minutes)
+                    if due and self.out_dir:
+                        self.save_checkpoint()
+                        saved_at = time.monotonic()
+                if stop:
                     break
         except KeyboardInterrupt:
-            # Ctrl-C: save every completed step; a step cut short changed nothing but the
-            # window generator, rewound here, so resume continues exactly
+            # Ctrl-C or SIGTERM: save every completed step; a step cut short changed nothing
+            # but the window generator, rewound here, so resume continues exactly
             if self.out_dir:
                 if self._in_step:
                     self.rng.bit_generator.state = self._rng_before
@@ -321,20 +339,43 @@ class Trainer:
         return t
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what batch schedulers send before they kill a job), raised where Ctrl-C's
+    KeyboardInterrupt would be, so the trainer saves and stops the same way. Installed by
+    ``terminate_like_interrupt()`` (the ``wavecore`` command does)."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated("SIGTERM")
+
+
+def terminate_like_interrupt() -> None:
+    """Make SIGTERM raise Terminated in the main thread, from now on."""
+    signal.signal(signal.SIGTERM, _raise_terminated)
+
+
+_HELD = (signal.SIGINT, signal.SIGTERM)
+
+
 @contextlib.contextmanager
-def _sigint_held():
-    """Hold Ctrl-C (SIGINT) until the block ends, then deliver it as it would have been."""
+def signals_held():
+    """Hold Ctrl-C (SIGINT) and SIGTERM until the block ends, then deliver them as they would
+    have been (a signal whose handler is the default or ignore is left alone)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    caught = []
-    old = signal.signal(signal.SIGINT, lambda *_: caught.append(True))
+    caught, old = [], {}
+    for sig in _HELD:
+        h = signal.getsignal(sig)
+        if callable(h):                    # a Python handler: hold it
+            old[sig] = signal.signal(sig, lambda n, f: caught.append(n))
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, old)
-        if caught:
-            signal.raise_signal(signal.SIGINT)
+        for sig, h in old.items():
+            signal.signal(sig, h)
+        for sig in dict.fromkeys(caught):
+            signal.raise_signal(sig)
 
 
 def _progress(total, desc, enabled):
