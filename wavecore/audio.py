@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -18,6 +19,10 @@ from .ops import mu_law as _mu_law_ref
 
 class AudioError(ValueError):
     """Audio that cannot be used: missing, unreadable, empty, non-finite, silent or too short."""
+
+
+class AudioWarning(UserWarning):
+    """Audio that can be used but is not what its file says (e.g. a truncated WAV)."""
 
 
 def _name(path) -> str:
@@ -75,11 +80,49 @@ def load(path, sample_rate: int, *, min_samples: int = 1) -> np.ndarray:
         raise AudioError(f"{name}: unreadable or corrupt audio file ({msg})") from None
     if data.shape[0] == 0:
         raise AudioError(f"{name}: audio has zero length")
+    declared = wav_declared_frames(path)
+    if declared is not None and declared > data.shape[0]:
+        warnings.warn(AudioWarning(
+            f"{name}: truncated: its header says {declared} frames ({declared / rate:.3f} s), the "
+            f"file holds {data.shape[0]} ({data.shape[0] / rate:.3f} s); using those"), stacklevel=2)
     mono = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
     check_audio(mono, name)
     mono = resample(mono, rate, sample_rate)
     mono = np.clip(mono, -1.0, 1.0)
     return check_audio(mono, name, min_samples=min_samples)
+
+
+def wav_declared_frames(path) -> int | None:
+    """The frame count a RIFF/WAVE file's header declares (its data chunk's size over the
+    block size), or None for other formats and streamed headers (size 0 or 0xFFFFFFFF).
+    libsndfile reads the frames present and says nothing when the file is shorter."""
+    import struct
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return None
+            block = None
+            while True:
+                chunk = f.read(8)
+                if len(chunk) < 8:
+                    return None
+                cid, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+                if cid == b"fmt ":
+                    fmt = f.read(size)
+                    if len(fmt) < 14:
+                        return None
+                    block = struct.unpack("<H", fmt[12:14])[0]
+                    if size % 2:
+                        f.seek(1, 1)
+                elif cid == b"data":
+                    if not block or size in (0, 0xFFFFFFFF):
+                        return None
+                    return size // block
+                else:
+                    f.seek(size + size % 2, 1)
+    except OSError:
+        return None
 
 
 def save(path, audio, sample_rate: int) -> None:

@@ -1,27 +1,78 @@
-"""The ``wavecore`` command."""
+"""The ``wavecore`` command.
+
+Every default comes from the settings dataclasses (WaveNetConfig, TrainSettings, StudySettings,
+demo_setup): a flag left out is None here and the dataclass decides; a flag given is applied, or
+refused with one line that names it. Values out of range are argparse errors naming the flag.
+"""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
+import warnings
 
 from . import __version__
 from .backend import BACKENDS, cpu_available, cpu_training_available, gpu_status
 from .config import ConfigError, WaveNetConfig
 from .train import TrainSettings
 
+# flag dest -> WaveNetConfig field
+MODEL_FLAGS = {"layers": "layers", "stacks": "stacks", "residual": "residual_channels",
+               "dilation": "dilation_channels", "skip": "skip_channels", "classes": "classes",
+               "sample_rate": "sample_rate"}
+# flag dest -> TrainSettings field (train); the study's and demo's subset below
+TRAIN_FLAGS = ("steps", "batch", "window", "lr", "schedule", "warmup", "clip_norm", "sampling",
+               "checkpoint_every", "checkpoint_minutes", "keep", "seed", "backend", "threads")
+STUDY_TRAIN_FLAGS = ("batch", "window", "lr", "checkpoint_minutes", "seed", "backend", "threads")
+# flag dest -> StudySettings field
+STUDY_FLAGS = {"steps_per_stage": "steps_per_stage", "later_steps": "later_steps",
+               "memorised": "memorised_accuracy", "temperatures": "temperatures",
+               "timeline_every": "timeline_every", "seed": "seed"}
+
+
+def _flag(dest: str) -> str:
+    return "--" + dest.replace("_", "-")
+
+
+def _given(args, dests) -> dict:
+    """{dest: value} of the flags the user gave (argparse leaves the others None)."""
+    return {d: getattr(args, d) for d in dests if getattr(args, d, None) is not None}
+
+
+def _number(kind, low=None, high=None, low_open=False):
+    """An argparse type: kind (int/float) within [low, high] (low excluded with low_open)."""
+    def parse(text):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, "
+                                             f"got {text!r}") from None
+        if low is not None and (v <= low if low_open else v < low):
+            raise argparse.ArgumentTypeError(f"must be {'>' if low_open else '>='} {low}, got {text}")
+        if high is not None and v > high:
+            raise argparse.ArgumentTypeError(f"must be <= {high}, got {text}")
+        return v
+    return parse
+
+
+COUNT, COUNT0, POSITIVE, NONNEG = _number(int, 1), _number(int, 0), _number(float, 0, low_open=True), \
+    _number(float, 0)
+
 
 def _config_from_args(args) -> WaveNetConfig:
+    model = {MODEL_FLAGS[d]: v for d, v in _given(args, MODEL_FLAGS).items()}
     if args.config:
+        if model:
+            raise ConfigError(f"{_flag(next(k for k, f in MODEL_FLAGS.items() if f in model))}: the "
+                              f"model comes from --config {args.config}; give one or the other")
         try:
             with open(args.config, encoding="utf-8") as f:
                 return WaveNetConfig.from_json(f.read())
         except OSError as e:
             raise ConfigError(f"{args.config}: cannot read config ({e.strerror})") from None
-    return WaveNetConfig(layers=args.layers, stacks=args.stacks, residual_channels=args.residual,
-                         dilation_channels=args.dilation, skip_channels=args.skip,
-                         classes=args.classes, sample_rate=args.sample_rate)
+    return WaveNetConfig(**model)
 
 
 def cmd_info(args) -> int:
@@ -65,30 +116,55 @@ def cmd_info(args) -> int:
 
 def _conditioned(cfg, args, n_clips):
     """--condition: one global-conditioning id per clip (clip i is read with id i)."""
-    import dataclasses
-    return dataclasses.replace(cfg, gc_ids=n_clips) if getattr(args, "condition", False) else cfg
+    return dataclasses.replace(cfg, gc_ids=n_clips) if args.condition else cfg
+
+
+def _resume_train(args):
+    """train --resume: the checkpoint fixes the model, the seed and the clips; every training
+    flag given is applied (and said); without --steps the run goes on to its planned total."""
+    from .checkpoint import CheckpointError, latest, load
+    from .train import Trainer, lr_at
+    fixed = [d for d in (*MODEL_FLAGS, "config", "condition", "seed")
+             if getattr(args, d, None) not in (None, False)]
+    if fixed:
+        what = "its random state" if fixed[0] == "seed" else "its model"
+        raise ValueError(f"{_flag(fixed[0])}: a resumed run keeps {what} from the checkpoint; "
+                         "leave the flag out, or train into a new --out")
+    path = latest(args.out)
+    if path is None:
+        raise CheckpointError(f"--resume: no checkpoint (ckpt-*.npz) in {args.out}")
+    meta = load(path)[0]
+    old = TrainSettings(**meta["settings"])
+    given = _given(args, TRAIN_FLAGS)
+    if "steps" in given and given["steps"] <= meta["step"]:
+        raise ValueError(f"--steps {given['steps']}: the run in {args.out} is already at step "
+                         f"{meta['step']}; give a larger total")
+    trainer = Trainer.resume(path, args.clips, **given)
+    print(f"resuming {path} at step {trainer.step} of {trainer.settings.steps}")
+    for d, v in given.items():
+        if d != "steps" and getattr(old, d) != v:
+            print(f"  {_flag(d)} {v} (was {getattr(old, d)})")
+    new, k = trainer.settings, trainer.step
+    if "steps" in given and new.steps != old.steps:
+        if new.schedule == "cosine":
+            print(f"  --steps {new.steps} (was {old.steps}): the cosine schedule now ends at step "
+                  f"{new.steps}; the learning rate at step {k} is {lr_at(new, k):.3g} "
+                  f"(was {lr_at(old, k):.3g})")
+        else:
+            print(f"  --steps {new.steps} (was {old.steps}): the learning rate stays {new.lr:g}")
+    return trainer
 
 
 def cmd_train(args) -> int:
     from .train import Trainer
-    settings = TrainSettings(steps=args.steps, batch=args.batch, window=args.window, lr=args.lr,
-                             schedule=args.schedule, clip_norm=args.clip_norm,
-                             sampling=args.sampling, checkpoint_every=args.checkpoint_every,
-                             keep=args.keep, seed=args.seed, backend=args.backend,
-                             threads=args.threads)
     if args.resume:
-        from .checkpoint import load, latest
-        path = latest(args.out)
-        if path is None:
-            raise ValueError(f"--resume: no checkpoint in {args.out}")
-        cfg = WaveNetConfig.from_dict(load(path)[0]["config"])
-        trainer = Trainer.resume(args.out, args.clips, steps=args.steps, backend=args.backend,
-                                 threads=args.threads)
-        print(f"resuming {path} at step {trainer.step}")
+        trainer = _resume_train(args)
     else:
         cfg = _conditioned(_config_from_args(args), args, len(args.clips))
+        settings = TrainSettings(**_given(args, TRAIN_FLAGS))
         trainer = Trainer(cfg, args.clips, settings, out_dir=args.out)
-    print(f"model: {cfg.describe()}; {trainer.net.size:,} parameters, backend {trainer.net.backend}")
+    print(f"model: {trainer.config.describe()}; {trainer.net.size:,} parameters, "
+          f"backend {trainer.net.backend}")
     trainer.train()
     for c in trainer.clips:
         m = trainer.evaluate(c)
@@ -100,8 +176,6 @@ def cmd_train(args) -> int:
 
 
 def cmd_sample(args) -> int:
-    import os
-
     import numpy as np
 
     from .checkpoint import CheckpointError, latest, load
@@ -115,9 +189,9 @@ def cmd_sample(args) -> int:
     meta, arrays = load(path)
     cfg = WaveNetConfig.from_dict(meta["config"])
     net = WaveNet(cfg, np.dtype(meta["dtype"]), backend="numpy")
-    n = args.samples if args.samples is not None else int(round((args.seconds or 2.0) * cfg.sample_rate))
-    if args.streams < 1:
-        raise ValueError("--streams must be >= 1")
+    n = args.samples if args.samples is not None else int(round(args.seconds * cfg.sample_rate))
+    if n < 1:
+        raise ValueError(f"--seconds {args.seconds} is less than one sample at {cfg.sample_rate} Hz")
     sampler = CachedSampler(net, arrays["params"], backend=args.backend, threads=args.threads)
     if cfg.gc_ids and args.gc is None:
         names = ", ".join(f"{i} = {c['name']}" for i, c in enumerate(meta["clips"]))
@@ -149,81 +223,99 @@ def _run_study(cfg, clips, settings, out, resume) -> int:
     return 0
 
 
-def _study_settings(args):
-    from .study import StudySettings
-    train = TrainSettings(steps=10 ** 9, batch=args.batch, window=args.window, lr=args.lr,
-                          schedule="constant", warmup=20, checkpoint_every=0, keep=1000,
-                          seed=args.seed, backend=args.backend, threads=args.threads)
-    return StudySettings(temperatures=tuple(args.temperatures), memorise=not args.fixed,
-                         steps_per_stage=args.steps_per_stage or 1500, later_steps=args.later_steps,
-                         memorised_accuracy=args.memorised or 0.998,
-                         timeline_every=args.timeline_every, seed=args.seed, train=train)
+def _study_settings(args, base):
+    """base (StudySettings) with the flags given applied."""
+    study = {STUDY_FLAGS[d]: v for d, v in _given(args, STUDY_FLAGS).items()}
+    if args.fixed:
+        study["memorise"] = False
+    train = dataclasses.replace(base.train, **_given(args, STUDY_TRAIN_FLAGS))
+    return dataclasses.replace(base, train=train, **study)
 
 
 def cmd_study(args) -> int:
+    from .study import StudySettings
     cfg = _conditioned(_config_from_args(args), args, len(args.clips))
-    return _run_study(cfg, args.clips, _study_settings(args), args.out, args.resume)
+    return _run_study(cfg, args.clips, _study_settings(args, StudySettings()), args.out, args.resume)
 
 
 def cmd_demo(args) -> int:
-    import dataclasses
-
     from . import clips as builtin
     from .study import demo_setup
     cfg, clips, settings = demo_setup(args.quick)
-    # flags override the demo's settings; those left at None keep the demo's values
-    given = {k: v for k, v in (("steps_per_stage", args.steps_per_stage),
-                               ("later_steps", args.later_steps),
-                               ("memorised_accuracy", args.memorised)) if v is not None}
-    train = dataclasses.replace(settings.train, batch=args.batch, window=args.window, lr=args.lr,
-                                seed=args.seed, backend=args.backend,
-                                threads=args.threads or settings.train.threads)
-    settings = dataclasses.replace(settings, train=train, temperatures=tuple(args.temperatures),
-                                   memorise=not args.fixed, timeline_every=args.timeline_every,
-                                   seed=args.seed, **given)
+    settings = _study_settings(args, settings)
     print(f"wavecore demo: a learn-and-forget study on the built-in clips "
           f"{', '.join(builtin.DEMO)} ({len(clips[0][1]) / cfg.sample_rate:g} s each at "
           f"{cfg.sample_rate} Hz)")
     return _run_study(cfg, clips, settings, args.out, args.resume)
 
 
-def _add_study_flags(p, steps):
+def _add_study_flags(p, out, defaults: str):
+    """The study's flags; ``defaults`` says where a flag left out takes its value."""
+    from .study import StudySettings
+    d = StudySettings()
+    dflt = (lambda v: f"default {v}") if defaults == "study" else (lambda v: "default: the demo's")
     g = p.add_argument_group("study")
-    g.add_argument("--out", default="wavecore-study" if steps else "wavecore-demo", metavar="DIR",
-                   help="output directory (default %(default)s)")
-    g.add_argument("--resume", action="store_true", help="finish an interrupted study in --out")
-    dflt = "default %(default)s" if steps else "default: the demo's"
-    g.add_argument("--steps-per-stage", type=int, default=steps or None,
-                   help=f"step cap per stage (or the fixed count with --fixed; {dflt})")
+    g.add_argument("--out", default=out, metavar="DIR", help="output directory (default %(default)s)")
+    g.add_argument("--resume", action="store_true",
+                   help="finish an interrupted study in --out (from inside the stage it stopped in)")
+    g.add_argument("--steps-per-stage", type=COUNT,
+                   help=f"step cap per stage (or the fixed count with --fixed; {dflt(d.steps_per_stage)})")
     g.add_argument("--fixed", action="store_true",
                    help="train a fixed number of steps per stage instead of until memorised")
-    g.add_argument("--later-steps", type=int, default=None,
+    g.add_argument("--later-steps", type=COUNT,
                    help="train stages 2.. for exactly this many steps (the original: memorise the "
                    "first song, then a fixed number per added song)")
-    g.add_argument("--memorised", type=float, default=0.998 if steps else None,
-                   help=f"teacher-forced accuracy on the newest clip that ends a stage ({dflt})")
-    g.add_argument("--temperatures", type=float, nargs="+", default=[0.9, 0.7, 0.6],
-                   help="render temperatures (default 0.9 0.7 0.6)")
-    g.add_argument("--timeline-every", type=int, default=100, help="steps between timeline renders")
-    g.add_argument("--batch", type=int, default=4)
-    g.add_argument("--window", type=int, default=2000)
-    g.add_argument("--lr", type=float, default=3e-3)
-    g.add_argument("--backend", choices=BACKENDS, default="auto")
-    g.add_argument("--threads", type=int, default=None)
-    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--memorised", type=_number(float, 0, 1), metavar="ACC",
+                   help="teacher-forced accuracy on the newest clip that ends a stage, in [0, 1] "
+                   f"({dflt(d.memorised_accuracy)}; 0 ends a stage at its first check)")
+    g.add_argument("--temperatures", type=NONNEG, nargs="+",
+                   help=f"render temperatures ({dflt(' '.join(f'{t:g}' for t in d.temperatures))})")
+    g.add_argument("--timeline-every", type=COUNT0,
+                   help=f"steps between timeline renders, 0: none ({dflt(d.timeline_every)})")
+    g.add_argument("--batch", type=COUNT, help=f"windows per step ({dflt(d.train.batch)})")
+    g.add_argument("--window", type=COUNT, help=f"loss-bearing samples per window ({dflt(d.train.window)})")
+    g.add_argument("--lr", type=POSITIVE, help=f"learning rate, constant ({dflt(d.train.lr)})")
+    g.add_argument("--checkpoint-minutes", type=NONNEG,
+                   help=f"also checkpoint this often inside a stage ({dflt(d.train.checkpoint_minutes)})")
+    g.add_argument("--backend", choices=BACKENDS, help="compute path (default auto)")
+    g.add_argument("--threads", type=COUNT, help="threads (default: all cores)")
+    g.add_argument("--seed", type=int, help="seed of the initialisation, windows and renders (default 0)")
 
 
 def _add_model_flags(p):
     d = WaveNetConfig()
-    g = p.add_argument_group("model (ignored with --config)")
+    g = p.add_argument_group("model (or --config)")
     g.add_argument("--config", metavar="JSON", help="a WaveNetConfig JSON file")
-    g.add_argument("--layers", type=int, default=d.layers, help="layers per stack (default %(default)s)")
-    g.add_argument("--stacks", type=int, default=d.stacks, help="stacks (default %(default)s)")
-    g.add_argument("--residual", type=int, default=d.residual_channels, help="residual channels R")
-    g.add_argument("--dilation", type=int, default=d.dilation_channels, help="gate channels D")
-    g.add_argument("--skip", type=int, default=d.skip_channels, help="skip channels S")
-    g.add_argument("--classes", type=int, default=d.classes, help="μ-law classes")
-    g.add_argument("--sample-rate", type=int, default=d.sample_rate, help="Hz")
+    g.add_argument("--layers", type=COUNT, help=f"layers per stack (default {d.layers})")
+    g.add_argument("--stacks", type=COUNT, help=f"stacks (default {d.stacks})")
+    g.add_argument("--residual", type=COUNT, help=f"residual channels R (default {d.residual_channels})")
+    g.add_argument("--dilation", type=COUNT, help=f"gate channels D (default {d.dilation_channels})")
+    g.add_argument("--skip", type=COUNT, help=f"skip channels S (default {d.skip_channels})")
+    g.add_argument("--classes", type=_number(int, 2), help=f"μ-law classes (default {d.classes})")
+    g.add_argument("--sample-rate", type=COUNT, help=f"Hz (default {d.sample_rate})")
+
+
+def _add_train_flags(p):
+    d = TrainSettings()
+    p.add_argument("--steps", type=COUNT,
+                   help=f"total steps (default {d.steps}; with --resume: the run's planned total, "
+                   "or a new one)")
+    p.add_argument("--batch", type=COUNT, help=f"windows per step (default {d.batch})")
+    p.add_argument("--window", type=COUNT, help=f"loss-bearing samples per window (default {d.window})")
+    p.add_argument("--lr", type=POSITIVE, help=f"peak learning rate (default {d.lr})")
+    p.add_argument("--schedule", choices=["cosine", "constant"], help=f"(default {d.schedule})")
+    p.add_argument("--warmup", type=COUNT0, help=f"linear warm-up steps (default {d.warmup})")
+    p.add_argument("--clip-norm", type=NONNEG, help=f"gradient clipping, 0: off (default {d.clip_norm})")
+    p.add_argument("--sampling", choices=["length", "uniform"],
+                   help=f"draw windows by clip length or uniformly per clip (default {d.sampling})")
+    p.add_argument("--checkpoint-every", type=COUNT0,
+                   help=f"steps between checkpoints, 0: by time only (default {d.checkpoint_every})")
+    p.add_argument("--checkpoint-minutes", type=NONNEG,
+                   help=f"minutes between checkpoints, 0: by steps only (default {d.checkpoint_minutes:g})")
+    p.add_argument("--keep", type=COUNT, help=f"checkpoints kept (default {d.keep})")
+    p.add_argument("--backend", choices=BACKENDS, help="compute path (default auto)")
+    p.add_argument("--threads", type=COUNT, help="threads (default: all cores)")
+    p.add_argument("--seed", type=int, help=f"seed of the initialisation and the windows (default {d.seed})")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -250,56 +342,44 @@ def build_parser() -> argparse.ArgumentParser:
     pt = sub.add_parser("train", help="train a WaveNet on audio clips",
                         description="Train on one or more clips (any format soundfile reads; "
                         "mixed to mono and resampled to --sample-rate). Checkpoints go to --out; "
-                        "--resume continues the newest one exactly.")
+                        "--resume continues the newest one exactly, to its planned total "
+                        "(--steps sets a new one). Ctrl-C and SIGTERM save a checkpoint and stop.")
     pt.add_argument("clips", nargs="+", metavar="CLIP", help="audio files")
     pt.add_argument("--out", required=True, metavar="DIR", help="output directory")
     _add_model_flags(pt)
-    d = TrainSettings()
-    pt.add_argument("--steps", type=int, default=d.steps, help="total steps (default %(default)s)")
-    pt.add_argument("--batch", type=int, default=d.batch, help="windows per step (default %(default)s)")
-    pt.add_argument("--window", type=int, default=d.window,
-                    help="loss-bearing samples per window (default %(default)s)")
-    pt.add_argument("--lr", type=float, default=d.lr, help="peak learning rate (default %(default)s)")
-    pt.add_argument("--schedule", choices=["cosine", "constant"], default=d.schedule)
-    pt.add_argument("--clip-norm", type=float, default=d.clip_norm, help="gradient clipping (0: off)")
-    pt.add_argument("--sampling", choices=["length", "uniform"], default=d.sampling,
-                    help="draw windows by clip length or uniformly per clip")
-    pt.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every)
-    pt.add_argument("--keep", type=int, default=d.keep, help="checkpoints kept")
+    _add_train_flags(pt)
     pt.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
     pt.add_argument("--condition", action="store_true",
                     help="global conditioning: clip i is read with id i (sample with --gc i)")
-    pt.add_argument("--backend", choices=BACKENDS, default="auto")
-    pt.add_argument("--threads", type=int, default=None, help="threads (default: all cores)")
-    pt.add_argument("--seed", type=int, default=0)
     pt.set_defaults(func=cmd_train)
 
     ps = sub.add_parser("sample", help="generate audio from a checkpoint",
                         description="Render audio with the cached sampler.")
     ps.add_argument("checkpoint", help="a ckpt-*.npz file, or a directory (its newest)")
     n = ps.add_mutually_exclusive_group()
-    n.add_argument("--seconds", type=float, default=None, help="length in seconds (default 2)")
-    n.add_argument("--samples", type=int, default=None, help="length in samples")
-    ps.add_argument("--temperature", type=float, default=1.0, help="0 = argmax (default %(default)s)")
+    n.add_argument("--seconds", type=POSITIVE, default=2.0, help="length in seconds (default %(default)s)")
+    n.add_argument("--samples", type=COUNT, help="length in samples")
+    ps.add_argument("--temperature", type=NONNEG, default=1.0, help="0 = argmax (default %(default)s)")
     ps.add_argument("--prime", "--wav_seed", "--wav-seed", dest="prime", metavar="WAV",
                     help="audio the network reads before generating")
-    ps.add_argument("--streams", type=int, default=1, help="independent renders (OUT_k.wav)")
+    ps.add_argument("--streams", type=COUNT, default=1, help="independent renders (OUT_k.wav)")
     ps.add_argument("--seed", type=int, default=0)
-    ps.add_argument("--gc", type=int, default=None, metavar="ID",
+    ps.add_argument("--gc", type=COUNT0, default=None, metavar="ID",
                     help="conditioning id (the clip index) for a model trained with --condition")
     ps.add_argument("--backend", choices=BACKENDS, default="auto",
                     help="where the sampler runs (auto: the compiled CPU loop)")
-    ps.add_argument("--threads", type=int, default=None)
+    ps.add_argument("--threads", type=COUNT, default=None)
     ps.add_argument("--out", required=True, metavar="WAV", help="output WAV")
     ps.set_defaults(func=cmd_sample)
 
     pst = sub.add_parser("study", help="the incremental learn-and-forget study on your clips",
                          description="Train on clip 1 until memorised, add the clips one by one; "
                          "after every stage score every clip and render the seen ones at each "
-                         "temperature. Writes DIR/report.html and DIR/metrics.json.")
+                         "temperature. Writes DIR/report.html and DIR/metrics.json. Ctrl-C and "
+                         "SIGTERM save a checkpoint; --resume goes on from it.")
     pst.add_argument("clips", nargs="+", metavar="CLIP", help="audio files, in the order to add them")
     _add_model_flags(pst)
-    _add_study_flags(pst, 600)
+    _add_study_flags(pst, "wavecore-study", "study")
     pst.add_argument("--condition", action="store_true",
                      help="global conditioning: clip j is trained and rendered with id j")
     pst.set_defaults(func=cmd_study)
@@ -307,28 +387,44 @@ def build_parser() -> argparse.ArgumentParser:
     pd = sub.add_parser("demo", help="the study on the built-in clips, small model (minutes)",
                         description="Run the learn-and-forget study on built-in synthesised clips "
                         "(a hip-hop style mix, a breakbeat, scratch shrieks) with a small model, "
-                        "and print the path of the report.")
+                        "and print the path of the report. Flags left out take the demo's values "
+                        "(wavecore.study.demo_setup).")
     pd.add_argument("--quick", action="store_true", help="shorter clips and stages (a smoke test)")
-    _add_study_flags(pd, 0)
+    _add_study_flags(pd, "wavecore-demo", "demo")
     pd.set_defaults(func=cmd_demo)
     return p
 
 
+def _saved(args) -> str:
+    """Where an interrupted run's progress is: ' at step N (PATH)', or ''."""
+    from .checkpoint import latest, load
+    d = args.out if args.cmd == "train" else os.path.join(args.out, "checkpoints")
+    path = latest(d) if os.path.isdir(d) else None
+    return f" at step {load(path)[0]['step']} ({path})" if path else ""
+
+
 def main(argv=None) -> int:
+    from .train import Terminated, terminate_like_interrupt
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    warnings.showwarning = lambda msg, *a, **k: print(f"wavecore {args.cmd}: warning: {msg}",
+                                                      file=sys.stderr)
+    long_run = args.cmd in ("train", "study", "demo")
+    if long_run:
+        terminate_like_interrupt()           # SIGTERM (a scheduler) saves and stops like Ctrl-C
     try:
         return args.func(args)
     except (ValueError, OSError, RuntimeError) as e:    # AudioError, ConfigError, BackendError...
         print(f"wavecore {args.cmd}: error: {e}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print(f"wavecore {args.cmd}: interrupted" + (" (progress saved; --resume continues)"
-              if args.cmd in ("train", "study", "demo") else ""), file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        how = "terminated (SIGTERM)" if isinstance(e, Terminated) else "interrupted"
+        print(f"wavecore {args.cmd}: {how}" + (f"; progress saved{_saved(args)}; --resume continues"
+              if long_run else ""), file=sys.stderr)
+        return 143 if isinstance(e, Terminated) else 130
 
 
 if __name__ == "__main__":

@@ -39,14 +39,22 @@ from .sampler import CachedSampler
 from .train import Clip, Trainer, TrainSettings, load_clip
 
 
+def study_train_settings(**kw) -> TrainSettings:
+    """A study's training defaults: a constant learning rate, no step-count checkpoints (one
+    per stage, plus the time-based ones), every checkpoint kept."""
+    return TrainSettings(**{**dict(batch=4, window=2000, lr=3e-3, schedule="constant", warmup=20,
+                                   checkpoint_every=0, keep=1000), **kw})
+
+
 @dataclass
 class StudySettings:
+    """Every default of ``wavecore study`` (the command reads them from here)."""
     temperatures: tuple = (0.9, 0.7, 0.6)
     memorise: bool = True            # stage ends when the newest clip is memorised (else fixed)
     steps_per_stage: int = 600       # the cap (memorise) or the fixed count
     later_steps: int | None = None   # if set: stages 2.. train exactly this many steps, as the
                                      # original did (memorise the first song, then +N per song)
-    memorised_accuracy: float = 0.95  # teacher-forced top-1 accuracy on the newest clip
+    memorised_accuracy: float = 0.998  # teacher-forced top-1 accuracy on the newest clip
     check_every: int = 50
     timeline_every: int = 100        # 0: no timeline
     timeline_seconds: float = 0.5
@@ -54,8 +62,7 @@ class StudySettings:
     unprimed_seconds: float = 1.0
     trace_bin_seconds: float = 0.01  # per-position NLL traces are averaged over such bins
     seed: int = 0
-    train: TrainSettings = field(default_factory=lambda: TrainSettings(
-        schedule="constant", checkpoint_every=0, keep=1000))
+    train: TrainSettings = field(default_factory=study_train_settings)
 
     def __post_init__(self):
         if isinstance(self.train, dict):
@@ -64,7 +71,11 @@ class StudySettings:
         if not self.temperatures or any(not (t >= 0) for t in self.temperatures):
             raise ValueError(f"temperatures must be >= 0, got {self.temperatures}")
         if self.steps_per_stage < 1 or self.check_every < 1 or (self.later_steps or 1) < 1:
-            raise ValueError("steps_per_stage and check_every must be >= 1")
+            raise ValueError("steps_per_stage, later_steps and check_every must be >= 1")
+        if not 0 <= self.memorised_accuracy <= 1:
+            raise ValueError(f"memorised_accuracy must lie in [0, 1], got {self.memorised_accuracy}")
+        if self.timeline_every < 0:
+            raise ValueError(f"timeline_every must be >= 0, got {self.timeline_every}")
 
 
 def _write_json(path, obj):
@@ -302,9 +313,7 @@ def demo_setup(quick: bool = False, **overrides):
                         skip_channels=128, sample_rate=8000)
     seconds = 1.0 if quick else 2.0
     clips = [(name, builtin.get(name, cfg.sample_rate, seconds)) for name in builtin.DEMO]
-    train = TrainSettings(steps=10 ** 9, batch=4, window=2000, lr=3e-3, schedule="constant",
-                          warmup=20, checkpoint_every=0, keep=1000)
     kw = dict(steps_per_stage=150 if quick else 1500, later_steps=50 if quick else 400,
-              memorised_accuracy=0.998, train=train)
+              memorised_accuracy=0.998)
     kw.update(overrides)
     return cfg, clips, StudySettings(**kw)

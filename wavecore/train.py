@@ -106,6 +106,17 @@ def load_clip(source, config: WaveNetConfig, name: str | None = None) -> Clip:
     return Clip(name, a, classes)
 
 
+def lr_at(s: TrainSettings, step: int) -> float:
+    """The learning rate of step ``step`` (0-based): linear warm-up, then constant or a cosine
+    down to lr * min_lr_ratio at step ``s.steps``."""
+    if step < s.warmup:
+        return s.lr * (step + 1) / s.warmup
+    if s.schedule == "constant":
+        return s.lr
+    frac = min(1.0, (step - s.warmup) / max(1, s.steps - s.warmup))
+    return s.lr * (s.min_lr_ratio + (1 - s.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * frac)))
+
+
 def bits(nats: float) -> float:
     return nats / math.log(2)
 
@@ -178,13 +189,7 @@ class Trainer:
 
     # -- optimisation -----------------------------------------------------------
     def lr_at(self, step: int) -> float:
-        s = self.settings
-        if step < s.warmup:
-            return s.lr * (step + 1) / s.warmup
-        if s.schedule == "constant":
-            return s.lr
-        frac = min(1.0, (step - s.warmup) / max(1, s.steps - s.warmup))
-        return s.lr * (s.min_lr_ratio + (1 - s.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * frac)))
+        return lr_at(self.settings, step)
 
     def train_step(self) -> dict:
         """One step; a non-finite loss or gradient is skipped and never touches the weights.
