@@ -1,7 +1,17 @@
+"""Shared fixtures: the tiny config, random batches, the compute paths every backend-generic test
+runs on, a chord to memorise, and child processes that hold wherever the tests are started."""
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
 from wavecore import WaveNetConfig
+from wavecore._gpu import device as gdev
+from wavecore.backend import cpu_training_available, cuda_status
 
 
 @pytest.fixture
@@ -14,3 +24,85 @@ def tiny_config():
 def random_batch(cfg, T, B, seed=0):
     rng = np.random.default_rng(seed)
     return rng.integers(0, cfg.classes, size=(cfg.receptive_field + T, B))
+
+
+def chord(sr, seconds):
+    t = np.arange(int(sr * seconds)) / sr
+    env = np.minimum(1.0, t / 0.02) * np.exp(-3.0 * t)             # attack, decay
+    notes = sum(np.sin(2 * np.pi * f * t) for f in (261.63, 329.63, 392.00))
+    return (0.3 * env * notes).astype(np.float32)
+
+
+# -- the compute paths -------------------------------------------------------------------------
+_cuda_ok, _cuda_why = cuda_status()
+_CPU = pytest.param("cpu", marks=pytest.mark.skipif(not cpu_training_available(),
+                                                    reason="the Cython kernels are not built"))
+_EMULATE = pytest.param("gpu-emulate", marks=pytest.mark.skipif(
+    gdev.compiler() is None, reason="no C++ compiler for the GPU emulator"))
+_CUDA = pytest.param("gpu-cuda", marks=pytest.mark.skipif(not _cuda_ok, reason=f"no GPU: {_cuda_why}"))
+
+
+def _use(name, monkeypatch):
+    """The backend name a WaveNet takes for a fixture's path (the GPU device chosen by the
+    environment variable backend="gpu" reads)."""
+    if name.startswith("gpu"):
+        monkeypatch.setenv("WAVECORE_GPU", "emulate" if name == "gpu-emulate" else "cuda")
+        return "gpu"
+    return name
+
+
+@pytest.fixture(params=[_CPU, _EMULATE, _CUDA])
+def compiled(request, monkeypatch):
+    """Each compiled path: the Cython kernels, the GPU kernels on the emulator, on CUDA."""
+    return _use(request.param, monkeypatch)
+
+
+@pytest.fixture(params=["numpy", _CPU, _EMULATE, _CUDA])
+def backend(request, monkeypatch):
+    """Every path, the NumPy reference included."""
+    return _use(request.param, monkeypatch)
+
+
+# -- processes -----------------------------------------------------------------------------------
+@pytest.fixture(autouse=True, scope="session")
+def python_sigint_handler():
+    """A test run started in the background from a non-interactive shell (``nohup pytest &``)
+    inherits SIGINT ignored, and Python then installs no KeyboardInterrupt handler; the tests
+    of Ctrl-C handling need it, so it is set explicitly here."""
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, old)
+
+
+def _child_signals():
+    # set explicitly, not inherited: a background job's parent may ignore SIGINT
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
+        signal.signal(sig, signal.SIG_DFL)
+
+
+@contextlib.contextmanager
+def spawned(cmd, **kw):
+    """Popen in a process group of its own with default signal dispositions; on leaving the
+    block (passed, failed or timed out) the group is killed: the process and its children."""
+    p = subprocess.Popen(cmd, preexec_fn=_child_signals, start_new_session=True, **kw)
+    try:
+        yield p
+    finally:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+        for f in (p.stdout, p.stderr):
+            if f:
+                f.close()
+
+
+def run(cmd, timeout, **kw):
+    """subprocess.run through ``spawned``: (returncode, stdout, stderr) as text."""
+    with spawned(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw) as p:
+        out, err = p.communicate(timeout=timeout)
+        return p.returncode, out, err
+
+
+def cli(*args, timeout=120, **kw):
+    """The ``wavecore`` command in a child process."""
+    return run([sys.executable, "-m", "wavecore.cli", *map(str, args)], timeout, **kw)

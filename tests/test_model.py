@@ -1,8 +1,8 @@
 """The whole reference model: gradient check, causality, shapes, flat buffer."""
 import numpy as np
 import pytest
-
 from conftest import random_batch
+
 from wavecore import Batch, WaveNet, WaveNetConfig
 from wavecore.backend import cpu_training_available
 from wavecore.testing import GradientCheckError, check_model_gradients

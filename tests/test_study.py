@@ -91,9 +91,13 @@ def test_tiny_study_writes_every_artefact(study_dir):
     assert sorted(f for f in os.listdir(os.path.join(study_dir, "checkpoints")) if f.endswith(".npz")) == \
         ["ckpt-00000020.npz", "ckpt-00000040.npz"]
     html = open(os.path.join(study_dir, "report.html")).read()
-    for ref in re.findall(r'(?:src|href)="([^"]+)"|src=\'([^\']+)\'', html):
-        ref = ref[0] or ref[1]
-        assert not ref.startswith(("/", "http")), ref
+    refs = [r for _, r in re.findall(r"""(?:src|href)\s*=\s*(["'])(.*?)\1""", html)]
+    assert len(refs) >= 3 * 3 + 2 * 3 + 4                    # players and figures, at least
+    for ref in refs:
+        if ref.startswith("#"):
+            assert f"id='{ref[1:]}'" in html or f'id="{ref[1:]}"' in html, ref
+            continue
+        assert not ref.startswith(("/", "http", "file:")), ref
         assert os.path.exists(os.path.join(study_dir, ref)), ref
 
 
@@ -162,6 +166,7 @@ def test_demo_config_memorises_the_first_clip(tmp_path):
 
 def test_cli_study_on_files(tmp_path, capsys):
     import soundfile as sf
+
     from wavecore.cli import main
     paths = []
     for name in ("chant", "shriek"):
@@ -175,7 +180,8 @@ def test_cli_study_on_files(tmp_path, capsys):
                  "--temperatures", "0.7", "0.6"]) == 0
     assert "report:" in capsys.readouterr().out
     M = json.load(open(os.path.join(out, "metrics.json")))
-    assert [s["steps"] for s in M["stages"]] == [10, 5] or M["stages"][0]["ended"] == "memorised"
+    # the accuracy check comes every 50 steps, so a 10-step cap always ends stage 1
+    assert [(s["steps"], s["ended"]) for s in M["stages"]] == [(10, "cap reached"), (5, "fixed")]
     assert M["temperatures"] == [0.7, 0.6]
 
 

@@ -2,8 +2,8 @@
 logits, loss and every parameter gradient must agree in float64. Lives in tests/ only."""
 import numpy as np
 import pytest
-
 from conftest import random_batch
+
 from wavecore import Batch, WaveNet, WaveNetConfig
 
 torch = pytest.importorskip("torch", reason="PyTorch is not installed; the twin test needs it")

@@ -1,5 +1,6 @@
 """Trainer, checkpoints, exact resume, the NaN guard, kills, and the CLI end to end."""
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -8,6 +9,7 @@ import time
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import cli, spawned
 
 from wavecore import WaveNetConfig
 from wavecore.checkpoint import CheckpointError, latest, list_checkpoints, load
@@ -121,22 +123,21 @@ def test_cli_train_info_sample_resume(tmp_path, capsys):
     assert sf.info(tmp_path / "s_1.wav").frames == 800
     assert main(["sample", latest(out), "--samples", "50", "--wav_seed", paths[0],
                  "--out", str(tmp_path / "p.wav")]) == 0
-    assert main(["train", *paths, "--out", out, *TINY, "--steps", "15", "--resume"]) == 0
+    assert main(["train", *paths, "--out", out, "--steps", "15", "--resume"]) == 0
     assert load(latest(out))[0]["step"] == 15
 
 
 @pytest.mark.parametrize("argv,match", [
     (["sample", "nope.npz", "--out", "x.wav"], "no such checkpoint"),
     (["train", "missing.wav", "--out", "o"], "missing.wav: no such file"),
-    (["info", "--layers", "0"], "layers must be >= 1"),
-    (["sample", "x", "--out", "y", "--temperature", "abc"], "invalid float"),
+    (["info", "--layers", "0"], "--layers: must be >= 1, got 0"),
+    (["sample", "x", "--out", "y", "--temperature", "abc"], "--temperature: expected a number"),
 ])
 def test_cli_bad_input_one_line_no_traceback(tmp_path, argv, match):
-    r = subprocess.run([sys.executable, "-m", "wavecore.cli", *argv], cwd=tmp_path,
-                       capture_output=True, text=True)
-    assert r.returncode != 0
-    assert "Traceback" not in r.stderr
-    assert len(r.stderr.strip().splitlines()) == 1 and __import__("re").search(match, r.stderr)
+    rc, _, err = cli(*argv, cwd=tmp_path)
+    assert rc != 0
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and re.search(match, err)
 
 
 def test_sigkill_during_training_and_checkpoint_writes(tmp_path):
@@ -144,18 +145,19 @@ def test_sigkill_during_training_and_checkpoint_writes(tmp_path):
     every step here); every checkpoint left must load and the run must resume."""
     paths = write_clips(tmp_path)
     out = str(tmp_path / "run")
-    cmd = [sys.executable, "-m", "wavecore.cli", "train", *paths, "--out", out, *TINY,
-           "--residual", "32", "--dilation", "32", "--skip", "128", "--steps", "100000",
-           "--checkpoint-every", "1", "--keep", "2"]
+    base = [sys.executable, "-m", "wavecore.cli", "train", *paths, "--out", out]
+    first = [*TINY, "--residual", "32", "--dilation", "32", "--skip", "128", "--steps", "100000",
+             "--checkpoint-every", "1", "--keep", "2"]
     for delay in (1.5, 2.0, 2.7):
-        p = subprocess.Popen(cmd + (["--resume"] if latest(out) else []),
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        t0 = time.time()
-        while latest(out) is None and time.time() - t0 < 60:
-            time.sleep(0.05)
-        time.sleep(delay)
-        p.send_signal(signal.SIGKILL)
-        p.wait()
+        # a resumed run keeps its model and goes on to its planned total
+        with spawned(base + (["--resume"] if latest(out) else first),
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as p:
+            t0 = time.time()
+            while latest(out) is None and time.time() - t0 < 60:
+                time.sleep(0.05)
+            time.sleep(delay)
+            p.send_signal(signal.SIGKILL)
+            p.wait()
         for ck in list_checkpoints(out):
             meta, arrays = load(ck)                   # every visible checkpoint is whole
             assert np.all(np.isfinite(arrays["params"]))
@@ -169,15 +171,15 @@ def test_sigkill_during_training_and_checkpoint_writes(tmp_path):
 def test_ctrl_c_saves_a_checkpoint_and_resume_continues(tmp_path):
     paths = write_clips(tmp_path)
     out = str(tmp_path / "run")
-    p = subprocess.Popen([sys.executable, "-m", "wavecore.cli", "train", *paths, "--out", out, *TINY,
-                          "--steps", "100000", "--checkpoint-every", "100000"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    t0 = time.time()
-    while not os.path.exists(os.path.join(out, "train.jsonl")) and time.time() - t0 < 60:
-        time.sleep(0.05)
-    time.sleep(1.0)
-    p.send_signal(signal.SIGINT)
-    _, err = p.communicate(timeout=60)
+    with spawned([sys.executable, "-m", "wavecore.cli", "train", *paths, "--out", out, *TINY,
+                  "--steps", "100000", "--checkpoint-every", "100000"],
+                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) as p:
+        t0 = time.time()
+        while not os.path.exists(os.path.join(out, "train.jsonl")) and time.time() - t0 < 60:
+            time.sleep(0.05)
+        time.sleep(1.0)
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=60)
     assert p.returncode == 130 and "progress saved" in err and "Traceback" not in err
     meta, _ = load(latest(out))
     assert meta["step"] > 10                       # saved at the interrupted step, not step 0

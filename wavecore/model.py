@@ -16,11 +16,22 @@ from . import backend as _backend
 from . import layout
 from .config import WaveNetConfig
 from .layout import param_layout  # noqa: F401  (wavecore.model.param_layout, as before)
-from .ops import (dilated_conv_backward, dilated_conv_forward, gate_backward, gate_forward,
-                  global_cond_backward, global_cond_forward, input_conv_backward,
-                  input_conv_forward, output_head_backward, output_head_forward,
-                  residual_skip_backward, residual_skip_forward, softmax_ce_backward,
-                  softmax_ce_forward)
+from .ops import (
+    dilated_conv_backward,
+    dilated_conv_forward,
+    gate_backward,
+    gate_forward,
+    global_cond_backward,
+    global_cond_forward,
+    input_conv_backward,
+    input_conv_forward,
+    output_head_backward,
+    output_head_forward,
+    residual_skip_backward,
+    residual_skip_forward,
+    softmax_ce_backward,
+    softmax_ce_forward,
+)
 
 
 @dataclass

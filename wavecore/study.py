@@ -33,8 +33,8 @@ import numpy as np
 from . import audio as _audio
 from . import measures
 from .checkpoint import CheckpointError, latest, load, step_path
-from .files import atomic_write, make_dir
 from .config import WaveNetConfig
+from .files import atomic_write, make_dir
 from .sampler import CachedSampler
 from .train import Clip, Trainer, TrainSettings, load_clip
 
