@@ -2,7 +2,9 @@
 
     python examples/train_and_sample.py [--out DIR] [--steps N] [--tiny]
 
-Uses the built-in synthetic clips when no files are given (--clips a.wav b.flac ...).
+Trains on two chords synthesised here (C major, A major; 0.5 s at 8 kHz) unless clips are given
+(--clips a.wav b.flac ...); renders each clip's continuation at T = 0.9 and 0.6, primed with its
+first receptive field, into DIR/clipK_T*.wav.
 """
 import argparse
 import os
@@ -37,7 +39,7 @@ def main(argv=None):
                       out_dir=args.out)
     print(cfg.describe())
     trainer.train()
-    sampler = CachedSampler(trainer.net, trainer.params)
+    sampler = CachedSampler(trainer.net, trainer.weights)
     for k, clip in enumerate(trainer.clips):
         m = trainer.evaluate(clip)
         print(f"clip {k}: {m['bits']:.2f} bits/sample, accuracy {m['accuracy']:.2f}")

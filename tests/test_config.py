@@ -31,3 +31,13 @@ def test_from_json_errors():
         WaveNetConfig.from_json("{")
     with pytest.raises(ConfigError, match="unknown WaveNetConfig field"):
         WaveNetConfig.from_json('{"layerz": 3}')
+
+
+def test_describe_tells_the_truth_about_an_override():
+    essay = tuple([1, 1] + [2 ** i for i in range(1, 13)]) * 5           # 70 layers
+    cfg = WaveNetConfig(layers=40, dilations_override=essay)              # layers is then unused
+    text = cfg.describe()
+    assert text.startswith("70 layers (dilations 1, 1, 2, 4, 8, 16, …, 1024, 2048, 4096)")
+    assert "receptive field 40962 samples (2560.1 ms" in text
+    assert WaveNetConfig(dilations_override=(3, 1)).describe().startswith("2 layers (dilations 3, 1),")
+    assert WaveNetConfig(layers=3, stacks=2).describe().startswith("2x3 layers,")

@@ -521,3 +521,20 @@ def test_cuda_gemm_maps_row_major_onto_column_major_cublas(fake_cublas):
 def test_the_installed_cublas_has_the_functions_bound():
     import ctypes
     gcublas.bind(ctypes.CDLL(gcublas.find()))            # AttributeError names a missing one
+
+
+def test_tf32_mode_exists_on_every_device(dev):
+    """set_tf32 is part of the device interface (the emulator records the mode, computes in
+    float32, and keeps graphs per mode like CUDA)."""
+    net = WaveNet(WaveNetConfig(**ODD, layers=2, stacks=1), np.float32, backend="gpu")
+    p = net.backend.to_device(net.init_params(0))
+    x = random_batch(net.config, T=5, B=2)
+    want, _ = net.loss_and_grads(p, Batch(x))
+    try:
+        net.backend.set_tf32(True)
+        for _ in range(3):                                  # eager, captured, replayed
+            got, _ = net.loss_and_grads(p, Batch(x))
+        assert got == pytest.approx(want, rel=1e-3)
+        assert {mode for ws in net.backend.step_of(net)._ws.values() for mode in ws.graph} == {(True, True)}
+    finally:
+        net.backend.set_tf32(False)

@@ -44,7 +44,7 @@ class WaveNetConfig:
             raise ConfigError(f"WaveNetConfig.classes must be >= 2, got {self.classes}")
         if self.gc_ids < 0:
             raise ConfigError(f"WaveNetConfig.gc_ids must be >= 0, got {self.gc_ids}")
-        if self.layers > 30:
+        if self.layers > 30 and self.dilations_override is None:
             raise ConfigError(f"WaveNetConfig.layers={self.layers}: dilation 2**{self.layers - 1} is absurd")
         if self.dilations_override is not None:
             d = tuple(self.dilations_override)
@@ -102,7 +102,14 @@ class WaveNetConfig:
         return cls.from_dict(d)
 
     def describe(self) -> str:
-        return (f"{self.stacks}x{self.layers} layers, R={self.residual_channels} "
+        if self.dilations_override is None:
+            shape = f"{self.stacks}x{self.layers} layers"
+        else:
+            d = self.dilations_override
+            shown = ", ".join(map(str, d)) if len(d) <= 12 else \
+                ", ".join(map(str, d[:6])) + ", …, " + ", ".join(map(str, d[-3:]))
+            shape = f"{len(d)} layers (dilations {shown})"
+        return (f"{shape}, R={self.residual_channels} "
                 f"D={self.dilation_channels} S={self.skip_channels} A={self.classes}, "
                 f"receptive field {self.receptive_field} samples "
                 f"({self.receptive_field_ms:.1f} ms at {self.sample_rate} Hz)"

@@ -217,9 +217,10 @@ class CachedSampler(_Sampler):
     def _run(self, hist, temps, U, ids, progress, return_logits):
         cfg, (n, B) = self.config, U.shape
         gcb = None
-        if ids is not None:                                  # per-stream bias gcb: (L, B, 2D)
-            v = self.net.views(self.backend.to_host(self.params))
-            gcb = np.ascontiguousarray(np.einsum("bg,lgk->lbk", v["gc.embed"][ids], v["layers.V"]))
+        if ids is not None:               # per-stream bias gcb: (L, B, 2D), where params live
+            v, xp = self.net.views(self.params), self.backend.xp
+            gcb = xp.ascontiguousarray(xp.einsum("bg,lgk->lbk", v["gc.embed"][xp.asarray(ids)],
+                                                 v["layers.V"]))
         out = np.empty((n, B), np.int64)
         logits = np.empty((n, B, cfg.classes), self.net.dtype) if return_logits else None
         state = self.core.start(B, gcb)

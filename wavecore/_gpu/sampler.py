@@ -94,7 +94,7 @@ class GpuSampler:
         return _State(queues=xp.zeros(sum(sizes), net.dtype),          # per layer: (d, B, R)
                       q_off=xp.asarray(np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)),
                       x_prev=xp.asarray(silence), x_cur=xp.asarray(silence.copy()),
-                      gcb=None if gcb is None else xp.asarray(np.ascontiguousarray(gcb, net.dtype)),
+                      gcb=None if gcb is None else xp.ascontiguousarray(xp.asarray(gcb), net.dtype),
                       B=B, cluster=cluster, ns=ns, blocks=blocks, shared=sh)
 
     def set_current(self, st, x) -> None:
