@@ -14,7 +14,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 from common import median_time as clock  # noqa: E402
-from common import reference_config
+from common import reference_config  # noqa: E402
 
 from wavecore import WaveNet  # noqa: E402
 from wavecore.sampler import CachedSampler, NaiveSampler  # noqa: E402

@@ -81,13 +81,6 @@ class GpuModel:
             self._ws.pop(next(iter(self._ws)))
         return ws
 
-    def params(self, params):
-        """params on the device (copied there when given on the host)."""
-        xp = self.dev.xp
-        if isinstance(params, xp.ndarray) and params.dtype == self.net.dtype:
-            return params
-        return xp.asarray(np.ascontiguousarray(params, dtype=self.net.dtype))
-
     def loss_and_grads(self, params, x, gc, backward=True):
         """x: (N, B) host ints -> (loss, grads: flat on the device | None, nll: (T, B) device,
         pred: (T, B) device | None). grads, nll and pred are the workspace's buffers: valid
