@@ -10,11 +10,10 @@ Without any device: the cuBLAS call mapping, and compiling the sources with nvcc
 those are installed.
 """
 import shutil
-import subprocess
 
 import numpy as np
 import pytest
-from conftest import random_batch
+from conftest import random_batch, run
 
 from wavecore import Adam, Batch, WaveNet, WaveNetConfig
 from wavecore._gpu import GpuModel, ops
@@ -315,16 +314,16 @@ def test_kernel_sources_compile_with_nvrtc(real):
 def test_kernel_sources_compile_with_nvcc(tmp_path, real):
     src = tmp_path / "kernels.cu"
     src.write_text(gdev.source())
-    r = subprocess.run(["nvcc", "--ptx", f"-DWC_REAL={real}", "-std=c++17", str(src),
-                        "-o", str(tmp_path / "k.ptx")], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
+    rc, _, err = run(["nvcc", "--ptx", f"-DWC_REAL={real}", "-std=c++17", str(src),
+                      "-o", str(tmp_path / "k.ptx")], timeout=600)
+    assert rc == 0, err
     ptx = (tmp_path / "k.ptx").read_text()
     for name in gdev.signatures(gdev.source()):
         assert f".entry {name}(" in ptx, name
     # Hopper: the cluster kernel's PTX (barrier.cluster, mapa) through ptxas
-    r = subprocess.run(["nvcc", "--cubin", "-arch=sm_90", f"-DWC_REAL={real}", "-std=c++17", str(src),
-                        "-o", str(tmp_path / "k.cubin")], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
+    rc, _, err = run(["nvcc", "--cubin", "-arch=sm_90", f"-DWC_REAL={real}", "-std=c++17", str(src),
+                      "-o", str(tmp_path / "k.cubin")], timeout=600)
+    assert rc == 0, err
 
 
 def test_cli_trains_and_samples_on_gpu(dev, tmp_path, capsys):
@@ -458,9 +457,9 @@ def fake_cublas(tmp_path):
     src = tmp_path / "fake_cublas.c"
     src.write_text(FAKE_CUBLAS)
     lib = tmp_path / "libfakecublas.so"
-    r = subprocess.run([gdev.compiler(), "-x", "c", "-O1", "-fPIC", "-shared", str(src), "-o", str(lib)],
-                       capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
+    rc, _, err = run([gdev.compiler(), "-x", "c", "-O1", "-fPIC", "-shared", str(src), "-o", str(lib)],
+                     timeout=120)
+    assert rc == 0, err
     return ctypes.CDLL(str(lib))
 
 

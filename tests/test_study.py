@@ -4,10 +4,10 @@ import json
 import os
 import re
 import shutil
-import subprocess
 
 import numpy as np
 import pytest
+from conftest import run
 
 from wavecore import WaveNetConfig, clips
 from wavecore.measures import closeness, continual_measures
@@ -138,12 +138,10 @@ def _browser():
 
 @pytest.mark.skipif(_browser() is None, reason="no Chromium installed (apt-get install chromium)")
 def test_report_renders_in_a_real_browser(study_dir, tmp_path):
-    r = subprocess.run([_browser(), "--headless", "--no-sandbox", "--disable-gpu",
-                        "--disable-background-networking", "--disable-component-update",
-                        "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path}",
-                        "--dump-dom", "file://" + os.path.join(study_dir, "report.html")],
-                       capture_output=True, text=True, timeout=120)
-    dom = r.stdout
+    _, dom, _ = run([_browser(), "--headless", "--no-sandbox", "--disable-gpu",
+                     "--disable-background-networking", "--disable-component-update",
+                     "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path}",
+                     "--dump-dom", "file://" + os.path.join(study_dir, "report.html")], timeout=120)
     assert "<audio" in dom and dom.count("<audio") >= 3 * 3 + 2 * 3
     assert dom.count("<img") >= 4 and "measures-table" in dom
     assert "Forgetting and transfer" in dom

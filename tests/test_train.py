@@ -231,3 +231,25 @@ def test_interrupt_anywhere_in_a_step_resumes_exactly(tmp_path, where):
     resumed = Trainer.resume(tmp_path / "b", clips())
     resumed.train(progress=False)
     np.testing.assert_array_equal(resumed.params, straight.params)
+
+
+def test_checkpoints_by_time_as_well_as_by_steps(tmp_path, monkeypatch):
+    """checkpoint_minutes bounds the work a kill can lose: a checkpoint once that much time has
+    passed since the last one, whatever checkpoint_every says (a clock that jumps 4 minutes a
+    step stands in for slow steps)."""
+    import wavecore.train as train_mod
+    clock = [0.0]
+
+    def monotonic():
+        clock[0] += 60.0 * 4
+        return clock[0]
+    monkeypatch.setattr(train_mod.time, "monotonic", monotonic)
+    t = Trainer(CFG, clips(), settings(steps=6, checkpoint_every=0, checkpoint_minutes=10, keep=10),
+                out_dir=tmp_path)
+    t.train(progress=False)
+    # saved at the first step after 10 minutes (each step reads the clock once: 4 min a step)
+    assert [load(p)[0]["step"] for p in list_checkpoints(tmp_path)] == [3, 6]
+    t2 = Trainer(CFG, clips(), settings(steps=4, checkpoint_every=0, checkpoint_minutes=0, keep=10),
+                 out_dir=tmp_path / "b")
+    t2.train(progress=False)
+    assert [load(p)[0]["step"] for p in list_checkpoints(tmp_path / "b")] == [4]   # only at the end
