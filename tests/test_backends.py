@@ -2,8 +2,6 @@
 the Cython kernels, the GPU kernels on the CPU emulator and on CUDA, and the NumPy reference
 where it is not its own reference): the training step and forward-only evaluation against
 the reference, the cached sampler against the naive one, and memorisation end to end."""
-import os
-
 import numpy as np
 import pytest
 from conftest import chord, random_batch
@@ -121,23 +119,21 @@ def test_cached_equals_naive_with_conditioning(backend):
 
 # -- end to end ----------------------------------------------------------------------------------
 def test_memorises_a_chord(backend):
-    """A tiny WaveNet trained with Adam on the backend memorises a short chord: the loss falls
-    fifty-fold and teacher-forced accuracy (the NumPy reference's) passes 0.95."""
-    if backend == "gpu" and os.environ.get("WAVECORE_GPU") == "emulate":
-        pytest.skip("the emulator takes ~0.4 s a step; its step is the reference's (test_step_*)")
+    """A tiny WaveNet trained with Adam on the backend memorises a short chord: in 60 steps the
+    loss falls a hundredfold and teacher-forced accuracy (the NumPy reference's) passes 0.99."""
     sr = 4000
     cfg = WaveNetConfig(layers=6, stacks=1, residual_channels=16, dilation_channels=16,
                         skip_channels=32, sample_rate=sr)
     net = WaveNet(cfg, np.float32, backend=backend)
     # silence before the clip so its first samples carry loss too
-    x = mu_law_encode(np.concatenate([np.zeros(cfg.receptive_field, np.float32), chord(sr, 0.4)]))[:, None]
+    x = mu_law_encode(np.concatenate([np.zeros(cfg.receptive_field, np.float32), chord(sr, 0.15)]))[:, None]
     p = net.backend.to_device(net.init_params(0))
-    opt = Adam(net.size, lr=1e-2, clip_norm=5.0, backend=net.backend)
+    opt = Adam(net.size, lr=2e-2, clip_norm=5.0, backend=net.backend)
     first, _ = net.loss_and_grads(p, x)
-    for _ in range(250):
+    for _ in range(60):
         _, g = net.loss_and_grads(p, x)
         opt.step(p, g)
     final, nll, logits = WaveNet(cfg, np.float32, backend="numpy").loss(net.backend.to_host(p), x)
-    assert final < first / 50
-    assert (logits.argmax(-1) == x[cfg.receptive_field:]).mean() > 0.95
+    assert final < first / 100
+    assert (logits.argmax(-1) == x[cfg.receptive_field:]).mean() > 0.99
     assert nll.shape == (len(x) - cfg.receptive_field, 1)
