@@ -10,6 +10,7 @@ import pytest
 from conftest import run
 
 from wavecore import WaveNetConfig, clips
+from wavecore.checkpoint import CheckpointError
 from wavecore.measures import closeness, continual_measures
 from wavecore.report import build
 from wavecore.study import Study, StudySettings
@@ -107,6 +108,9 @@ def test_study_resume_skips_finished_stages(tmp_path):
     Study(CFG, two_clips()[:1], st, out_dir=out).run(progress=False, log=lambda *a: None)
     with pytest.raises(FileExistsError):
         Study(CFG, two_clips()[:1], st, out_dir=out).run(progress=False, log=lambda *a: None)
+    other = tiny_settings(timeline_every=0, memorised_accuracy=0.5)
+    with pytest.raises(CheckpointError, match=r"\(settings.memorised_accuracy: 0.998 there, 0.5 now\)"):
+        Study(CFG, two_clips()[:1], other, out_dir=out).run(resume=True, progress=False, log=lambda *a: None)
     # an interrupted two-clip study: keep only stage 1's results, then resume
     full = str(tmp_path / "full")
     Study(CFG, two_clips(), st, out_dir=full).run(progress=False, log=lambda *a: None)

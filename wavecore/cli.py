@@ -7,6 +7,7 @@ refused with one line that names it. Values out of range are argparse errors nam
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -404,19 +405,20 @@ def _saved(args) -> str:
 
 
 def main(argv=None) -> int:
-    from .train import Terminated, terminate_like_interrupt
+    from .train import Terminated, sigterm_as_interrupt
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    warnings.showwarning = lambda msg, *a, **k: print(f"wavecore {args.cmd}: warning: {msg}",
-                                                      file=sys.stderr)
     long_run = args.cmd in ("train", "study", "demo")
-    if long_run:
-        terminate_like_interrupt()           # SIGTERM (a scheduler) saves and stops like Ctrl-C
     try:
-        return args.func(args)
+        with warnings.catch_warnings():          # one line per warning, naming the command
+            warnings.showwarning = lambda msg, *a, **k: print(f"wavecore {args.cmd}: warning: {msg}",
+                                                              file=sys.stderr)
+            # SIGTERM (a scheduler) saves and stops like Ctrl-C
+            with sigterm_as_interrupt() if long_run else contextlib.nullcontext():
+                return args.func(args)
     except (ValueError, OSError, RuntimeError) as e:    # AudioError, ConfigError, BackendError...
         print(f"wavecore {args.cmd}: error: {e}", file=sys.stderr)
         return 1

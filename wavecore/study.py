@@ -125,8 +125,10 @@ class Study:
             with open(state_path, encoding="utf-8") as f:
                 state = json.load(f)
             if state["identity"] != ident:
+                diff = "; ".join(f"{k}: {a!r} there, {b!r} now"
+                                 for k, a, b in _differences(state["identity"], ident)[:4])
                 raise CheckpointError(f"{state_path}: the study there used another config, "
-                                      "settings or clips; it cannot be resumed with these")
+                                      f"settings or clips ({diff}); it cannot be resumed with these")
         else:
             state = {"identity": ident, "metrics": self._empty_metrics()}
         M = state["metrics"]
@@ -288,6 +290,16 @@ def _bits_measures(bits: np.ndarray) -> dict:
         if m[k] is not None:
             m[k] = -m[k]           # bits: BWT > 0 means later stages cost bits on old clips
     return m
+
+
+def _differences(a, b, where=""):
+    """[(dotted key, value in a, value in b)] where two JSON documents differ."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [d for k in sorted(set(a) | set(b), key=str)
+                for d in _differences(a.get(k), b.get(k), f"{where}.{k}" if where else str(k))]
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [d for i, (x, y) in enumerate(zip(a, b)) for d in _differences(x, y, f"{where}[{i}]")]
+    return [] if a == b else [(where, a, b)]
 
 
 def _named(clips):

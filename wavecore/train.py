@@ -346,17 +346,26 @@ class Trainer:
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM (what batch schedulers send before they kill a job), raised where Ctrl-C's
-    KeyboardInterrupt would be, so the trainer saves and stops the same way. Installed by
-    ``terminate_like_interrupt()`` (the ``wavecore`` command does)."""
+    KeyboardInterrupt would be, so the trainer saves and stops the same way. Inside
+    ``sigterm_as_interrupt()`` (the ``wavecore`` command's train, study and demo run there)."""
 
 
 def _raise_terminated(signum, frame):
     raise Terminated("SIGTERM")
 
 
-def terminate_like_interrupt() -> None:
-    """Make SIGTERM raise Terminated in the main thread, from now on."""
-    signal.signal(signal.SIGTERM, _raise_terminated)
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """Inside the block SIGTERM raises Terminated (in the main thread); the previous
+    disposition comes back after it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 _HELD = (signal.SIGINT, signal.SIGTERM)
