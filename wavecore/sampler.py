@@ -1,8 +1,9 @@
 """Generation. ``NaiveSampler`` is the reference: every step it recomputes the network over
 the last receptive field of samples. ``CachedSampler`` is the fast WaveNet algorithm: per
-layer a queue of the last d inputs, one column of work per layer per step; on the CPU the
-whole loop runs in one nogil Cython call (wavecore/_cpu/sampler.pyx), with a NumPy version
-of the same algorithm (``backend="numpy"``) as the kernel's reference.
+layer a queue of the last d inputs, one column of work per layer per step. It is one driver
+for every backend; the backend object supplies "advance k steps": ``NumpyAdvance`` (the
+reference of the compiled loops, built from wavecore/ops), ``CpuAdvance`` (the whole loop in
+one nogil Cython call, wavecore/_cpu/sampler.pyx) or the GPU's (wavecore/_gpu/sampler.py).
 
 Both share one definition of what is generated:
 - the history before the first sample is silence (the μ-law class of 0.0); a prime (audio or
