@@ -114,7 +114,9 @@ def make(backend="auto", threads: int | None = None) -> "Backend":
 
 def for_sampler(net, backend="auto", threads: int | None = None) -> "Backend":
     """Where a cached sampler runs: "auto" is the model's GPU when the model runs there, else
-    the compiled CPU loop where built, else NumPy."""
+    the compiled CPU loop where built, else NumPy; a backend object is used as it is."""
+    if isinstance(backend, Backend):
+        return backend
     if backend == "auto":
         if net.backend.name == "gpu":
             return net.backend
