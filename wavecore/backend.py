@@ -193,6 +193,14 @@ class Backend:
         loss, nll, logits = reference_forward(net, self.to_host(params), x, gc)
         return loss, nll, logits.argmax(-1)
 
+    # data parallelism (wavecore.distributed)
+    def check_world(self, world) -> None:
+        """Raise BackendError when this path cannot train as one rank of ``world``."""
+
+    def allreduce_(self, world, buf) -> None:
+        """Sum a flat buffer of this backend over the ranks, in place (one message)."""
+        world.allreduce_(buf)
+
     # Adam
     def sum_squares(self, g) -> float:
         g = np.asarray(g).astype(np.float64, copy=False)

@@ -14,7 +14,7 @@ import os
 import sys
 import warnings
 
-from . import __version__
+from . import __version__, distributed
 from .backend import BACKENDS, cpu_available, cpu_training_available, gpu_status
 from .config import ConfigError, WaveNetConfig
 from .train import TrainSettings
@@ -412,20 +412,28 @@ def main(argv=None) -> int:
         parser.print_help()
         return 2
     long_run = args.cmd in ("train", "study", "demo")
+    w, who = distributed.Single(), f"wavecore {args.cmd}"
     try:
-        with warnings.catch_warnings():          # one line per warning, naming the command
-            warnings.showwarning = lambda msg, *a, **k: print(f"wavecore {args.cmd}: warning: {msg}",
-                                                              file=sys.stderr)
+        if long_run:                             # under mpiexec: rank 0 alone prints
+            w = distributed.world()
+            who += f" (rank {w.rank} of {w.size})" if w.size > 1 else ""
+        with warnings.catch_warnings(), contextlib.redirect_stdout(
+                sys.stdout if w.rank == 0 else open(os.devnull, "w")):
+            warnings.showwarning = lambda msg, *a, **k: print(f"{who}: warning: {msg}", file=sys.stderr)
             # SIGTERM (a scheduler) saves and stops like Ctrl-C
             with sigterm_as_interrupt() if long_run else contextlib.nullcontext():
                 return args.func(args)
     except (ValueError, OSError, RuntimeError) as e:    # AudioError, ConfigError, BackendError...
-        print(f"wavecore {args.cmd}: error: {e}", file=sys.stderr)
+        print(f"{who}: error: {e}", file=sys.stderr)
+        if w.size > 1:
+            sys.stderr.flush()
+            w.abort(1)                                   # the other ranks would wait forever
         return 1
     except KeyboardInterrupt as e:
         how = "terminated (SIGTERM)" if isinstance(e, Terminated) else "interrupted"
-        print(f"wavecore {args.cmd}: {how}" + (f"; progress saved{_saved(args)}; --resume continues"
-              if long_run else ""), file=sys.stderr)
+        if w.rank == 0:
+            print(f"wavecore {args.cmd}: {how}" + (f"; progress saved{_saved(args)}; --resume "
+                  "continues" if long_run else ""), file=sys.stderr)
         return 143 if isinstance(e, Terminated) else 130
 
 

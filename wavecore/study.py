@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import audio as _audio
-from . import measures
+from . import distributed, measures
 from .checkpoint import CheckpointError, latest, load, step_path
 from .config import WaveNetConfig
 from .files import atomic_write, make_dir
@@ -89,6 +89,9 @@ def _slug(name: str) -> str:
 class Study:
     def __init__(self, config: WaveNetConfig, clips, settings: StudySettings | None = None,
                  out_dir="study"):
+        if distributed.world().size > 1:
+            raise RuntimeError("the study does not run under MPI yet (its scoring and renders are "
+                               "not split across ranks); run it as one process")
         self.config = config
         self.settings = settings or StudySettings()
         self.clips: list[Clip] = [load_clip(c, config, name=n) for n, c in _named(clips)]

@@ -29,6 +29,8 @@ import numpy as np
 
 from . import audio as _audio
 from . import checkpoint as _ckpt
+from . import distributed
+from .backend import default_threads
 from .config import WaveNetConfig
 from .files import make_dir
 from .model import Batch, WaveNet
@@ -130,7 +132,10 @@ class Trainer:
         self.config = config
         self.settings = settings or TrainSettings()
         s = self.settings
-        self.net = WaveNet(config, np.dtype(s.dtype), backend=s.backend, threads=s.threads)
+        self.world = distributed.world()        # one process, or this rank of an MPI job
+        threads = s.threads or max(1, default_threads() // self.world.local_size)
+        self.net = WaveNet(config, np.dtype(s.dtype), backend=s.backend, threads=threads)
+        self.net.backend.check_world(self.world)
         params = self.net.init_params(s.seed) if params is None else \
             np.array(params, dtype=self.net.dtype)
         self._host = None                      # a host copy of the parameters, until the next step
@@ -146,6 +151,8 @@ class Trainer:
             make_dir(self.out_dir)
         self.extra: dict = {}               # anything a caller wants checkpointed (JSON)
         self._in_step, self._rng_before = False, None   # a step begun and not yet committed
+        self._signalled = 0                   # MPI: 1 Ctrl-C, 2 SIGTERM seen by this rank
+        self._agreed = (0, False)             # MPI: (stop: 0/1/2, checkpoint due) of the last step
         self.set_clips(clips)
 
     @property
@@ -200,7 +207,10 @@ class Trainer:
         self._in_step = True
         batch = self.sample_windows()
         t0 = time.perf_counter()
-        loss, grads = self.net.loss_and_grads(self.weights, batch)
+        if self.world.size == 1:
+            loss, grads = self.net.loss_and_grads(self.weights, batch)
+        else:
+            loss, grads = self._data_parallel_grads(batch)
         norm = self.opt.grad_norm(grads)
         lr = self.lr_at(self.step)
         rec = {"step": self.step + 1, "loss": loss, "bits": bits(loss), "lr": lr, "grad_norm": norm}
@@ -223,6 +233,31 @@ class Trainer:
         rec["samples_per_s"] = self.settings.batch * self.T / (time.perf_counter() - t0)
         return rec
 
+    def _data_parallel_grads(self, batch):
+        """This rank's share of the global batch, weighted by its share, summed over the ranks
+        by one in-place Allreduce of the flat gradient; a second, tiny one sums the loss and
+        the ranks' votes (stop on a signal; a checkpoint due by rank 0's clock), so that every
+        rank decides the same."""
+        w, B = self.world, self.settings.batch
+        lo, hi = distributed.share(B, w)
+        if hi > lo:
+            mine = Batch(batch.x[:, lo:hi], None if batch.gc is None else batch.gc[lo:hi])
+            loss, grads = self.net.loss_and_grads(self.weights, mine)
+            grads *= grads.dtype.type((hi - lo) / B)
+            loss *= (hi - lo) / B
+        else:                                  # more ranks than windows
+            loss, grads = 0.0, self.net.backend.zeros(self.net.size, self.net.dtype)
+        self.net.backend.allreduce_(w, grads)
+        due = w.rank == 0 and self._time_due()
+        votes = np.array([loss, self._signalled == 1, self._signalled == 2, due], np.float64)
+        w.allreduce_(votes)
+        self._agreed = (2 if votes[2] else 1 if votes[1] else 0, bool(votes[3]))
+        return float(votes[0]), grads
+
+    def _time_due(self) -> bool:
+        m = self.settings.checkpoint_minutes
+        return bool(m) and time.monotonic() - self._saved_at >= 60 * m
+
     def train(self, steps: int | None = None, *, progress: bool = True, callback=None,
               desc: str = "train") -> list[dict]:
         """Run until ``self.step == steps`` (default settings.steps). ``callback(trainer, rec)``
@@ -233,26 +268,29 @@ class Trainer:
         target = self.settings.steps if steps is None else steps
         s = self.settings
         logged = []
-        bar = _progress(target - self.step, desc, progress)
+        bar = _progress(target - self.step, desc, progress and self.world.rank == 0)
         self._in_step = False
-        saved_at = time.monotonic()
+        self._saved_at = time.monotonic()
         try:
-            while self.step < target:
-                rec = self.train_step()
-                with signals_held():
-                    bar.update(1)
-                    if self.step % s.log_every == 0 or rec.get("skipped") or self.step == target:
-                        bar.set_postfix(loss=f"{rec['loss']:.3f}", sps=f"{rec['samples_per_s']:,.0f}")
-                        logged.append(rec)
-                        self._log(rec)
-                    stop = callback is not None and callback(self, rec)
-                    due = (s.checkpoint_every and self.step % s.checkpoint_every == 0) or \
-                        (s.checkpoint_minutes and time.monotonic() - saved_at >= 60 * s.checkpoint_minutes)
-                    if due and self.out_dir:
-                        self.save_checkpoint()
-                        saved_at = time.monotonic()
-                if stop:
-                    break
+            with self._signals_voted():
+                while self.step < target:
+                    rec = self.train_step()
+                    with signals_held():
+                        bar.update(1)
+                        if self.step % s.log_every == 0 or rec.get("skipped") or self.step == target:
+                            bar.set_postfix(loss=f"{rec['loss']:.3f}", sps=f"{rec['samples_per_s']:,.0f}")
+                            logged.append(rec)
+                            self._log(rec)
+                        stop = callback is not None and callback(self, rec)
+                        by_time = self._agreed[1] if self.world.size > 1 else self._time_due()
+                        if (by_time or (s.checkpoint_every and self.step % s.checkpoint_every == 0)) \
+                                and self.out_dir:
+                            self.save_checkpoint()
+                            self._saved_at = time.monotonic()
+                    if self._agreed[0]:               # MPI: every rank stops after this step
+                        raise Terminated("SIGTERM") if self._agreed[0] == 2 else KeyboardInterrupt()
+                    if stop:
+                        break
         except KeyboardInterrupt:
             # Ctrl-C or SIGTERM: save every completed step; a step cut short changed nothing
             # but the window generator, rewound here, so resume continues exactly
@@ -268,8 +306,26 @@ class Trainer:
             self.save_checkpoint()
         return logged
 
+    @contextlib.contextmanager
+    def _signals_voted(self):
+        """MPI: Ctrl-C and SIGTERM only record a vote here; the step's small Allreduce tells
+        every rank, and all stop after the same step (a rank raising alone would leave the
+        others waiting in a collective)."""
+        if self.world.size == 1 or threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def vote(signum, frame):
+            self._signalled = max(self._signalled, 2 if signum == signal.SIGTERM else 1)
+        old = {sig: signal.signal(sig, vote) for sig in _HELD}
+        try:
+            yield
+        finally:
+            for sig, h in old.items():
+                signal.signal(sig, h)
+
     def _log(self, rec: dict) -> None:
-        if self.out_dir:
+        if self.out_dir and self.world.rank == 0:
             with open(os.path.join(self.out_dir, "train.jsonl"), "a", encoding="utf-8") as f:
                 f.write(json.dumps(rec) + "\n")
 
@@ -310,7 +366,12 @@ class Trainer:
                 "dtype": self.net.dtype.name, "extra": self.extra}
 
     def save_checkpoint(self, path=None) -> str:
+        """Write a checkpoint (MPI: every rank calls it at the same step; the ranks compare
+        checksums of their parameters, then rank 0 alone writes)."""
         path = path or _ckpt.step_path(self.out_dir, self.step)
+        distributed.check_same(self.world, self.params, f"checkpoint at step {self.step}")
+        if self.world.rank != 0:
+            return path
         opt = self.opt.state()
         _ckpt.save(path, self.state(), self.params, opt["m"], opt["v"])
         if self.out_dir and os.path.dirname(os.path.abspath(path)) == os.path.abspath(self.out_dir):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import Backend
+from ..backend import Backend, BackendError
 from . import device, ops
 
 
@@ -24,6 +24,12 @@ class GpuBackend(Backend):
             from .model import GpuModel
             self._model = (net, GpuModel(net, self.dev))
         return self._model[1]
+
+    def check_world(self, world) -> None:
+        if world.size > 1:
+            raise BackendError("data-parallel training with backend='gpu' (gradients summed "
+                               "through NCCL) is not built yet; run one process per job, or "
+                               "use backend='cpu' under mpiexec")
 
     def to_device(self, a, dtype=None):
         xp = self.xp
