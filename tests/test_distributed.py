@@ -114,6 +114,7 @@ def test_a_parameter_mismatch_stops_the_job_naming_the_rank(tmp_path):
 
 def wavs(d):
     import soundfile as sf
+
     from wavecore import clips
     paths = []
     for name in ("chant", "shriek"):
