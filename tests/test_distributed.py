@@ -2,6 +2,7 @@
 wheel), each launch a child process group with a timeout and cleanup (conftest.spawned):
 equivalence with one process, resume under another rank count, the command end to end,
 SIGTERM, a killed rank, a parameter mismatch, and the TCP transport instead of shared memory."""
+import json
 import os
 import shutil
 import signal
@@ -13,6 +14,8 @@ import numpy as np
 import pytest
 from conftest import run, spawned
 
+from wavecore._gpu import device as gdev
+from wavecore.backend import cuda_status
 from wavecore.checkpoint import latest, load
 
 MPIEXEC = shutil.which("mpiexec", path=os.path.dirname(sys.executable)) or shutil.which("mpiexec")
@@ -32,13 +35,14 @@ import sys
 import numpy as np
 from wavecore import WaveNetConfig, distributed
 from wavecore.train import Trainer, TrainSettings
-out, dtype, steps, mode, until = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
+out, dtype, steps, mode, until, backend = sys.argv[1:7]
+steps, until = int(steps), int(until)
 cfg = WaveNetConfig(layers=4, stacks=1, residual_channels=8, dilation_channels=8, skip_channels=16,
                     sample_rate=8000)
 t = np.arange(3000) / 8000
 clips = [0.4 * np.sin(2 * np.pi * 220 * t) * np.exp(-3 * t), 0.3 * np.sign(np.sin(2 * np.pi * 110 * t))]
 settings = TrainSettings(steps=steps, batch=4, window=200, dtype=dtype, threads=1, checkpoint_every=5,
-                         keep=10, warmup=3)
+                         keep=10, warmup=3, backend=backend)
 if mode == "resume":
     tr = Trainer.resume(out, clips, steps=steps)
 else:
@@ -52,11 +56,11 @@ tr.train(until, progress=False, callback=cb)
 '''
 
 
-def launch(tmp_path, n, out, dtype, steps, mode="new", env=None, timeout=120, until=None):
+def launch(tmp_path, n, out, dtype, steps, mode="new", env=None, timeout=120, until=None, backend="auto"):
     """Train to ``until`` (default: steps, the run's planned total) on n ranks."""
     script = tmp_path / "train_script.py"
     script.write_text(SCRIPT)
-    cmd = [sys.executable, str(script), str(out), dtype, str(steps), mode, str(until or steps)]
+    cmd = [sys.executable, str(script), str(out), dtype, str(steps), mode, str(until or steps), backend]
     if n > 1:
         cmd = [MPIEXEC, "-n", str(n), *cmd]
     return run(cmd, timeout, env={**os.environ, **(env or {})})
@@ -78,6 +82,38 @@ def test_two_ranks_are_one_process(tmp_path, dtype, tol):
     assert a.dtype == np.dtype(dtype)
     np.testing.assert_allclose(b, a, rtol=0, atol=tol * np.abs(a).max())
     assert not np.array_equal(a, load(os.path.join(tmp_path / "one", "ckpt-00000005.npz"))[1]["params"])
+
+
+@needs_mpi
+@pytest.mark.skipif(gdev.compiler() is None, reason="no C++ compiler for the GPU emulator")
+def test_two_gpu_ranks_are_one_gpu_process_on_the_emulator(tmp_path):
+    """backend="gpu" under mpiexec: the gradient summed on the device buffer (NCCL on CUDA, MPI
+    on the emulator, whose device memory is the host's), float64, 10 steps."""
+    env = {"WAVECORE_GPU": "emulate"}
+    rc, _, err = launch(tmp_path, 1, tmp_path / "one", "float64", 10, backend="gpu", env=env)
+    assert rc == 0, err
+    rc, _, err = launch(tmp_path, 2, tmp_path / "two", "float64", 10, backend="gpu", env=env)
+    assert rc == 0, err
+    a, b = params(tmp_path / "one"), params(tmp_path / "two")
+    np.testing.assert_allclose(b, a, rtol=0, atol=1e-12 * np.abs(a).max())
+
+
+def _gpus() -> int:
+    if not cuda_status()[0]:
+        return 0
+    import cupy
+    return cupy.cuda.runtime.getDeviceCount()
+
+
+@pytest.mark.skipif(not _have_mpi or _gpus() < 2, reason="NCCL needs mpiexec and two CUDA GPUs")
+def test_two_gpu_ranks_through_nccl(tmp_path):
+    """One GPU per rank by its local rank; the gradient summed by NCCL's allReduce."""
+    rc, _, err = launch(tmp_path, 1, tmp_path / "one", "float64", 10, backend="gpu")
+    assert rc == 0, err
+    rc, _, err = launch(tmp_path, 2, tmp_path / "two", "float64", 10, backend="gpu")
+    assert rc == 0, err
+    a, b = params(tmp_path / "one"), params(tmp_path / "two")
+    np.testing.assert_allclose(b, a, rtol=0, atol=1e-12 * np.abs(a).max())
 
 
 @needs_mpi
@@ -212,3 +248,53 @@ def test_a_single_process_never_imports_mpi4py(tmp_path):
             "assert t.world.size == 1 and 'mpi4py' not in sys.modules, sorted(sys.modules)\n")
     rc, _, err = run([sys.executable, "-c", code], 120, env=env)
     assert rc == 0, err
+
+
+@needs_mpi
+def test_mpiexec_wavecore_study_end_to_end(tmp_path):
+    """Training data-parallel, the scoring and the renders split across the 2 ranks and
+    gathered, rank 0 alone writing: the same study as one process, up to float32 summation."""
+    paths = wavs(tmp_path)
+    args = [*paths, "--layers", "3", "--stacks", "1", "--residual", "8", "--dilation", "8", "--skip", "16",
+            "--sample-rate", "8000", "--steps-per-stage", "20", "--later-steps", "10", "--window", "300",
+            "--timeline-every", "10", "--temperatures", "0.7", "0.6"]
+    rc, text, err = run([MPIEXEC, "-n", "2", *CLI, "study", *args, "--out", str(tmp_path / "two")], 300)
+    assert rc == 0, err
+    assert text.count("report: ") == 1 and text.count("stage 2/2") == 1
+    rc, _, err = run([*CLI, "study", *args, "--out", str(tmp_path / "one")], 300)
+    assert rc == 0, err
+    a, b = (json.load(open(tmp_path / d / "metrics.json")) for d in ("two", "one"))
+    assert [s["steps"] for s in a["stages"]] == [s["steps"] for s in b["stages"]] == [20, 10]
+    np.testing.assert_allclose(a["bits"], b["bits"], rtol=1e-4)
+    np.testing.assert_allclose(a["accuracy"], b["accuracy"], atol=0.01)
+    assert [r["path"] for r in a["renders"] + a["unprimed"] + a["timeline"]] == \
+        [r["path"] for r in b["renders"] + b["unprimed"] + b["timeline"]]
+    for r in a["renders"] + a["unprimed"] + a["timeline"]:
+        assert os.path.exists(tmp_path / "two" / r["path"]), r["path"]
+    assert os.path.exists(tmp_path / "two" / "report.html")
+
+
+@needs_mpi
+def test_sigterm_during_an_mpi_study_and_resume_as_one_process(tmp_path):
+    paths = wavs(tmp_path)
+    args = [*paths, "--layers", "3", "--stacks", "1", "--residual", "8", "--dilation", "8", "--skip", "16",
+            "--sample-rate", "8000", "--fixed", "--steps-per-stage", "400", "--later-steps", "5",
+            "--window", "300", "--timeline-every", "10", "--temperatures", "0.7"]
+    out = str(tmp_path / "st")
+    with spawned([MPIEXEC, "-n", "2", *CLI, "study", *args, "--out", out],
+                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) as p:
+        t0 = time.time()
+        while not os.path.exists(os.path.join(out, "timeline", "stage_1_step_000030.wav")):
+            assert time.time() - t0 < 60
+            time.sleep(0.02)
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=60)
+    assert p.returncode == 143, err
+    meta = load(latest(os.path.join(out, "checkpoints")))[0]
+    assert 30 <= meta["step"] < 400 and meta["extra"]["stage"]["stage"] == 1
+    assert err.count("terminated (SIGTERM); progress saved at step") == 1
+    rc, text, err = run([*CLI, "study", *args, "--out", out, "--resume"], 300)
+    assert rc == 0, err
+    assert f"resuming stage 1 at step {meta['step']}" in text
+    steps = [s["steps"] for s in json.load(open(os.path.join(out, "metrics.json")))["stages"]]
+    assert steps == [400, 5]

@@ -194,9 +194,6 @@ class Backend:
         return loss, nll, logits.argmax(-1)
 
     # data parallelism (wavecore.distributed)
-    def check_world(self, world) -> None:
-        """Raise BackendError when this path cannot train as one rank of ``world``."""
-
     def allreduce_(self, world, buf) -> None:
         """Sum a flat buffer of this backend over the ranks, in place (one message)."""
         world.allreduce_(buf)

@@ -215,6 +215,8 @@ def _run_study(cfg, clips, settings, out, resume) -> int:
     t0 = time.perf_counter()
     study = Study(cfg, clips, settings, out_dir=out)
     M = study.run(resume=resume)
+    if study.world.rank:                         # under mpiexec rank 0 alone writes the report
+        return 0
     path = build(out, M)
     acc = M["measures"]["accuracy"]
     print(f"done in {time.perf_counter() - t0:.0f} s; average accuracy after each stage: "

@@ -89,9 +89,7 @@ def _slug(name: str) -> str:
 class Study:
     def __init__(self, config: WaveNetConfig, clips, settings: StudySettings | None = None,
                  out_dir="study"):
-        if distributed.world().size > 1:
-            raise RuntimeError("the study does not run under MPI yet (its scoring and renders are "
-                               "not split across ranks); run it as one process")
+        self.world = distributed.world()     # under mpiexec: this rank (see run())
         self.config = config
         self.settings = settings or StudySettings()
         self.clips: list[Clip] = [load_clip(c, config, name=n) for n, c in _named(clips)]
@@ -116,30 +114,27 @@ class Study:
 
     # -- the run ---------------------------------------------------------------
     def run(self, resume: bool = False, progress: bool = True, log=print) -> dict:
-        """Run (or finish) the study; returns the metrics dict (also in study.json)."""
-        make_dir(self.out)
+        """Run (or finish) the study; returns the metrics dict (also in study.json).
+
+        Under mpiexec every rank runs this: training is data-parallel (wavecore.train), the
+        scoring of the clips and the renders are split across the ranks and gathered, and rank
+        0 alone writes and logs. Ctrl-C and SIGTERM then stop every rank at one training step."""
+        w = self.world
+        lead = w.rank == 0
+        log = log if lead else (lambda *a, **k: None)
         state_path = os.path.join(self.out, "study.json")
-        ident = self._identity()
-        st = self.settings
-        if os.path.exists(state_path):
-            if not resume:
-                raise FileExistsError(f"{self.out} already holds a study; pass resume=True "
-                                      "(--resume) to finish it, or choose another directory")
-            with open(state_path, encoding="utf-8") as f:
-                state = json.load(f)
-            if state["identity"] != ident:
-                diff = "; ".join(f"{k}: {a!r} there, {b!r} now"
-                                 for k, a, b in _differences(state["identity"], ident)[:4])
-                raise CheckpointError(f"{state_path}: the study there used another config, "
-                                      f"settings or clips ({diff}); it cannot be resumed with these")
-        else:
-            state = {"identity": ident, "metrics": self._empty_metrics()}
+        state, problem = self._state(state_path, resume) if lead else (None, None)
+        state, problem = w.bcast((state, problem))          # rank 0 read it: all decide alike
+        if problem:
+            raise problem[0](problem[1])
         M = state["metrics"]
         done = len(M["stages"])
         K = len(self.clips)
-        for k, c in enumerate(self.clips):
-            _audio.save(self._path(M["originals"][k]),
-                        _audio.mu_law_decode(c.classes, self.config.classes), self.config.sample_rate)
+        st = self.settings
+        if lead:
+            for k, c in enumerate(self.clips):
+                _audio.save(self._path(M["originals"][k]), _audio.mu_law_decode(
+                    c.classes, self.config.classes), self.config.sample_rate)
         ckdir = os.path.join(self.out, "checkpoints")
         trainer, part = self._trainer(ckdir, M, done, log)
         if trainer is None:
@@ -147,7 +142,14 @@ class Study:
             log(f"model: {self.config.describe()}; {trainer.net.size:,} parameters, "
                 f"backend {trainer.net.backend}")
             self._score(trainer, M, stage=0)
-            _write_json(state_path, state)
+            self._write(state_path, state)
+        with trainer.signals_voted():
+            return self._stages(trainer, part, state, state_path, done, progress, log)
+
+    def _stages(self, trainer, part, state, state_path, done, progress, log):
+        """Stages done + 1 .. K (``part``: the progress of stage done + 1 when it resumes)."""
+        st, M, K = self.settings, state["metrics"], len(self.clips)
+        ckdir = os.path.join(self.out, "checkpoints")
         for s in range(done + 1, K + 1):
             t0 = time.perf_counter()
             newest = self.clips[s - 1]
@@ -189,19 +191,41 @@ class Study:
             row = M["accuracy"][s]
             log(f"  {trainer.step - start} steps ({how}), "
                 "accuracy " + ", ".join(f"{c.name} {a:.3f}" for c, a in zip(self.clips, row)))
-            _write_json(state_path, state)
+            self._write(state_path, state)
             part = None
             trainer.extra.pop("stage")
         M["measures"] = {"accuracy": measures.continual_measures(np.array(M["accuracy"])),
                          "bits": _bits_measures(np.array(M["bits"]))}
-        _write_json(state_path, state)
+        self._write(state_path, state)
         return M
+
+    def _state(self, state_path, resume):
+        """(study.json's state or a new one, None) or (None, (exception class, message))."""
+        ident = self._identity()
+        if not os.path.exists(state_path):
+            make_dir(self.out)
+            return {"identity": ident, "metrics": self._empty_metrics()}, None
+        if not resume:
+            return None, (FileExistsError, f"{self.out} already holds a study; pass resume=True "
+                          "(--resume) to finish it, or choose another directory")
+        with open(state_path, encoding="utf-8") as f:
+            state = json.load(f)
+        if state["identity"] != ident:
+            diff = "; ".join(f"{k}: {a!r} there, {b!r} now"
+                             for k, a, b in _differences(state["identity"], ident)[:4])
+            return None, (CheckpointError, f"{state_path}: the study there used another config, "
+                          f"settings or clips ({diff}); it cannot be resumed with these")
+        return state, None
+
+    def _write(self, state_path, state):
+        if self.world.rank == 0:
+            _write_json(state_path, state)
 
     def _trainer(self, ckdir, M, done, log):
         """(trainer, stage progress) to go on from: the newest checkpoint when it lies inside
         stage done + 1 (written on Ctrl-C, SIGTERM or by time), else the end of stage done;
         (None, None) for a new study."""
-        newest = latest(ckdir) if os.path.isdir(ckdir) else None
+        newest = self.world.bcast(latest(ckdir) if os.path.isdir(ckdir) else None)
         part = load(newest)[0].get("extra", {}).get("stage") if newest else None
         if part is not None and part["stage"] == done + 1:
             trainer = Trainer.resume(newest, self.clips[:done + 1])
@@ -224,18 +248,21 @@ class Study:
                 "trace_bin_seconds": self.settings.trace_bin_seconds}
 
     def _score(self, trainer, M, stage):
-        """Row `stage` of the matrices and the binned per-position traces, for every clip."""
-        b, a, tr = [], [], []
+        """Row `stage` of the matrices and the binned per-position traces, for every clip
+        (under MPI, clip j on rank j mod P, gathered)."""
+        w = self.world
         binn = max(1, int(round(self.settings.trace_bin_seconds * self.config.sample_rate)))
+        mine = {}
         for j, c in enumerate(self.clips):
-            m = trainer.evaluate(c, gc=j if self.config.gc_ids else None)
-            b.append(m["bits"])
-            a.append(m["accuracy"])
-            n = len(m["nll"]) // binn * binn
-            tr.append(np.round(m["nll"][:n].reshape(-1, binn).mean(axis=1), 4).tolist())
-        M["bits"].append(b)
-        M["accuracy"].append(a)
-        M["traces"].append(tr)
+            if j % w.size == w.rank:
+                m = trainer.evaluate(c, gc=j if self.config.gc_ids else None)
+                n = len(m["nll"]) // binn * binn
+                mine[j] = (m["bits"], m["accuracy"],
+                           np.round(m["nll"][:n].reshape(-1, binn).mean(axis=1), 4).tolist())
+        got = {j: v for part in w.allgather(mine) for j, v in part.items()}
+        M["bits"].append([got[j][0] for j in range(len(self.clips))])
+        M["accuracy"].append([got[j][1] for j in range(len(self.clips))])
+        M["traces"].append([got[j][2] for j in range(len(self.clips))])
 
     def _gc(self, j):
         """The conditioning id of clip j (its position), or None for an unconditioned model."""
@@ -245,44 +272,63 @@ class Study:
         return int(self.settings.seed) * 1_000_003 + stage * 10_007 + clip * 101 + extra
 
     def _render(self, trainer, M, stage):
-        st, cfg = self.settings, self.config
+        """Each seen clip's primed reproductions and the unprimed renders, one job of
+        len(temperatures) streams each (under MPI, job i on rank i mod P, gathered); rank 0
+        writes them."""
+        st, cfg, w = self.settings, self.config, self.world
         sampler = CachedSampler(trainer.net, trainer.weights)
         P = max(1, int(round(st.prime_seconds * cfg.sample_rate)))
         temps = list(st.temperatures)
-        for j, c in enumerate(self.clips[:stage]):
-            original = _audio.mu_law_decode(c.classes, cfg.classes)
-            n = len(c.classes) - P
-            if n < 1:
+        jobs = [j for j, c in enumerate(self.clips[:stage]) if len(c.classes) > P] + [None]
+        mine = {}
+        for i, j in enumerate(jobs):
+            if i % w.size != w.rank:
                 continue
-            g = sampler.generate(n, streams=len(temps), temperature=temps,
-                                 prime_classes=[c.classes[:P]] * len(temps), gc=self._gc(j),
-                                 seed=[self._seed(stage, j, k) for k in range(len(temps))])
+            if j is None:                                            # unprimed
+                n = max(1, int(round(st.unprimed_seconds * cfg.sample_rate)))
+                mine[i] = sampler.generate(n, streams=len(temps), temperature=temps, gc=self._gc(stage - 1),
+                                           seed=[self._seed(stage, 99, k) for k in range(len(temps))]).classes
+            else:
+                c = self.clips[j]
+                mine[i] = sampler.generate(
+                    len(c.classes) - P, streams=len(temps), temperature=temps,
+                    prime_classes=[c.classes[:P]] * len(temps), gc=self._gc(j),
+                    seed=[self._seed(stage, j, k) for k in range(len(temps))]).classes
+        got = {i: v for part in w.allgather(mine) for i, v in part.items()}   # classes: (streams, n)
+        for i, j in enumerate(jobs):
+            audio = _audio.mu_law_decode(got[i], cfg.classes)
             for k, t in enumerate(temps):
+                if j is None:
+                    path = os.path.join(f"stage_{stage}", f"unprimed_T{t:g}.wav")
+                    self._save(path, audio[k])
+                    M["unprimed"].append({"stage": stage, "temperature": t, "path": path})
+                    continue
+                c = self.clips[j]
+                original = _audio.mu_law_decode(c.classes, cfg.classes)
                 path = os.path.join(f"stage_{stage}", f"{_slug(c.name)}_T{t:g}.wav")
-                full = np.concatenate([original[:P], g.audio[k]])        # prime + continuation
-                _audio.save(self._path(path), full, cfg.sample_rate)
-                close = measures.closeness(g.audio[k], original[P:], cfg.sample_rate)
+                self._save(path, np.concatenate([original[:P], audio[k]]))   # prime + continuation
+                close = measures.closeness(audio[k], original[P:], cfg.sample_rate)
                 M["renders"].append({"stage": stage, "clip": c.name, "temperature": t, "path": path,
                                      "lsd_db": close["lsd_db"], "follow_s": close["follow_s"]})
-        n = max(1, int(round(st.unprimed_seconds * cfg.sample_rate)))
-        g = sampler.generate(n, streams=len(temps), temperature=temps, gc=self._gc(stage - 1),
-                             seed=[self._seed(stage, 99, k) for k in range(len(temps))])
-        for k, t in enumerate(temps):
-            path = os.path.join(f"stage_{stage}", f"unprimed_T{t:g}.wav")
-            _audio.save(self._path(path), g.audio[k], cfg.sample_rate)
-            M["unprimed"].append({"stage": stage, "temperature": t, "path": path})
+
+    def _save(self, path, audio):
+        if self.world.rank == 0:
+            _audio.save(self._path(path), audio, self.config.sample_rate)
 
     def _timeline(self, trainer, stage, clip) -> dict:
-        """A short render of the newest clip now; returns its entry of M["timeline"]."""
+        """A short render of the newest clip now (by rank 0); returns its entry of M["timeline"]."""
         cfg, st = self.config, self.settings
+        path = os.path.join("timeline", f"stage_{stage}_step_{trainer.step:06d}.wav")
+        entry = {"stage": stage, "step": trainer.step, "clip": clip.name, "path": path}
+        if self.world.rank != 0:
+            return entry
         P = max(1, int(round(st.prime_seconds * cfg.sample_rate)))
         n = max(1, int(round(st.timeline_seconds * cfg.sample_rate)))
         g = CachedSampler(trainer.net, trainer.weights).generate(
             n, temperature=0.7, prime_classes=clip.classes[:P], gc=self._gc(stage - 1),
             seed=self._seed(stage, 0, trainer.step))
-        path = os.path.join("timeline", f"stage_{stage}_step_{trainer.step:06d}.wav")
         _audio.save(self._path(path), g.audio[0], cfg.sample_rate)
-        return {"stage": stage, "step": trainer.step, "clip": clip.name, "path": path}
+        return entry
 
 
 def _bits_measures(bits: np.ndarray) -> dict:

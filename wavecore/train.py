@@ -135,7 +135,6 @@ class Trainer:
         self.world = distributed.world()        # one process, or this rank of an MPI job
         threads = s.threads or max(1, default_threads() // self.world.local_size)
         self.net = WaveNet(config, np.dtype(s.dtype), backend=s.backend, threads=threads)
-        self.net.backend.check_world(self.world)
         params = self.net.init_params(s.seed) if params is None else \
             np.array(params, dtype=self.net.dtype)
         self._host = None                      # a host copy of the parameters, until the next step
@@ -272,7 +271,7 @@ class Trainer:
         self._in_step = False
         self._saved_at = time.monotonic()
         try:
-            with self._signals_voted():
+            with self.signals_voted():
                 while self.step < target:
                     rec = self.train_step()
                     with signals_held():
@@ -307,7 +306,7 @@ class Trainer:
         return logged
 
     @contextlib.contextmanager
-    def _signals_voted(self):
+    def signals_voted(self):
         """MPI: Ctrl-C and SIGTERM only record a vote here; the step's small Allreduce tells
         every rank, and all stop after the same step (a rank raising alone would leave the
         others waiting in a collective)."""

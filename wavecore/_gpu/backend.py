@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import Backend, BackendError
+from ..backend import Backend
 from . import device, ops
 
 
@@ -25,11 +25,11 @@ class GpuBackend(Backend):
             self._model = (net, GpuModel(net, self.dev))
         return self._model[1]
 
-    def check_world(self, world) -> None:
+    def allreduce_(self, world, buf) -> None:
+        """The flat gradient summed over the ranks on the device: NCCL on CUDA (one GPU per
+        rank, chosen by its local rank), MPI on the emulator."""
         if world.size > 1:
-            raise BackendError("data-parallel training with backend='gpu' (gradients summed "
-                               "through NCCL) is not built yet; run one process per job, or "
-                               "use backend='cpu' under mpiexec")
+            self.dev.allreduce_(world, buf)
 
     def to_device(self, a, dtype=None):
         xp = self.xp

@@ -169,6 +169,11 @@ class Device:
         """dst[...] = host (a NumPy array), into an existing device buffer: no allocation."""
         dst[...] = host
 
+    def allreduce_(self, world, buf) -> None:
+        """Sum a buffer over the ranks in place: the emulator's arrays live on the host, so
+        through MPI (CUDA uses NCCL)."""
+        world.allreduce_(buf)
+
     def fill(self, a, value) -> None:
         """a[...] = value, as device work."""
         self._run(lambda: self._fill(a, value))
@@ -220,8 +225,13 @@ class CudaDevice(Device):
 
     def __init__(self):
         import cupy
+
+        from .. import distributed
         super().__init__()
         self.xp = cupy
+        if distributed.launched_size() > 1:        # one GPU per rank, chosen by its local rank
+            n = cupy.cuda.runtime.getDeviceCount()
+            cupy.cuda.Device(distributed.world().local_rank % n).use()
         dev = cupy.cuda.Device()
         self.sm_count = int(dev.attributes["MultiProcessorCount"])
         self.max_shared = int(dev.attributes.get("MaxSharedMemoryPerBlockOptin", 48 * 1024))
@@ -230,6 +240,7 @@ class CudaDevice(Device):
         self._modules: dict = {}
         self._capture_stream = None
         self._blas = None
+        self._nccl = None                               # the NCCL communicator, made on first use
         self.tf32 = os.environ.get("WAVECORE_TF32", "") == "1"
 
     def _compile(self, name, dtype):
@@ -321,6 +332,17 @@ class CudaDevice(Device):
 
     def synchronize(self) -> None:
         self.xp.cuda.get_current_stream().synchronize()
+
+    def allreduce_(self, world, buf) -> None:
+        """Sum a device buffer over the ranks in place through NCCL (one communicator per
+        process, its id sent from rank 0 over MPI), on the current stream."""
+        from cupy.cuda import nccl
+        if self._nccl is None:
+            uid = world.bcast(nccl.get_unique_id() if world.rank == 0 else None)
+            self._nccl = nccl.NcclCommunicator(world.size, uid, world.rank)
+        kind = {np.dtype(np.float32): nccl.NCCL_FLOAT32, np.dtype(np.float64): nccl.NCCL_FLOAT64}
+        self._nccl.allReduce(buf.data.ptr, buf.data.ptr, buf.size, kind[buf.dtype], nccl.NCCL_SUM,
+                             self.xp.cuda.get_current_stream().ptr)
 
 
 def compiler() -> str | None:
