@@ -129,7 +129,6 @@ class Study:
             raise problem[0](problem[1])
         M = state["metrics"]
         done = len(M["stages"])
-        K = len(self.clips)
         st = self.settings
         if lead:
             for k, c in enumerate(self.clips):
