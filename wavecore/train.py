@@ -287,7 +287,8 @@ class Trainer:
                             self.save_checkpoint()
                             self._saved_at = time.monotonic()
                     if self._agreed[0]:               # MPI: every rank stops after this step
-                        raise Terminated("SIGTERM") if self._agreed[0] == 2 else KeyboardInterrupt()
+                        kind, self._agreed, self._signalled = self._agreed[0], (0, False), 0
+                        raise Terminated("SIGTERM") if kind == 2 else KeyboardInterrupt()
                     if stop:
                         break
         except KeyboardInterrupt:
