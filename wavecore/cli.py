@@ -407,7 +407,7 @@ def _saved(args) -> str:
 
 
 def main(argv=None) -> int:
-    from .train import Terminated, sigterm_as_interrupt
+    from .train import Terminated, sigterm_as_interrupt, signals_voted
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -422,8 +422,11 @@ def main(argv=None) -> int:
         with warnings.catch_warnings(), contextlib.redirect_stdout(
                 sys.stdout if w.rank == 0 else open(os.devnull, "w")):
             warnings.showwarning = lambda msg, *a, **k: print(f"{who}: warning: {msg}", file=sys.stderr)
-            # SIGTERM (a scheduler) saves and stops like Ctrl-C
-            with sigterm_as_interrupt() if long_run else contextlib.nullcontext():
+            # SIGTERM (a scheduler) saves and stops like Ctrl-C; under MPI both only vote, and
+            # every rank stops at the same training step
+            stop = signals_voted(w) if w.size > 1 else sigterm_as_interrupt() if long_run \
+                else contextlib.nullcontext()
+            with stop:
                 return args.func(args)
     except (ValueError, OSError, RuntimeError) as e:    # AudioError, ConfigError, BackendError...
         print(f"{who}: error: {e}", file=sys.stderr)

@@ -36,7 +36,7 @@ from .checkpoint import CheckpointError, latest, load, step_path
 from .config import WaveNetConfig
 from .files import atomic_write, make_dir
 from .sampler import CachedSampler
-from .train import Clip, Trainer, TrainSettings, load_clip
+from .train import Clip, Trainer, TrainSettings, load_clip, signals_voted
 
 
 def study_train_settings(**kw) -> TrainSettings:
@@ -142,7 +142,7 @@ class Study:
                 f"backend {trainer.net.backend}")
             self._score(trainer, M, stage=0)
             self._write(state_path, state)
-        with trainer.signals_voted():
+        with signals_voted(self.world):
             return self._stages(trainer, part, state, state_path, done, progress, log)
 
     def _stages(self, trainer, part, state, state_path, done, progress, log):

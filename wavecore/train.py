@@ -150,7 +150,6 @@ class Trainer:
             make_dir(self.out_dir)
         self.extra: dict = {}               # anything a caller wants checkpointed (JSON)
         self._in_step, self._rng_before = False, None   # a step begun and not yet committed
-        self._signalled = 0                   # MPI: 1 Ctrl-C, 2 SIGTERM seen by this rank
         self._agreed = (0, False)             # MPI: (stop: 0/1/2, checkpoint due) of the last step
         self.set_clips(clips)
 
@@ -248,7 +247,7 @@ class Trainer:
             loss, grads = 0.0, self.net.backend.zeros(self.net.size, self.net.dtype)
         self.net.backend.allreduce_(w, grads)
         due = w.rank == 0 and self._time_due()
-        votes = np.array([loss, self._signalled == 1, self._signalled == 2, due], np.float64)
+        votes = np.array([loss, _vote[0] == 1, _vote[0] == 2, due], np.float64)
         w.allreduce_(votes)
         self._agreed = (2 if votes[2] else 1 if votes[1] else 0, bool(votes[3]))
         return float(votes[0]), grads
@@ -271,7 +270,7 @@ class Trainer:
         self._in_step = False
         self._saved_at = time.monotonic()
         try:
-            with self.signals_voted():
+            with signals_voted(self.world):
                 while self.step < target:
                     rec = self.train_step()
                     with signals_held():
@@ -287,7 +286,7 @@ class Trainer:
                             self.save_checkpoint()
                             self._saved_at = time.monotonic()
                     if self._agreed[0]:               # MPI: every rank stops after this step
-                        kind, self._agreed, self._signalled = self._agreed[0], (0, False), 0
+                        kind, self._agreed, _vote[0] = self._agreed[0], (0, False), 0
                         raise Terminated("SIGTERM") if kind == 2 else KeyboardInterrupt()
                     if stop:
                         break
@@ -305,24 +304,6 @@ class Trainer:
         if self.out_dir:
             self.save_checkpoint()
         return logged
-
-    @contextlib.contextmanager
-    def signals_voted(self):
-        """MPI: Ctrl-C and SIGTERM only record a vote here; the step's small Allreduce tells
-        every rank, and all stop after the same step (a rank raising alone would leave the
-        others waiting in a collective)."""
-        if self.world.size == 1 or threading.current_thread() is not threading.main_thread():
-            yield
-            return
-
-        def vote(signum, frame):
-            self._signalled = max(self._signalled, 2 if signum == signal.SIGTERM else 1)
-        old = {sig: signal.signal(sig, vote) for sig in _HELD}
-        try:
-            yield
-        finally:
-            for sig, h in old.items():
-                signal.signal(sig, h)
 
     def _log(self, rec: dict) -> None:
         if self.out_dir and self.world.rank == 0:
@@ -430,6 +411,26 @@ def sigterm_as_interrupt():
 
 
 _HELD = (signal.SIGINT, signal.SIGTERM)
+_vote = [0]          # MPI: 1 Ctrl-C, 2 SIGTERM, seen by this process and not yet acted on
+
+
+@contextlib.contextmanager
+def signals_voted(world):
+    """Under MPI (world.size > 1): inside the block Ctrl-C and SIGTERM only record a vote; the
+    next training step's small Allreduce tells every rank, and all stop after that same step (a
+    rank raising alone would leave the others waiting in a collective). One process: nothing."""
+    if world.size == 1 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def vote(signum, frame):
+        _vote[0] = max(_vote[0], 2 if signum == signal.SIGTERM else 1)
+    old = {sig: signal.signal(sig, vote) for sig in _HELD}
+    try:
+        yield
+    finally:
+        for sig, h in old.items():
+            signal.signal(sig, h)
 
 
 @contextlib.contextmanager
