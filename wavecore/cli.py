@@ -407,7 +407,7 @@ def _saved(args) -> str:
 
 
 def main(argv=None) -> int:
-    from .train import Terminated, sigterm_as_interrupt, signals_voted
+    from .train import Terminated, signals_voted, sigterm_as_interrupt
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -26,7 +26,13 @@ import numpy as np
 from . import audio as _audio
 from . import backend as _backend
 from .model import WaveNet
-from .ops import dilated_conv_forward, gate_forward, input_conv_forward, output_head_forward, residual_skip_forward
+from .ops import (
+    dilated_conv_forward,
+    gate_forward,
+    input_conv_forward,
+    output_head_forward,
+    residual_skip_forward,
+)
 
 
 @dataclass
