@@ -38,10 +38,15 @@ def test_compiled_kernels_were_built_with_this_layout(stem):
 
 
 def test_gpu_sources_get_this_layout():
-    enum = re.search(r"enum \{(.*?)\};", gdev.source(), re.S).group(1)
-    got = {c: int(v) for c, v in re.findall(r"(WC_\w+) = (\d+)", enum)}
+    """The enum comes first in the compiled source, and every block a kernel names is one of it."""
+    src = gdev.source()
+    enum = re.search(r"enum \{(.*?)\};", src, re.S)
+    assert enum.start() < src.index("#line 1")
+    got = {c: int(v) for c, v in re.findall(r"(WC_\w+) = (\d+)", enum.group(1))}
     assert got.pop("WC_NBLOCKS") == len(layout.NAMES)
     assert got == {layout.CONSTANTS[name]: i for name, i in WANT.items()}
+    used = set(re.findall(r"\boff\[(\w+)\]", src[enum.end():]))
+    assert used and used <= set(got), used - set(got)
 
 
 def test_no_kernel_keeps_a_layout_of_its_own():

@@ -123,7 +123,7 @@ def _conditioned(cfg, args, n_clips):
 def _resume_train(args):
     """train --resume: the checkpoint fixes the model, the seed and the clips; every training
     flag given is applied (and said); without --steps the run goes on to its planned total."""
-    from .checkpoint import CheckpointError, latest, load
+    from .checkpoint import CheckpointError, latest
     from .train import Trainer, lr_at
     fixed = [d for d in (*MODEL_FLAGS, "config", "condition", "seed")
              if getattr(args, d, None) not in (None, False)]
@@ -134,13 +134,12 @@ def _resume_train(args):
     path = latest(args.out)
     if path is None:
         raise CheckpointError(f"--resume: no checkpoint (ckpt-*.npz) in {args.out}")
-    meta = load(path)[0]
-    old = TrainSettings(**meta["settings"])
     given = _given(args, TRAIN_FLAGS)
-    if "steps" in given and given["steps"] <= meta["step"]:
-        raise ValueError(f"--steps {given['steps']}: the run in {args.out} is already at step "
-                         f"{meta['step']}; give a larger total")
     trainer = Trainer.resume(path, args.clips, **given)
+    old = trainer.resumed_settings
+    if "steps" in given and given["steps"] <= trainer.step:
+        raise ValueError(f"--steps {given['steps']}: the run in {args.out} is already at step "
+                         f"{trainer.step}; give a larger total")
     print(f"resuming {path} at step {trainer.step} of {trainer.settings.steps}")
     for d, v in given.items():
         if d != "steps" and getattr(old, d) != v:

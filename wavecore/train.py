@@ -149,6 +149,7 @@ class Trainer:
         if self.out_dir:
             make_dir(self.out_dir)
         self.extra: dict = {}               # anything a caller wants checkpointed (JSON)
+        self.resumed_settings = None        # Trainer.resume: the settings the checkpoint held
         self._in_step, self._rng_before = False, None   # a step begun and not yet committed
         self._agreed = (0, False)             # MPI: (stop: 0/1/2, checkpoint due) of the last step
         self.set_clips(clips)
@@ -383,6 +384,7 @@ class Trainer:
         t.rng.bit_generator.state = meta["rng"]
         t.step, t.skipped, t.bad_run = meta["step"], meta["skipped"], meta["bad_run"]
         t.extra = meta.get("extra", {})
+        t.resumed_settings = TrainSettings(**meta["settings"])   # what the run had planned
         return t
 
 

@@ -46,12 +46,12 @@ class GpuBackend(Backend):
         """Host params in: a host gradient of its own out; device params in: the gradient on
         the device (the workspace's buffer, valid until the next step)."""
         loss, grads, _, _ = self.step_of(net).loss_and_grads(params, x, gc)
-        return loss, grads if isinstance(params, self.xp.ndarray) else np.array(self.to_host(grads))
+        return loss, grads if isinstance(params, self.xp.ndarray) else self.to_host(grads)
 
     def evaluate(self, net, params, x, gc):
         """(loss, nll: (T, B), pred: (T, B)), host arrays of their own."""
         loss, _, nll, pred = self.step_of(net).loss_and_grads(params, x, gc, backward=False)
-        return loss, np.array(self.to_host(nll)), np.array(self.to_host(pred))
+        return loss, self.to_host(nll), self.to_host(pred)
 
     def sum_squares(self, g) -> float:
         return ops.sum_squares(self.dev, g)

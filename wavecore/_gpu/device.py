@@ -213,7 +213,9 @@ class Device:
         return max(1, min(-(-int(n) // block), self.sm_count * 16))
 
     def to_host(self, a) -> np.ndarray:
-        return np.asarray(a)
+        """A host array of its own (on the emulator device memory is host memory: a copy, so
+        the two devices agree that a later kernel does not change it)."""
+        return np.array(a)
 
     def synchronize(self) -> None:
         pass
