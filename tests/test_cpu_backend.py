@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from conftest import random_batch
 
-from wavecore import Adam, WaveNet, WaveNetConfig
+from wavecore import Adam, Batch, WaveNet, WaveNetConfig
 from wavecore.backend import cpu_training_available
 
 pytestmark = pytest.mark.skipif(not cpu_training_available(),
@@ -79,3 +79,60 @@ def test_compiled_adam_matches_numpy_adam(dtype):
     np.testing.assert_allclose(pa, pb, rtol=tol, atol=tol)
 
 
+
+
+@pytest.mark.parametrize("dilations,T,B,gc_ids,threads", [
+    ((1, 2, 4, 8), 17, 3, 0, 2),
+    ((3, 1, 7, 2, 1), 301, 2, 0, 2),          # head chunks: 301 * 2 rows > 128 per thread
+    ((1, 2, 4, 1, 2, 4), 129, 3, 4, 3),       # conditioning, 3 threads
+    ((5,), 2, 1, 0, 1),
+])
+def test_recompute_step_equals_plain_step_float64(dilations, T, B, gc_ids, threads):
+    """Recomputing each layer's gate activations in the backward pass (the memory-light step)
+    gives the plain step's loss and gradients to 1e-12 in float64, odd shapes; both match the
+    NumPy reference."""
+    cfg = WaveNetConfig(residual_channels=5, dilation_channels=3, skip_channels=7, classes=11,
+                        dilations_override=dilations, gc_ids=gc_ids, gc_channels=3)
+    ref = WaveNet(cfg, np.float64, backend="numpy")
+    p = ref.init_params(1)
+    p += 0.1 * np.random.default_rng(1).standard_normal(p.shape)
+    gc = np.array([3, 0, 3][:B]) if gc_ids else None
+    batch = Batch(random_batch(cfg, T=T, B=B, seed=2), gc)
+    out = {}
+    for mode in ("off", "on"):
+        net = WaveNet(cfg, np.float64, backend="cpu", threads=threads)
+        net.backend.recompute = mode
+        loss, grads = net.loss_and_grads(p, batch)
+        (ws,) = net.backend._workspaces.values()
+        assert ws.recompute == (mode == "on")
+        out[mode] = loss, grads.copy(), ws.ts.size
+    assert out["on"][2] < out["off"][2] or len(dilations) == 1   # it kept one layer's ts
+    assert out["on"][0] == pytest.approx(out["off"][0], rel=1e-12)
+    np.testing.assert_allclose(out["on"][1], out["off"][1], rtol=1e-12,
+                               atol=1e-12 * np.abs(out["off"][1]).max())
+    l_ref, g_ref = ref.loss_and_grads(p, batch)
+    assert out["on"][0] == pytest.approx(l_ref, rel=1e-12)
+    np.testing.assert_allclose(out["on"][1], g_ref, rtol=1e-10, atol=1e-10 * np.abs(g_ref).max())
+
+
+def test_recompute_auto_follows_memory(monkeypatch):
+    """auto recomputes when keeping everything would take more than a third of the memory
+    available; the workspace's size is what wavecore.workspace priced."""
+    from wavecore import workspace
+    cfg = WaveNetConfig(layers=4, stacks=2, residual_channels=8, dilation_channels=8,
+                        skip_channels=16, classes=32)
+    net = WaveNet(cfg, np.float32, backend="cpu", threads=2)
+    N = cfg.receptive_field + 500
+    keep = workspace.step_bytes(cfg, N, 2, np.float32, 2, net.size, False)
+    light = workspace.step_bytes(cfg, N, 2, np.float32, 2, net.size, True)
+    assert light < keep
+    for avail, want in ((10 * keep, False), (2 * keep, True)):
+        monkeypatch.setattr(workspace, "available_memory", lambda: avail)
+        net.backend._workspaces.clear()
+        net.loss_and_grads(net.init_params(0), Batch(random_batch(cfg, T=500, B=2)))
+        (ws,) = net.backend._workspaces.values()
+        assert ws.recompute is want
+        assert ws.nbytes == (light if want else keep)
+    net.backend.recompute = "sometimes"
+    with pytest.raises(ValueError, match="recompute must be"):
+        net.backend.uses_recompute(cfg, N, 2, np.float32, net.size)

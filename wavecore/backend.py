@@ -159,6 +159,7 @@ class Backend:
 
     name = "?"
     xp = np
+    recompute = "auto"      # "on", "off" or "auto": see CpuBackend.uses_recompute
 
     def __init__(self, threads: int | None = None):
         self.threads = default_threads() if threads is None else int(threads)
@@ -248,16 +249,28 @@ class CpuBackend(Backend):
         self._workspaces: dict = {}           # step buffers by window shape (at most 2 kept)
         self._optim = cpu_kernel("optim")
 
+    def uses_recompute(self, cfg, N, B, dtype, size) -> bool:
+        """Whether a training step over (N, B) windows recomputes each layer's gate activations
+        in its backward pass instead of keeping them (wavecore/workspace.py): "on", "off", or
+        "auto": when keeping them would take more than a third of the memory available now."""
+        if self.recompute not in ("on", "off", "auto"):
+            raise ValueError(f"recompute must be 'on', 'off' or 'auto', got {self.recompute!r}")
+        if self.recompute != "auto":
+            return self.recompute == "on"
+        from .workspace import available_memory, step_bytes
+        return step_bytes(cfg, N, B, dtype, self.threads, size, False) > available_memory() / 3
+
     def _workspace(self, net, N, B, backward):
         kernel = cpu_kernel("model")
-        key = (net.config, N, B, net.dtype)
+        size = net.size if backward else 1
+        key = (net.config, N, B, net.dtype, backward)
         ws = self._workspaces.pop(key, None)
-        if ws is None:
-            ws = kernel.Workspace(net.config, N, B, net.dtype, self.threads, net.size if backward else 1)
-        elif backward and ws.gpart.shape[1] != net.size:
-            ws.gpart = np.empty((self.threads, net.size), net.dtype)
-        self._workspaces[key] = ws                       # most recent last; keep two shapes
-        while len(self._workspaces) > 2:
+        if ws is None or backward and self.recompute != "auto" and ws.recompute != (self.recompute == "on"):
+            ws = None                                    # free it before the next one is made
+            recompute = backward and self.uses_recompute(net.config, N, B, net.dtype, size)
+            ws = kernel.Workspace(net.config, N, B, net.dtype, self.threads, size, recompute)
+        self._workspaces[key] = ws                       # most recent last; keep three shapes
+        while len(self._workspaces) > 3:
             self._workspaces.pop(next(iter(self._workspaces)))
         return ws
 

@@ -50,6 +50,13 @@ class Adam:
         self.backend.adam_update(params, grads, self.m, self.v, step, b1, b2, eps_hat, scale)
         return norm
 
+    def reset(self) -> None:
+        """Forget the moments and restart the bias correction (a new stage of a study, as the
+        essay's runs did: their checkpoints kept only the weights)."""
+        self.m[...] = 0
+        self.v[...] = 0
+        self.step_count = 0
+
     def state(self) -> dict:
         """The moments on the host (copied from the device on backend="gpu") and the step."""
         return {"m": self.backend.to_host(self.m), "v": self.backend.to_host(self.v),

@@ -51,6 +51,7 @@ class TrainSettings:
     warmup: int = 50
     min_lr_ratio: float = 0.1
     clip_norm: float = 1.0         # global gradient-norm clipping (0: off)
+    adam_eps: float = 1e-8         # Adam's epsilon
     sampling: str = "length"       # "length" or "uniform"
     seed: int = 0
     log_every: int = 10
@@ -61,6 +62,8 @@ class TrainSettings:
     dtype: str = "float32"
     backend: str = "auto"
     threads: int | None = None
+    recompute: str = "auto"        # "on": recompute gate activations in backward (less memory),
+                                   # "off": keep them, "auto": on when keeping them would not fit
 
     def __post_init__(self):
         for k in ("steps", "batch", "window", "log_every"):
@@ -75,6 +78,10 @@ class TrainSettings:
             raise ValueError(f"sampling must be 'length' or 'uniform', got {self.sampling!r}")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
+        if not self.adam_eps > 0:
+            raise ValueError(f"adam_eps must be > 0, got {self.adam_eps}")
+        if self.recompute not in ("on", "off", "auto"):
+            raise ValueError(f"recompute must be 'on', 'off' or 'auto', got {self.recompute!r}")
 
 
 @dataclass
@@ -135,11 +142,12 @@ class Trainer:
         self.world = distributed.world()        # one process, or this rank of an MPI job
         threads = s.threads or max(1, default_threads() // self.world.local_size)
         self.net = WaveNet(config, np.dtype(s.dtype), backend=s.backend, threads=threads)
+        self.net.backend.recompute = s.recompute
         params = self.net.init_params(s.seed) if params is None else \
             np.array(params, dtype=self.net.dtype)
         self._host = None                      # a host copy of the parameters, until the next step
         self.weights = self.net.backend.to_device(params, self.net.dtype)   # where the backend works
-        self.opt = Adam(self.net.size, lr=s.lr, clip_norm=s.clip_norm or None,
+        self.opt = Adam(self.net.size, lr=s.lr, eps=s.adam_eps, clip_norm=s.clip_norm or None,
                         dtype=self.net.dtype, backend=self.net.backend)
         self.rng = np.random.default_rng(s.seed)
         self.step = 0

@@ -24,45 +24,37 @@ from wavecore._cpu.residual_skip cimport (residual_forward, residual_backward,
 from wavecore._cpu.output_head cimport output_head_forward, output_head_backward
 from wavecore._cpu.softmax_ce cimport softmax_ce
 from wavecore._cpu.layout cimport *
+from wavecore.workspace import HEAD_ROWS, step_buffers
 
 
 class Workspace:
-    """Every buffer one step needs, for windows of N samples x B streams and `threads` blocks."""
+    """Every buffer one step needs, for windows of N samples x B streams and `threads` blocks
+    (named and sized in wavecore/workspace.py). recompute: keep one layer's [tanh f; σ g] and
+    recompute it in the backward pass (size 1: forward only)."""
 
-    def __init__(self, cfg, N, B, dtype, threads, size):
-        R, D, S, A = (cfg.residual_channels, cfg.dilation_channels,
-                      cfg.skip_channels, cfg.classes)
-        L, T = cfg.n_layers, N - cfg.receptive_field
+    def __init__(self, cfg, N, B, dtype, threads, size, recompute=False):
         self.key = (N, B, np.dtype(dtype), threads)
+        self.recompute, self.backward = bool(recompute) and size > 1, size > 1
+        keep_ts = size > 1 and not recompute
         n_in, h_off, ts_off, rows_in = (N - 2) * B, [], [], []
         nh = nts = 0
         for d in cfg.dilations:
             rows_in.append(n_in)
             h_off.append(nh)
             ts_off.append(nts)
-            nh += n_in * R
-            nts += (n_in - d * B) * 2 * D
+            nh += n_in * cfg.residual_channels
+            nts += (n_in - d * B) * 2 * cfg.dilation_channels if keep_ts else 0
             n_in -= d * B
-        mx = (N - 2) * B
         self.rows_in = np.array(rows_in, dtype=np.intp)
         self.h_off = np.array(h_off, dtype=np.intp)
         self.ts_off = np.array(ts_off, dtype=np.intp)
-        self.h = np.empty(nh, dtype)                    # layer inputs, concatenated: (n_in_l, R)
-        self.ts = np.empty(nts, dtype)                  # [tanh f; sigmoid g], then dfg: (n_l, 2D)
-        self.z = np.empty(mx * D, dtype)                # z of one layer: (n_l, D)
-        self.dz = np.empty(mx * D, dtype)
-        self.dh = np.empty((2, mx * R), dtype)          # ping-pong layer-input gradients
-        self.Z = np.empty(T * B * L * D, dtype)         # z of every layer at the loss rows: (TB, L*D)
-        self.dZ = np.empty(T * B * L * D, dtype)
-        self.y = np.empty(T * B * S, dtype)             # relu(skip sum): (TB, S)
-        self.o = np.empty(T * B * S, dtype)             # relu(y W1 + b1): (TB, S)
-        self.da = np.empty(T * B * S, dtype)
-        self.dy = np.empty(T * B * S, dtype)
-        self.logits = np.empty(T * B * A, dtype)        # (TB, A), becomes dlogits
-        self.nll = np.empty(T * B, dtype)
-        self.ones = np.ones(mx // threads + 1, dtype)   # column sums as GEMMs
-        self.gpart = np.empty((threads, size), dtype)   # per-thread weight gradients
-        self.gcb = np.zeros(max(1, L * B * 2 * D), dtype)
+        sizes = step_buffers(cfg, N, B, threads, size, recompute)
+        for name, n in sizes.items():
+            setattr(self, name, np.empty(n, dtype))
+        self.ones[...] = 1
+        self.dh = self.dh.reshape(2, -1)
+        self.gpart = self.gpart.reshape(threads, size)
+        self.nbytes = sum(getattr(self, name).nbytes for name in sizes)
 
 
 cdef struct Dims:
@@ -73,27 +65,28 @@ cdef struct Dims:
     const Py_ssize_t* rows_in                         # (L,) input rows of layer l
     const Py_ssize_t* h_off                           # (L,) where layer l's input starts in h
     const Py_ssize_t* ts_off                          # (L,) where layer l's [tanh f; σ g] starts
-    bint backward
+    Py_ssize_t hc                                     # output-head rows per chunk
+    bint backward, recompute, gc                      # recompute: ts holds one layer
 
 
 cdef struct Bufs:
     # the workspace's buffers as void*: each stage casts them to its dtype (floating*)
     void* h          # layer inputs, concatenated: (n_in_l, R) each
-    void* ts         # [tanh f; sigmoid g] per layer, then dfg: (n_l, 2D) each
+    void* ts         # [tanh f; sigmoid g] per layer (or one), then dfg: (n_l, 2D) each
     void* z          # (n_l, D) one layer's gate output
     void* dz         # (n_l, D)
-    void* Z          # (TB, L*D) every layer's z at the loss rows
-    void* dZ         # (TB, L*D)
-    void* y          # (TB, S) relu(skip sum)
-    void* o          # (TB, S) relu(y W1 + b1)
-    void* da         # (TB, S)
-    void* dy         # (TB, S)
-    void* lg         # (TB, A) logits, then dlogits
+    void* Z          # (TB, L*D) every layer's z at the loss rows, then its gradient
+    void* y          # (nt, hc, S) relu(skip sum), a chunk of rows per thread
+    void* o          # (nt, hc, S) relu(y W1 + b1)
+    void* da         # (nt, hc, S)
+    void* dy         # (nt, hc, S)
+    void* lg         # (nt, hc, A) logits, then dlogits
     void* nll        # (TB,)
     void* ones       # column sums as GEMMs
     void* gpart      # (nt, size) per-thread gradients
     void* dh         # (2, (N-2)*B*R) ping-pong layer-input gradients
     void* gcb        # (L, B, 2D) conditioning bias, or NULL
+    void* gcd        # (nt, L, B, 2D) per-thread conditioning-bias gradients
     const long long* x        # (N, B) the window
     const long long* tgt      # (TB,) the targets x[RF:]
     long long* argmax         # (TB,) forward only: predicted classes, else NULL
@@ -117,9 +110,9 @@ def loss_and_grads(cfg, const Py_ssize_t[::1] off, floating[::1] params, const l
     cdef Py_ssize_t[::1] dil = np.asarray(cfg.dilations, dtype=np.intp)
     cdef Py_ssize_t[::1] h_off = ws.h_off, ts_off = ws.ts_off, rows_in = ws.rows_in
     cdef const long long[::1] tgt = np.ascontiguousarray(x[RF:]).reshape(-1)   # (TB,)
-    cdef floating[::1] hb = ws.h, tsb = ws.ts, zb = ws.z, dzb = ws.dz, Zb = ws.Z, dZb = ws.dZ
+    cdef floating[::1] hb = ws.h, tsb = ws.ts, zb = ws.z, dzb = ws.dz, Zb = ws.Z
     cdef floating[::1] yb = ws.y, ob = ws.o, dab = ws.da, dyb = ws.dy, lb = ws.logits
-    cdef floating[::1] nllb = ws.nll, onesb = ws.ones, gcbb = ws.gcb
+    cdef floating[::1] nllb = ws.nll, onesb = ws.ones, gcbb = ws.gcb, gcdb = ws.gcd
     cdef floating[:, ::1] dhb = ws.dh, gpb = ws.gpart
     cdef floating* dh = NULL
     cdef double loss = 0
@@ -131,10 +124,13 @@ def loss_and_grads(cfg, const Py_ssize_t[::1] off, floating[::1] params, const l
     k.L, k.B, k.T = cfg.n_layers, x.shape[1], N - RF
     k.TB, k.n0, k.size, k.nt = k.T * k.B, (N - 2) * k.B, grads.shape[0], threads
     k.off, k.dil, k.rows_in, k.h_off, k.ts_off = &off[0], &dil[0], &rows_in[0], &h_off[0], &ts_off[0]
-    k.backward = argmax is None
-    b.h, b.ts, b.z, b.dz, b.Z, b.dZ = &hb[0], &tsb[0], &zb[0], &dzb[0], &Zb[0], &dZb[0]
+    k.backward, k.recompute, k.gc, k.hc = argmax is None, ws.recompute, cfg.gc_ids > 0, HEAD_ROWS
+    if ws.key != (N, k.B, np.dtype(np.asarray(params).dtype), threads) or \
+            k.backward and not ws.backward or k.backward and gpb.shape[1] != k.size:
+        raise ValueError("the workspace was made for another step (window, dtype, threads or size)")
+    b.h, b.ts, b.z, b.dz, b.Z = &hb[0], &tsb[0], &zb[0], &dzb[0], &Zb[0]
     b.y, b.o, b.da, b.dy, b.lg, b.nll = &yb[0], &ob[0], &dab[0], &dyb[0], &lb[0], &nllb[0]
-    b.ones, b.gpart, b.dh, b.gcb = &onesb[0], &gpb[0, 0], &dhb[0, 0], NULL
+    b.ones, b.gpart, b.dh, b.gcb, b.gcd = &onesb[0], &gpb[0, 0], &dhb[0, 0], NULL, &gcdb[0]
     b.x, b.tgt, b.argmax = &x[0, 0], &tgt[0], NULL if k.backward else &argmax[0]
     if cfg.gc_ids:
         # per-layer conditioning bias (L, B, 2D) = embed[gc] @ V_l: tiny, NumPy is fine here
@@ -157,7 +153,7 @@ def loss_and_grads(cfg, const Py_ssize_t[::1] off, floating[::1] params, const l
             backward_input(&k, &b, &params[0], dh, &grads[0])
 
     if cfg.gc_ids and k.backward:
-        _gc_backward(cfg, off, np.asarray(params), np.asarray(grads), gc, ws, k.B)
+        _gc_backward(cfg, off, np.asarray(params), np.asarray(grads), gc, ws, k.B, threads)
     return loss / k.TB, np.asarray(nllb).reshape(k.T, k.B).copy()
 
 
@@ -173,6 +169,8 @@ cdef void forward_input(const Dims* k, Bufs* b, const floating* p) noexcept nogi
                            p + k.off[WC_INPUT_B], h + lo * k.R)
         if k.backward:
             memset(gp0 + tid * k.size, 0, k.size * sizeof(floating))
+            if k.gc:
+                memset(<floating*>b.gcd + tid * k.L * k.B * 2 * k.D, 0, k.L * k.B * 2 * k.D * sizeof(floating))
 
 
 cdef void forward_layer(const Dims* k, Bufs* b, const floating* p, Py_ssize_t l) noexcept nogil:
@@ -202,34 +200,45 @@ cdef void forward_layer(const Dims* k, Bufs* b, const floating* p, Py_ssize_t l)
 
 
 cdef void head(const Dims* k, Bufs* b, const floating* p) noexcept nogil:
-    """The skip GEMM, the output head, softmax-CE (nll) and, when training, their backward
-    into dZ and each thread's gradient copy; forward only: the argmax of every loss row."""
-    cdef Py_ssize_t tid, lo, hi, m, S = k.S, A = k.A, LD = k.L * k.D
+    """The skip GEMM, the output head, softmax-CE (nll) and, when training, their backward into
+    each thread's gradient copy and into Z (overwritten with its gradient), on each thread's rows
+    in chunks of hc rows; forward only: the argmax of every loss row."""
+    cdef Py_ssize_t tid, lo, hi, m, c, S = k.S, A = k.A, LD = k.L * k.D
     cdef floating* gp
-    cdef floating* lg = <floating*>b.lg
-    cdef floating* y = <floating*>b.y
+    cdef floating* lg
+    cdef floating* y
+    cdef floating* o
+    cdef floating* da
+    cdef floating* dy
+    cdef floating* Zc
     cdef floating scale = <floating>(1.0 / k.TB)
     for tid in prange(k.nt, num_threads=k.nt, schedule="static", chunksize=1):
         lo = k.TB * tid // k.nt
         hi = k.TB * (tid + 1) // k.nt
-        m = hi - lo
         gp = <floating*>b.gpart + tid * k.size
-        skip_forward(<floating*>b.Z + lo * LD, m, LD, p + k.off[WC_SKIP_W], p + k.off[WC_SKIP_B], k.L, S,
-                     y + lo * S)
-        output_head_forward(y + lo * S, m, S, A, p + k.off[WC_OUT_W1], p + k.off[WC_OUT_B1],
-                            p + k.off[WC_OUT_W2], p + k.off[WC_OUT_B2], <floating*>b.o + lo * S, lg + lo * A)
-        if not k.backward:
-            argmax_rows(lg + lo * A, m, A, b.argmax + lo)
-        softmax_ce(lg + lo * A, b.tgt + lo, m, A, scale, <floating*>b.nll + lo)
-        if not k.backward:
-            continue
-        output_head_backward(lg + lo * A, y + lo * S, <floating*>b.o + lo * S, m, S, A,
-                             p + k.off[WC_OUT_W1], p + k.off[WC_OUT_W2], gp + k.off[WC_OUT_W1],
-                             gp + k.off[WC_OUT_B1], gp + k.off[WC_OUT_W2], gp + k.off[WC_OUT_B2],
-                             <floating*>b.da + lo * S, <floating*>b.dy + lo * S, <floating*>b.ones)
-        skip_backward(<floating*>b.dy + lo * S, <floating*>b.Z + lo * LD, m, LD, p + k.off[WC_SKIP_W], S,
-                      <floating*>b.dZ + lo * LD, gp + k.off[WC_SKIP_W], gp + k.off[WC_SKIP_B],
-                      <floating*>b.ones)
+        y = <floating*>b.y + tid * k.hc * S                    # this thread's chunk buffers
+        o = <floating*>b.o + tid * k.hc * S
+        da = <floating*>b.da + tid * k.hc * S
+        dy = <floating*>b.dy + tid * k.hc * S
+        lg = <floating*>b.lg + tid * k.hc * A
+        c = lo
+        while c < hi:
+            m = k.hc if hi - c > k.hc else hi - c
+            Zc = <floating*>b.Z + c * LD
+            skip_forward(Zc, m, LD, p + k.off[WC_SKIP_W], p + k.off[WC_SKIP_B], k.L, S, y)
+            output_head_forward(y, m, S, A, p + k.off[WC_OUT_W1], p + k.off[WC_OUT_B1],
+                                p + k.off[WC_OUT_W2], p + k.off[WC_OUT_B2], o, lg)
+            if not k.backward:
+                argmax_rows(lg, m, A, b.argmax + c)
+            softmax_ce(lg, b.tgt + c, m, A, scale, <floating*>b.nll + c)
+            if k.backward:
+                output_head_backward(lg, y, o, m, S, A, p + k.off[WC_OUT_W1], p + k.off[WC_OUT_W2],
+                                     gp + k.off[WC_OUT_W1], gp + k.off[WC_OUT_B1],
+                                     gp + k.off[WC_OUT_W2], gp + k.off[WC_OUT_B2], da, dy,
+                                     <floating*>b.ones)
+                skip_backward(dy, Zc, m, LD, p + k.off[WC_SKIP_W], S, Zc, gp + k.off[WC_SKIP_W],
+                              gp + k.off[WC_SKIP_B], <floating*>b.ones)
+            c = c + m
 
 
 cdef floating* backward_layer(const Dims* k, Bufs* b, const floating* p, Py_ssize_t l,
@@ -242,7 +251,11 @@ cdef floating* backward_layer(const Dims* k, Bufs* b, const floating* p, Py_ssiz
     cdef floating* tsl = <floating*>b.ts + k.ts_off[l]
     cdef floating* z = <floating*>b.z
     cdef floating* dz = <floating*>b.dz
-    cdef floating* dZ = <floating*>b.dZ
+    cdef floating* dZ = <floating*>b.Z                         # the head left dZ there
+    cdef floating* gcd
+    cdef floating* gcb = NULL
+    if b.gcb != NULL:
+        gcb = <floating*>b.gcb + l * k.B * D2
     cdef floating* ones = <floating*>b.ones
     cdef floating* gp
     cdef floating* dh_cur = <floating*>b.dh + (l % 2) * k.n0 * R
@@ -251,8 +264,14 @@ cdef floating* backward_layer(const Dims* k, Bufs* b, const floating* p, Py_ssiz
         hi = n * (tid + 1) // k.nt
         m = hi - lo
         gp = <floating*>b.gpart + tid * k.size
-        if l < k.L - 1:
+        if k.recompute:                                         # ts and z again, from h
+            dilated_conv_forward(hl + lo * R, hl + (lo + dB) * R, m, R,
+                                 p + k.off[WC_LAYERS_W] + l * 2 * R * D2, p + k.off[WC_LAYERS_C] + l * D2,
+                                 gcb, k.B, lo, D2, tsl + lo * D2)
+            gate_forward(tsl + lo * D2, m, D, z + lo * D, D)
+        elif l < k.L - 1:
             gate_recompute(tsl + lo * D2, m, D, z + lo * D)
+        if l < k.L - 1:
             residual_backward(dh_next + lo * R, z + lo * D, m, R, D, p + k.off[WC_LAYERS_WR] + l * D * R,
                               dz + lo * D, gp + k.off[WC_LAYERS_WR] + l * D * R,
                               gp + k.off[WC_LAYERS_BR] + l * R, ones)
@@ -262,6 +281,11 @@ cdef floating* backward_layer(const Dims* k, Bufs* b, const floating* p, Py_ssiz
             for j in range(D):
                 dz[i * D + j] += dZ[(i - n + TB) * LD + l * D + j]
         gate_backward(dz + lo * D, tsl + lo * D2, m, D)        # ts becomes dfg
+        if k.gc:                                                # conditioning bias: sum dfg over t
+            gcd = <floating*>b.gcd + (tid * k.L + l) * k.B * D2
+            for i in range(lo, hi):
+                for j in range(D2):
+                    gcd[(i % k.B) * D2 + j] += tsl[i * D2 + j]
         dilated_conv_backward_weights(hl + lo * R, hl + (lo + dB) * R, tsl + lo * D2, m, R, D2,
                                       gp + k.off[WC_LAYERS_W] + l * 2 * R * D2,
                                       gp + k.off[WC_LAYERS_C] + l * D2, ones)
@@ -315,8 +339,8 @@ cdef inline void argmax_rows(const floating* a, Py_ssize_t m, int A,
         out[i] = best
 
 
-def _gc_backward(cfg, off, P, G, gc, ws, B):
-    """Conditioning gradients from each layer's dfg (left in ws.ts by the backward pass)."""
+def _gc_backward(cfg, off, P, G, gc, ws, B, threads):
+    """Conditioning gradients from each layer's dfg summed over time (ws.gcd, per thread)."""
     L, D2, Gc = cfg.n_layers, 2 * cfg.dilation_channels, cfg.gc_channels
     e_off, v_off = off[WC_GC_EMBED], off[WC_LAYERS_V]
     embed = P[e_off:e_off + cfg.gc_ids * Gc].reshape(cfg.gc_ids, Gc)
@@ -325,8 +349,10 @@ def _gc_backward(cfg, off, P, G, gc, ws, B):
     dV = G[v_off:v_off + L * Gc * D2].reshape(L, Gc, D2)
     dembed[...] = 0
     e = embed[gc]                                                   # (B, Gc)
+    parts = ws.gcd[:threads * L * B * D2].reshape(threads, L, B, D2)
+    dbias = parts[0].copy()                                         # (L, B, 2D), in thread order
+    for t in range(1, threads):
+        dbias += parts[t]
     for l in range(L):
-        n = ws.rows_in[l] - cfg.dilations[l] * B
-        dbias = ws.ts[ws.ts_off[l]:ws.ts_off[l] + n * D2].reshape(n // B, B, D2).sum(axis=0)
-        dV[l] = e.T @ dbias
-        np.add.at(dembed, gc, dbias @ V[l].T)
+        dV[l] = e.T @ dbias[l]
+        np.add.at(dembed, gc, dbias[l] @ V[l].T)

@@ -42,8 +42,9 @@ cdef inline void skip_forward(const floating* Z, Py_ssize_t m, int LD, const flo
 cdef inline void skip_backward(const floating* dskip, const floating* Z, Py_ssize_t m, int LD,
                                const floating* Ws, int S, floating* dZ, floating* dWs,
                                floating* dbs, const floating* ones) noexcept nogil:
-    """dskip: (m, S) -> dZ: (m, L*D) (overwritten); dWs: (L*D, S) +=; dbs: (S,) +=
-    (every layer's skip bias gets this same gradient; the caller copies it)."""
-    gemm(False, True, <int>m, LD, S, <floating>1, dskip, S, Ws, S, <floating>0, dZ, LD)
+    """dskip: (m, S) -> dZ: (m, L*D) (overwritten; it may be Z itself, read before); dWs:
+    (L*D, S) +=; dbs: (S,) += (every layer's skip bias gets this same gradient; the caller
+    copies it)."""
     gemm(True, False, LD, S, <int>m, <floating>1, Z, LD, dskip, S, <floating>1, dWs, S)
+    gemm(False, True, <int>m, LD, S, <floating>1, dskip, S, Ws, S, <floating>0, dZ, LD)
     colsum(<int>m, S, dskip, S, ones, <floating>1, dbs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import Backend
+from ..backend import Backend, BackendError
 from . import device, ops
 
 
@@ -44,7 +44,11 @@ class GpuBackend(Backend):
 
     def loss_and_grads(self, net, params, x, gc):
         """Host params in: a host gradient of its own out; device params in: the gradient on
-        the device (the workspace's buffer, valid until the next step)."""
+        the device (the workspace's buffer, valid until the next step). It keeps every
+        activation: recompute="on" is the CPU kernels' option only."""
+        if self.recompute == "on":
+            raise BackendError("recompute='on': the gpu backend keeps every activation; "
+                               "use recompute='auto' or 'off' there")
         loss, grads, _, _ = self.step_of(net).loss_and_grads(params, x, gc)
         return loss, grads if isinstance(params, self.xp.ndarray) else self.to_host(grads)
 
