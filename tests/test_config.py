@@ -1,6 +1,8 @@
+import numpy as np
 import pytest
 
 from wavecore import ConfigError, WaveNetConfig
+from wavecore.config import format_dilations, parse_dilations
 
 
 def test_receptive_field_and_json_roundtrip():
@@ -37,7 +39,28 @@ def test_describe_tells_the_truth_about_an_override():
     essay = tuple([1, 1] + [2 ** i for i in range(1, 13)]) * 5           # 70 layers
     cfg = WaveNetConfig(layers=40, dilations_override=essay)              # layers is then unused
     text = cfg.describe()
-    assert text.startswith("70 layers (dilations 1, 1, 2, 4, 8, 16, …, 1024, 2048, 4096)")
+    assert text.startswith("70 layers, dilations 5x[1, 1, 2, ..., 4096], ")
     assert "receptive field 40962 samples (2560.1 ms" in text
-    assert WaveNetConfig(dilations_override=(3, 1)).describe().startswith("2 layers (dilations 3, 1),")
+    assert WaveNetConfig(dilations_override=(3, 1)).describe().startswith("2 layers, dilations [3, 1],")
     assert WaveNetConfig(layers=3, stacks=2).describe().startswith("2x3 layers,")
+
+
+def test_dilation_spec_round_trips_and_reads_the_essays_pattern():
+    essay = tuple([1, 1] + [2 ** i for i in range(1, 13)]) * 5
+    assert parse_dilations("5x[1, 1, 2, ..., 4096]") == essay
+    assert parse_dilations("5 × [1, 1, 2, …, 4096]") == essay
+    assert parse_dilations("1, 3, 9, ..., 243 + 2*[7]") == (1, 3, 9, 27, 81, 243, 7, 7)
+    rng = np.random.default_rng(0)
+    for _ in range(300):                       # exact for any list: format, then parse
+        stack = [int(2 ** rng.integers(0, 6)) if rng.random() < 0.7 else int(rng.integers(1, 40))
+                 for _ in range(rng.integers(1, 9))]
+        d = tuple(stack * int(rng.integers(1, 4)))
+        assert parse_dilations(format_dilations(d)) == d, d
+    cfg = WaveNetConfig(dilations_override="2x[1, 2, ..., 16]")
+    assert cfg.dilations == (1, 2, 4, 8, 16) * 2
+    assert WaveNetConfig.from_json('{"dilations_override": "5x[1, 1, 2, ..., 4096]"}').dilations == essay
+    assert WaveNetConfig.from_json(cfg.to_json()) == cfg                 # JSON holds the list
+    for bad, why in (("", "empty"), ("1, ..., 8", "needs a, b"), ("1, 2, ..., 12", "not reached"),
+                     ("1, x", "not a positive"), ("3x[]", "not a positive"), ("1, 0", "not a positive")):
+        with pytest.raises(ConfigError, match=why):
+            parse_dilations(bad)
