@@ -195,7 +195,7 @@ def test_sigterm_during_study_saves_inside_the_stage_and_resumes_exactly(tmp_pat
     out = str(tmp_path / "cut")
     with spawned([sys.executable, "-m", "wavecore.cli", "study", *args, "--out", out],
                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) as p:
-        _wait_for(os.path.join(out, "timeline", "stage_1_step_000030.wav"))
+        _wait_for(os.path.join(out, "timeline", "0_chant_stage1_T0.7_step30.wav"))
         p.send_signal(signal.SIGTERM)
         _, err = p.communicate(timeout=60)
     assert p.returncode == 143, err

@@ -284,7 +284,7 @@ def test_sigterm_during_an_mpi_study_and_resume_as_one_process(tmp_path):
     with spawned([MPIEXEC, "-n", "2", *CLI, "study", *args, "--out", out],
                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) as p:
         t0 = time.time()
-        while not os.path.exists(os.path.join(out, "timeline", "stage_1_step_000030.wav")):
+        while not os.path.exists(os.path.join(out, "timeline", "chant_stage1_T0.7_step30.wav")):
             assert time.time() - t0 < 60
             time.sleep(0.02)
         p.send_signal(signal.SIGTERM)

@@ -2,8 +2,11 @@
 
 NumPy reference ops with hand-written backprop (``wavecore.ops``), compiled CPU
 kernels (``wavecore._cpu``), audio I/O and μ-law (``wavecore.audio``), the model
-(``WaveNet``), Adam, and gradient checks (``wavecore.testing``).
+(``WaveNet``), Adam, and gradient checks (``wavecore.testing``); the study
+(``wavecore.study``), its named recipes (``wavecore.presets``) and its costs
+(``wavecore.plan``) load on first use.
 """
+import importlib
 from .audio import AudioError, load, mu_law_decode, mu_law_encode, save, trim_silence
 from .backend import BackendError
 from .config import ConfigError, WaveNetConfig
@@ -15,3 +18,9 @@ __version__ = "0.1.0"
 __all__ = ["Adam", "AudioError", "BackendError", "Batch", "ConfigError", "WaveNet",
            "WaveNetConfig", "load", "mu_law_decode", "mu_law_encode", "save", "trim_silence",
            "__version__"]
+
+
+def __getattr__(name):                       # wavecore.presets etc. without importing them here
+    if name in ("presets", "plan", "study", "report", "measures", "sampler", "train"):
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'wavecore' has no attribute {name!r}")

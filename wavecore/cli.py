@@ -22,15 +22,18 @@ from .train import TrainSettings
 # flag dest -> WaveNetConfig field
 MODEL_FLAGS = {"layers": "layers", "stacks": "stacks", "residual": "residual_channels",
                "dilation": "dilation_channels", "skip": "skip_channels", "classes": "classes",
-               "sample_rate": "sample_rate"}
+               "sample_rate": "sample_rate", "dilations": "dilations_override"}
 # flag dest -> TrainSettings field (train); the study's and demo's subset below
 TRAIN_FLAGS = ("steps", "batch", "window", "lr", "schedule", "warmup", "clip_norm", "sampling",
                "checkpoint_every", "checkpoint_minutes", "keep", "seed", "backend", "threads")
-STUDY_TRAIN_FLAGS = ("batch", "window", "lr", "checkpoint_minutes", "seed", "backend", "threads")
+STUDY_TRAIN_FLAGS = ("batch", "window", "lr", "adam_eps", "checkpoint_minutes", "seed", "backend",
+                     "threads", "recompute")
 # flag dest -> StudySettings field
 STUDY_FLAGS = {"steps_per_stage": "steps_per_stage", "later_steps": "later_steps",
                "memorised": "memorised_accuracy", "temperatures": "temperatures",
-               "timeline_every": "timeline_every", "seed": "seed"}
+               "timeline_every": "timeline_every", "seed": "seed", "render_seconds": "render_seconds",
+               "prime": "prime", "prime_from": "prime_from", "reset_optimizer": "reset_optimizer",
+               "trim_db": "trim_db"}
 
 
 def _flag(dest: str) -> str:
@@ -62,7 +65,22 @@ COUNT, COUNT0, POSITIVE, NONNEG = _number(int, 1), _number(int, 0), _number(floa
     _number(float, 0)
 
 
-def _config_from_args(args) -> WaveNetConfig:
+def _prime(text):
+    """--prime: seconds, or rf (one receptive field)."""
+    return "rf" if text == "rf" else POSITIVE(text)
+
+
+def _dilations(text):
+    from .config import parse_dilations
+    try:
+        return parse_dilations(text)
+    except ConfigError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _config_from_args(args, base: WaveNetConfig | None = None) -> WaveNetConfig:
+    """The model of --config, or ``base`` (WaveNetConfig() or a preset's) with the model flags
+    given applied (--layers or --stacks replace a base's own dilation list)."""
     model = {MODEL_FLAGS[d]: v for d, v in _given(args, MODEL_FLAGS).items()}
     if args.config:
         if model:
@@ -73,7 +91,11 @@ def _config_from_args(args) -> WaveNetConfig:
                 return WaveNetConfig.from_json(f.read())
         except OSError as e:
             raise ConfigError(f"{args.config}: cannot read config ({e.strerror})") from None
-    return WaveNetConfig(**model)
+    if base is None:
+        return WaveNetConfig(**model)
+    if ("layers" in model or "stacks" in model) and "dilations_override" not in model:
+        model["dilations_override"] = None
+    return dataclasses.replace(base, **model)
 
 
 def cmd_info(args) -> int:
@@ -206,22 +228,38 @@ def cmd_sample(args) -> int:
     return 0
 
 
-def _run_study(cfg, clips, settings, out, resume) -> int:
+def _run_study(cfg, clips, settings, args) -> int:
+    """The study (or, with --plan, its plan); --hours fits its schedule to a budget first."""
     import time
 
-    from .report import build
+    from . import plan as _plan
     from .study import Study
     t0 = time.perf_counter()
-    study = Study(cfg, clips, settings, out_dir=out)
-    M = study.run(resume=resume)
-    if study.world.rank:                         # under mpiexec rank 0 alone writes the report
+    if args.hours is not None and args.resume:
+        raise ValueError("--hours: a resumed study keeps the schedule it began with; leave it out")
+    study = Study(cfg, clips, settings, out_dir=args.out)
+    lead = study.world.rank == 0
+    plan = _plan.make(study.config, study.clips, study.settings)
+    if args.hours is not None:
+        fitted, f = _plan.fit_hours(plan, args.hours)
+        plan = _plan.rescaled(plan, fitted)
+        study.settings = fitted
+        print(f"--hours {args.hours:g}: {fitted.steps_per_stage:,} steps for stage 1"
+              + (f", {fitted.later_steps:,} for each later stage" if len(study.clips) > 1 else "")
+              + f" ({100 * f:.3g} % of the schedule; stages train their counts)")
+    if args.plan:
+        print("\n".join(plan.lines()))
+        print(f"(planned in {time.perf_counter() - t0:.0f} s)")
         return 0
-    path = build(out, M)
+    print(plan.short())
+    M = study.run(resume=args.resume, plan=plan)
+    if not lead:                                 # under mpiexec rank 0 alone writes the report
+        return 0
     acc = M["measures"]["accuracy"]
-    print(f"done in {time.perf_counter() - t0:.0f} s; average accuracy after each stage: "
-          + ", ".join(f"{a:.3f}" for a in acc["average"])
+    print(f"done in {time.perf_counter() - t0:.0f} s (planned {plan.total_s + plan.measure_s:.0f} s); "
+          "average accuracy after each stage: " + ", ".join(f"{a:.3f}" for a in acc["average"])
           + (f"; backward transfer {acc['bwt']:+.3f}" if acc["bwt"] is not None else ""))
-    print(f"report: {os.path.abspath(path)}")
+    print(f"report: {os.path.abspath(os.path.join(args.out, 'report.html'))}")
     return 0
 
 
@@ -235,9 +273,11 @@ def _study_settings(args, base):
 
 
 def cmd_study(args) -> int:
+    from . import presets
     from .study import StudySettings
-    cfg = _conditioned(_config_from_args(args), args, len(args.clips))
-    return _run_study(cfg, args.clips, _study_settings(args, StudySettings()), args.out, args.resume)
+    cfg, settings = presets.get(args.preset) if args.preset else (WaveNetConfig(), StudySettings())
+    cfg = _conditioned(_config_from_args(args, cfg), args, len(args.clips))
+    return _run_study(cfg, args.clips, _study_settings(args, settings), args)
 
 
 def cmd_demo(args) -> int:
@@ -248,7 +288,29 @@ def cmd_demo(args) -> int:
     print(f"wavecore demo: a learn-and-forget study on the built-in clips "
           f"{', '.join(builtin.DEMO)} ({len(clips[0][1]) / cfg.sample_rate:g} s each at "
           f"{cfg.sample_rate} Hz)")
-    return _run_study(cfg, clips, settings, args.out, args.resume)
+    return _run_study(cfg, clips, settings, args)
+
+
+def cmd_report(args) -> int:
+    import json
+
+    from .report import build
+    for name, key in (("metrics.json", None), ("study.json", "metrics")):
+        path = os.path.join(args.dir, name)
+        if os.path.exists(path):
+            try:
+                with open(path, encoding="utf-8") as f:
+                    M = json.load(f)
+            except (OSError, json.JSONDecodeError) as e:
+                raise ValueError(f"{path}: cannot read it ({e})") from None
+            M = M[key] if key else M
+            if not M.get("stages"):
+                raise ValueError(f"{path}: no stage has ended yet; there is nothing to report")
+            print(f"report: {os.path.abspath(build(args.dir, M))} ({len(M['stages'])} of "
+                  f"{len(M['clips'])} stages)")
+            return 0
+    raise ValueError(f"{args.dir}: neither metrics.json nor study.json is there (is it the --out "
+                     "of a study?)")
 
 
 def _add_study_flags(p, out, defaults: str):
@@ -279,9 +341,36 @@ def _add_study_flags(p, out, defaults: str):
     g.add_argument("--lr", type=POSITIVE, help=f"learning rate, constant ({dflt(d.train.lr)})")
     g.add_argument("--checkpoint-minutes", type=NONNEG,
                    help=f"also checkpoint this often inside a stage ({dflt(d.train.checkpoint_minutes)})")
+    g.add_argument("--adam-eps", type=POSITIVE, help=f"Adam's epsilon ({dflt(d.train.adam_eps)})")
+    g.add_argument("--reset-optimizer", action="store_const", const=True,
+                   help="restart Adam's moments and bias correction at every stage; the step count "
+                   "goes on (as the essay's runs did)")
+    g.add_argument("--recompute", choices=["auto", "on", "off"],
+                   help="recompute gate activations in the backward pass: less memory for long "
+                   "windows, about a fifth more time (default auto: when keeping them would take "
+                   "over a third of the memory available)")
     g.add_argument("--backend", choices=BACKENDS, help="compute path (default auto)")
     g.add_argument("--threads", type=COUNT, help="threads (default: all cores)")
     g.add_argument("--seed", type=int, help="seed of the initialisation, windows and renders (default 0)")
+    r = p.add_argument_group("renders")
+    r.add_argument("--render-seconds", type=POSITIVE,
+                   help=f"continuation each render adds after its prime ({dflt(d.render_seconds)})")
+    r.add_argument("--prime", type=_prime, metavar="SECONDS|rf",
+                   help=f"seconds of the original a render reads first, or rf: one receptive field "
+                   f"({dflt(d.prime)})")
+    r.add_argument("--prime-from", choices=["own", "first"],
+                   help="own: each clip's render starts from that clip; first: every render starts "
+                   f"from clip 1, as the essay's code did ({dflt(d.prime_from)})")
+    r.add_argument("--trim-db", type=float, metavar="DB",
+                   help="trim each clip's leading and trailing frames quieter than this RMS in dBFS "
+                   "(-20 = RMS 0.1, the essay's threshold; default: no trimming)")
+    c = p.add_argument_group("cost")
+    c.add_argument("--plan", action="store_true",
+                   help="print what the study will cost (model, schedule, memory, measured speed, "
+                   "estimated time) and exit")
+    c.add_argument("--hours", type=POSITIVE, metavar="H",
+                   help="fit the study into H hours: scale the stages' step counts from the measured "
+                   "speed, keeping the first stage's ratio to the later ones")
 
 
 def _add_model_flags(p):
@@ -295,6 +384,9 @@ def _add_model_flags(p):
     g.add_argument("--skip", type=COUNT, help=f"skip channels S (default {d.skip_channels})")
     g.add_argument("--classes", type=_number(int, 2), help=f"μ-law classes (default {d.classes})")
     g.add_argument("--sample-rate", type=COUNT, help=f"Hz (default {d.sample_rate})")
+    g.add_argument("--dilations", type=_dilations, metavar="SPEC",
+                   help="the dilation of every layer, e.g. '5x[1, 1, 2, ..., 4096]' (the essay's 70 "
+                   "layers) or '1, 2, 4, 8'; replaces --layers and --stacks")
 
 
 def _add_train_flags(p):
@@ -326,6 +418,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import presets
     p = _Parser(prog="wavecore", description="A WaveNet engine written from scratch: train on "
                 "clips, sample, and study how a WaveNet learns and forgets.")
     p.add_argument("--version", action="version", version=f"wavecore {__version__}")
@@ -380,6 +473,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "temperature. Writes DIR/report.html and DIR/metrics.json. Ctrl-C and "
                          "SIGTERM save a checkpoint; --resume goes on from it.")
     pst.add_argument("clips", nargs="+", metavar="CLIP", help="audio files, in the order to add them")
+    pst.add_argument("--preset", choices=presets.NAMES,
+                     help="a named recipe, every flag given overriding it: " + "; ".join(
+                         f"{k}: {v}" for k, v in presets.DESCRIPTIONS.items()))
     _add_model_flags(pst)
     _add_study_flags(pst, "wavecore-study", "study")
     pst.add_argument("--condition", action="store_true",
@@ -394,6 +490,13 @@ def build_parser() -> argparse.ArgumentParser:
     pd.add_argument("--quick", action="store_true", help="shorter clips and stages (a smoke test)")
     _add_study_flags(pd, "wavecore-demo", "demo")
     pd.set_defaults(func=cmd_demo)
+
+    pr = sub.add_parser("report", help="rebuild a study's report.html from its metrics and renders",
+                        description="Rebuild DIR/report.html and its figures from DIR/metrics.json "
+                        "(or study.json) and the renders there: also for a study still running or "
+                        "stopped after some stages.")
+    pr.add_argument("dir", metavar="DIR", help="the study's --out directory")
+    pr.set_defaults(func=cmd_report)
     return p
 
 
@@ -433,6 +536,13 @@ def main(argv=None) -> int:
             sys.stderr.flush()
             w.abort(1)                                   # the other ranks would wait forever
         return 1
+    except Exception:                                   # a bug: under MPI, stop the others too
+        if w.size > 1:
+            import traceback
+            traceback.print_exc()
+            sys.stderr.flush()
+            w.abort(1)
+        raise
     except KeyboardInterrupt as e:
         how = "terminated (SIGTERM)" if isinstance(e, Terminated) else "interrupted"
         if w.rank == 0:

@@ -31,6 +31,12 @@ def launched_size() -> int:
     return 1
 
 
+def mpi_available() -> bool:
+    """Whether mpi4py is installed (the ``mpi`` extra), without importing it."""
+    import importlib.util
+    return importlib.util.find_spec("mpi4py") is not None
+
+
 class Single:
     """One process: every collective is the identity."""
     rank, size, local_rank, local_size = 0, 1, 0, 1

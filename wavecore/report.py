@@ -124,11 +124,13 @@ def build(out_dir, M: dict) -> str:
                      f"original: {M['clips'][k]}")
     for r in M["renders"] + M["unprimed"]:
         png = os.path.join("figures", "spec_" + r["path"].replace(os.sep, "_").replace(".wav", ".png"))
+        r["spectrogram"] = png
+        if os.path.exists(os.path.join(out_dir, png)):      # drawn by an earlier stage's report
+            continue
         x = _audio.load(os.path.join(out_dir, r["path"]), sr)
         label = r.get("clip", "unprimed")
         _spectrogram(plt, x, sr, os.path.join(out_dir, png),
                      f"stage {r['stage']}, {label}, T={r['temperature']:g}")
-        r["spectrogram"] = png
     atomic_write(os.path.join(out_dir, "metrics.json"), lambda f: json.dump(M, f, indent=1), "w")
     path = os.path.join(out_dir, "report.html")
     atomic_write(path, lambda f: f.write(_html(M, originals)), "w")
@@ -146,9 +148,12 @@ def _html(M, originals) -> str:
     clips, temps = M["clips"], M["temperatures"]
     K = len(clips)
     e = html.escape
+    done = len(M["stages"])
     out = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>wavecore study</title>"
            f"<style>{CSS}</style></head><body>",
            "<h1>How the WaveNet learned and forgot</h1>",
+           "" if done == K else f"<p id='partial'><b>In progress: {done} of {K} stages done.</b> "
+           "This page is rewritten after every stage.</p>",
            f"<p>{K} clips added one per stage: {', '.join(e(c) for c in clips)}. Sample rate {M['sample_rate']} Hz, "
            f"receptive field {M['receptive_field']} samples. After every stage each clip is scored "
            "teacher-forced and the seen clips are reproduced at each temperature, primed with their "
@@ -181,8 +186,10 @@ def _html(M, originals) -> str:
                 if r is None:
                     row.append("<td>–</td>")
                     continue
+                how = (f"LSD {r['lsd_db']:.1f} dB, follows {r['follow_s']:.2f} s" if r.get("lsd_db") is not None
+                       else f"primed by {e(r.get('primed_by', '?'))}")
                 row.append(f"<td class='cell'>{_audio_tag(r['path'])}<img src='{e(r['spectrogram'])}' "
-                           f"alt='render'>LSD {r['lsd_db']:.1f} dB, follows {r['follow_s']:.2f} s</td>")
+                           f"alt='render'>{how}</td>")
             out.append("".join(row) + "</tr>")
         out.append("</table>")
     out.append("<h3>Unprimed (after silence)</h3><table><tr><th>stage</th>" +
@@ -215,9 +222,9 @@ def _html(M, originals) -> str:
 
 
 def _measures_table(M) -> str:
-    clips = M["clips"]
-    K = len(clips)
     ma, mb = M["measures"]["accuracy"], M["measures"]["bits"]
+    K = len(ma["average"])                        # stages done (all of them once it has ended)
+    clips = M["clips"][:K]
     rows = ["<h2 id='measures'>Forgetting and transfer</h2><table id='measures-table'><tr><th>after stage</th>"
             "<th>average accuracy (seen clips)</th><th>average forgetting (accuracy)</th>"
             "<th>average forgetting (bits)</th>" +

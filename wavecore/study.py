@@ -56,10 +56,15 @@ class StudySettings:
                                      # original did (memorise the first song, then +N per song)
     memorised_accuracy: float = 0.998  # teacher-forced top-1 accuracy on the newest clip
     check_every: int = 50
+    check_positions: int = 8192      # a check scores this many fixed positions of the clip
     timeline_every: int = 100        # 0: no timeline
     timeline_seconds: float = 0.5
-    prime_seconds: float = 0.1
+    prime: float | str = 0.1         # seconds of the original a render reads first, or "rf"
+    prime_from: str = "own"          # "own": clip j's render primed by clip j; "first": by clip 1
+    render_seconds: float = 6.0      # the continuation each render adds after its prime
     unprimed_seconds: float = 1.0
+    reset_optimizer: bool = False    # restart Adam's moments at every stage (the step goes on)
+    trim_db: float | None = None     # trim each clip's leading/trailing frames below this RMS
     trace_bin_seconds: float = 0.01  # per-position NLL traces are averaged over such bins
     seed: int = 0
     train: TrainSettings = field(default_factory=study_train_settings)
@@ -76,6 +81,21 @@ class StudySettings:
             raise ValueError(f"memorised_accuracy must lie in [0, 1], got {self.memorised_accuracy}")
         if self.timeline_every < 0:
             raise ValueError(f"timeline_every must be >= 0, got {self.timeline_every}")
+        if self.prime != "rf" and not (isinstance(self.prime, (int, float)) and self.prime > 0):
+            raise ValueError(f"prime must be seconds > 0 or 'rf', got {self.prime!r}")
+        if self.prime_from not in ("own", "first"):
+            raise ValueError(f"prime_from must be 'own' or 'first', got {self.prime_from!r}")
+        for k in ("render_seconds", "unprimed_seconds", "timeline_seconds"):
+            if not getattr(self, k) > 0:
+                raise ValueError(f"{k} must be > 0, got {getattr(self, k)}")
+        if self.check_positions < 1:
+            raise ValueError(f"check_positions must be >= 1, got {self.check_positions}")
+
+    def prime_samples(self, config) -> int:
+        """The prime's length in samples: one receptive field, or ``prime`` seconds."""
+        if self.prime == "rf":
+            return config.receptive_field
+        return max(1, int(round(self.prime * config.sample_rate)))
 
 
 def _write_json(path, obj):
@@ -88,17 +108,28 @@ def _slug(name: str) -> str:
 
 class Study:
     def __init__(self, config: WaveNetConfig, clips, settings: StudySettings | None = None,
-                 out_dir="study"):
+                 out_dir="study", report: bool = True):
+        """report: rewrite DIR/report.html after every stage (wavecore.report)."""
+        self.report = report
         self.world = distributed.world()     # under mpiexec: this rank (see run())
         self.config = config
         self.settings = settings or StudySettings()
-        self.clips: list[Clip] = [load_clip(c, config, name=n) for n, c in _named(clips)]
+        self.clips: list[Clip] = [self._trimmed(load_clip(c, config, name=n)) for n, c in _named(clips)]
         if config.gc_ids and config.gc_ids < len(self.clips):
             raise ValueError(f"{len(self.clips)} clips but the model has {config.gc_ids} "
                              "conditioning ids (clip j is read with id j)")
         if len({c.name for c in self.clips}) != len(self.clips):
             raise ValueError("clip names must be unique: " + ", ".join(c.name for c in self.clips))
         self.out = os.fspath(out_dir)
+
+    def _trimmed(self, clip: Clip) -> Clip:
+        """The clip without its leading and trailing silence (settings.trim_db), as the essay's
+        runs trimmed theirs; as it is when trim_db is None."""
+        if self.settings.trim_db is None:
+            return clip
+        a, _ = _audio.trim_silence(clip.audio, self.config.sample_rate,
+                                   threshold_db=self.settings.trim_db, source=clip.name)
+        return load_clip(a, self.config, name=clip.name)
 
     # -- bookkeeping ----------------------------------------------------------
     def _identity(self) -> dict:
@@ -113,12 +144,14 @@ class Study:
         return p
 
     # -- the run ---------------------------------------------------------------
-    def run(self, resume: bool = False, progress: bool = True, log=print) -> dict:
+    def run(self, resume: bool = False, progress: bool = True, log=print, plan=None) -> dict:
         """Run (or finish) the study; returns the metrics dict (also in study.json).
 
         Under mpiexec every rank runs this: training is data-parallel (wavecore.train), the
         scoring of the clips and the renders are split across the ranks and gathered, and rank
-        0 alone writes and logs. Ctrl-C and SIGTERM then stop every rank at one training step."""
+        0 alone writes and logs. Ctrl-C and SIGTERM then stop every rank at one training step.
+        plan (wavecore.plan.make): its estimates give the progress bar the study's time left."""
+        self.plan = plan
         w = self.world
         lead = w.rank == 0
         log = log if lead else (lambda *a, **k: None)
@@ -154,6 +187,8 @@ class Study:
             newest = self.clips[s - 1]
             if part is None:                 # the stage's progress, checkpointed with the trainer
                 trainer.set_clips(self.clips[:s])
+                if st.reset_optimizer:
+                    trainer.opt.reset()          # moments and bias correction; the step goes on
                 part = {"stage": s, "start": trainer.step, "loss_curve": [], "timeline": [],
                         "memorised": False, "trained": False}
                 log(f"stage {s}/{K}: training on {', '.join(c.name for c in self.clips[:s])}")
@@ -169,14 +204,14 @@ class Study:
                 if st.timeline_every and n % st.timeline_every == 0:
                     part["timeline"].append(self._timeline(tr, s, newest))
                 if st.memorise and not fixed and n % st.check_every == 0:
-                    acc = tr.evaluate(newest, gc=self._gc(s - 1))["accuracy"]
+                    acc = tr.evaluate(newest, gc=self._gc(s - 1), positions=st.check_positions)["accuracy"]
                     if acc >= st.memorised_accuracy:
                         part["memorised"] = part["trained"] = True
                         return True
                 return False
             if not part["trained"]:
                 trainer.train(start + steps, progress=progress, callback=callback,
-                              desc=f"stage {s}")
+                              desc=f"stage {s}/{K}", eta=self._eta(s))
             ck = os.path.basename(step_path(ckdir, trainer.step))     # train() wrote it
             M["loss_curve"] += part["loss_curve"]
             M["timeline"] += part["timeline"]
@@ -190,13 +225,29 @@ class Study:
             row = M["accuracy"][s]
             log(f"  {trainer.step - start} steps ({how}), "
                 "accuracy " + ", ".join(f"{c.name} {a:.3f}" for c, a in zip(self.clips, row)))
+            M["measures"] = _measures(M)
             self._write(state_path, state)
+            if self.world.rank == 0 and self.report:      # a run of hours can be looked at now
+                from .report import build
+                build(self.out, M)
             part = None
             trainer.extra.pop("stage")
-        M["measures"] = {"accuracy": measures.continual_measures(np.array(M["accuracy"])),
-                         "bits": _bits_measures(np.array(M["bits"]))}
-        self._write(state_path, state)
         return M
+
+    def _eta(self, s):
+        """eta(steps left in stage s, the last step's record) -> the study's time left: this
+        stage's steps at the speed now, then the plan's estimate of what follows."""
+        p = self.plan
+        if p is None:
+            return None
+        over = (p.total_s - p.seconds["training"]) / len(p.steps)     # per stage, roughly
+        after = sum(n * t for n, t in zip(p.steps[s:], p.step_s[s:])) + over * (len(p.steps) - s + 1)
+        per_step = p.batch * p.windows[s - 1]
+
+        def eta(left, rec):
+            from .plan import _duration
+            return _duration(left * per_step / max(rec["samples_per_s"], 1e-9) + after)
+        return eta
 
     def _state(self, state_path, resume):
         """(study.json's state or a new one, None) or (None, (exception class, message))."""
@@ -271,44 +322,57 @@ class Study:
         return int(self.settings.seed) * 1_000_003 + stage * 10_007 + clip * 101 + extra
 
     def _render(self, trainer, M, stage):
-        """Each seen clip's primed reproductions and the unprimed renders, one job of
+        """The stage's renders, primed (``_render_jobs``) and unprimed, one job of
         len(temperatures) streams each (under MPI, job i on rank i mod P, gathered); rank 0
-        writes them."""
+        writes them. A primed render's file holds the prime followed by the continuation."""
         st, cfg, w = self.settings, self.config, self.world
         sampler = CachedSampler(trainer.net, trainer.weights)
-        P = max(1, int(round(st.prime_seconds * cfg.sample_rate)))
+        P = st.prime_samples(cfg)
+        n = max(1, int(round(st.render_seconds * cfg.sample_rate)))
         temps = list(st.temperatures)
-        jobs = [j for j, c in enumerate(self.clips[:stage]) if len(c.classes) > P] + [None]
+        jobs = render_jobs(st, cfg, self.clips, stage) + [None]
         mine = {}
-        for i, j in enumerate(jobs):
+        for i, job in enumerate(jobs):
             if i % w.size != w.rank:
                 continue
-            if j is None:                                            # unprimed
-                n = max(1, int(round(st.unprimed_seconds * cfg.sample_rate)))
-                mine[i] = sampler.generate(n, streams=len(temps), temperature=temps, gc=self._gc(stage - 1),
+            if job is None:                                            # unprimed
+                u = max(1, int(round(st.unprimed_seconds * cfg.sample_rate)))
+                mine[i] = sampler.generate(u, streams=len(temps), temperature=temps, gc=self._gc(stage - 1),
                                            seed=[self._seed(stage, 99, k) for k in range(len(temps))]).classes
             else:
-                c = self.clips[j]
+                j, p = job
                 mine[i] = sampler.generate(
-                    len(c.classes) - P, streams=len(temps), temperature=temps,
-                    prime_classes=[c.classes[:P]] * len(temps), gc=self._gc(j),
+                    n, streams=len(temps), temperature=temps,
+                    prime_classes=[self.clips[p].classes[:P]] * len(temps), gc=self._gc(j),
                     seed=[self._seed(stage, j, k) for k in range(len(temps))]).classes
         got = {i: v for part in w.allgather(mine) for i, v in part.items()}   # classes: (streams, n)
-        for i, j in enumerate(jobs):
+        for i, job in enumerate(jobs):
             audio = _audio.mu_law_decode(got[i], cfg.classes)
             for k, t in enumerate(temps):
-                if j is None:
-                    path = os.path.join(f"stage_{stage}", f"unprimed_T{t:g}.wav")
+                if job is None:
+                    path = self._render_path(stage, "unprimed", t, trainer.step)
                     self._save(path, audio[k])
-                    M["unprimed"].append({"stage": stage, "temperature": t, "path": path})
+                    M["unprimed"].append({"stage": stage, "temperature": t, "path": path,
+                                          "step": trainer.step})
                     continue
+                j, p = job
                 c = self.clips[j]
                 original = _audio.mu_law_decode(c.classes, cfg.classes)
-                path = os.path.join(f"stage_{stage}", f"{_slug(c.name)}_T{t:g}.wav")
-                self._save(path, np.concatenate([original[:P], audio[k]]))   # prime + continuation
-                close = measures.closeness(audio[k], original[P:], cfg.sample_rate)
-                M["renders"].append({"stage": stage, "clip": c.name, "temperature": t, "path": path,
-                                     "lsd_db": close["lsd_db"], "follow_s": close["follow_s"]})
+                prime = _audio.mu_law_decode(self.clips[p].classes[:P], cfg.classes)
+                path = self._render_path(stage, c.name, t, trainer.step)
+                self._save(path, np.concatenate([prime, audio[k]]))   # prime + continuation
+                entry = {"stage": stage, "clip": c.name, "temperature": t, "path": path,
+                         "step": trainer.step, "primed_by": self.clips[p].name,
+                         "prime_samples": P, "lsd_db": None, "follow_s": None}
+                if p == j and len(original) > P:       # it continues its own original
+                    close = measures.closeness(audio[k], original[P:], cfg.sample_rate)
+                    entry.update(lsd_db=close["lsd_db"], follow_s=close["follow_s"])
+                M["renders"].append(entry)
+
+    @staticmethod
+    def _render_path(stage, name, t, step, folder=None):
+        """Where a render goes: its file name says clip, stage, temperature and step."""
+        return os.path.join(folder or f"stage_{stage}", f"{_slug(name)}_stage{stage}_T{t:g}_step{step}.wav")
 
     def _save(self, path, audio):
         if self.world.rank == 0:
@@ -317,17 +381,36 @@ class Study:
     def _timeline(self, trainer, stage, clip) -> dict:
         """A short render of the newest clip now (by rank 0); returns its entry of M["timeline"]."""
         cfg, st = self.config, self.settings
-        path = os.path.join("timeline", f"stage_{stage}_step_{trainer.step:06d}.wav")
+        path = self._render_path(stage, clip.name, 0.7, trainer.step, folder="timeline")
         entry = {"stage": stage, "step": trainer.step, "clip": clip.name, "path": path}
         if self.world.rank != 0:
             return entry
-        P = max(1, int(round(st.prime_seconds * cfg.sample_rate)))
+        P = st.prime_samples(cfg)
         n = max(1, int(round(st.timeline_seconds * cfg.sample_rate)))
         g = CachedSampler(trainer.net, trainer.weights).generate(
             n, temperature=0.7, prime_classes=clip.classes[:P], gc=self._gc(stage - 1),
             seed=self._seed(stage, 0, trainer.step))
         _audio.save(self._path(path), g.audio[0], cfg.sample_rate)
         return entry
+
+
+def render_jobs(settings, config, clips, stage) -> list:
+    """[(clip index j, primed by clip p)]: what stage ``stage`` renders, besides the unprimed
+    ones. prime_from "own": each seen clip from its own start; "first": clip 1's start, for clip
+    1 alone (an unconditioned model reads the same prime alike) or, with conditioning, for every
+    seen clip with its id. A clip shorter than the prime is not rendered."""
+    P = settings.prime_samples(config)
+    if settings.prime_from == "first":
+        seen = range(stage) if config.gc_ids else range(1)
+        return [(j, 0) for j in seen] if len(clips[0].classes) >= P else []
+    return [(j, j) for j in range(stage) if len(clips[j].classes) >= P]
+
+
+def _measures(M) -> dict:
+    """The continual-learning measures of the stages done so far (over their clips)."""
+    S = len(M["stages"])
+    return {"accuracy": measures.continual_measures(np.array(M["accuracy"])[:S + 1, :S]),
+            "bits": _bits_measures(np.array(M["bits"])[:S + 1, :S])}
 
 
 def _bits_measures(bits: np.ndarray) -> dict:
@@ -364,16 +447,11 @@ def _named(clips):
 
 
 def demo_setup(quick: bool = False, **overrides):
-    """The demo study: (config, clips, settings). A 2 x 8-layer WaveNet (R = D = 32, S = 128,
-    8 kHz, receptive field 64 ms) on three built-in clips; stage 1 runs until the mix is
-    memorised (teacher-forced accuracy >= 0.998, at most 1500 steps), stages 2 and 3 add a
-    clip and train 400 steps each. quick: 1 s clips, 150 / 50 steps (a smoke test)."""
+    """The demo study: (config, clips, settings): the ``demo`` preset (wavecore.presets.demo) on
+    the three built-in clips, 2 s each (quick: 1 s)."""
     from . import clips as builtin
-    cfg = WaveNetConfig(layers=8, stacks=2, residual_channels=32, dilation_channels=32,
-                        skip_channels=128, sample_rate=8000)
+    from .presets import demo
+    cfg, settings = demo(quick)
     seconds = 1.0 if quick else 2.0
     clips = [(name, builtin.get(name, cfg.sample_rate, seconds)) for name in builtin.DEMO]
-    kw = dict(steps_per_stage=150 if quick else 1500, later_steps=50 if quick else 400,
-              memorised_accuracy=0.998)
-    kw.update(overrides)
-    return cfg, clips, StudySettings(**kw)
+    return cfg, clips, dataclasses.replace(settings, **overrides)

@@ -37,6 +37,9 @@ from .model import Batch, WaveNet
 from .optim import Adam
 
 
+CHECK_BLOCK = 2048       # positions per block of a subset evaluation (Trainer.evaluate)
+
+
 class TrainingError(RuntimeError):
     """Training cannot go on (e.g. the loss kept coming out non-finite)."""
 
@@ -160,6 +163,7 @@ class Trainer:
         self.resumed_settings = None        # Trainer.resume: the settings the checkpoint held
         self._in_step, self._rng_before = False, None   # a step begun and not yet committed
         self._agreed = (0, False)             # MPI: (stop: 0/1/2, checkpoint due) of the last step
+        self._saved_at = time.monotonic()      # when the last checkpoint was written
         self.set_clips(clips)
 
     @property
@@ -266,12 +270,13 @@ class Trainer:
         return bool(m) and time.monotonic() - self._saved_at >= 60 * m
 
     def train(self, steps: int | None = None, *, progress: bool = True, callback=None,
-              desc: str = "train") -> list[dict]:
+              desc: str = "train", eta=None) -> list[dict]:
         """Run until ``self.step == steps`` (default settings.steps). ``callback(trainer, rec)``
         after every step may return True to stop early; Ctrl-C and SIGTERM wait for it (a
         step and its callback are one unit). Checkpoints every ``checkpoint_every`` steps or
         ``checkpoint_minutes`` minutes, whichever comes first, on return, and on Ctrl-C or
-        SIGTERM (``Terminated``), when there is an out_dir."""
+        SIGTERM (``Terminated``), when there is an out_dir. ``eta(steps_left, rec)`` -> text: shown
+        on the progress bar (a study's time left)."""
         target = self.settings.steps if steps is None else steps
         s = self.settings
         logged = []
@@ -285,7 +290,10 @@ class Trainer:
                     with signals_held():
                         bar.update(1)
                         if self.step % s.log_every == 0 or rec.get("skipped") or self.step == target:
-                            bar.set_postfix(loss=f"{rec['loss']:.3f}", sps=f"{rec['samples_per_s']:,.0f}")
+                            post = {"loss": f"{rec['loss']:.3f}", "sps": f"{rec['samples_per_s']:,.0f}"}
+                            if eta is not None:
+                                post["study left"] = eta(target - self.step, rec)
+                            bar.set_postfix(post)
                             logged.append(rec)
                             self._log(rec)
                         stop = callback is not None and callback(self, rec)
@@ -320,9 +328,13 @@ class Trainer:
                 f.write(json.dumps(rec) + "\n")
 
     # -- evaluation -------------------------------------------------------------
-    def evaluate(self, clip, chunk: int = 4096, gc: int | None = None) -> dict:
+    def evaluate(self, clip, chunk: int | None = None, gc: int | None = None,
+                 positions: int | None = None) -> dict:
         """Teacher-forced NLL over the whole clip (after RF samples of silence):
         {"bits": mean bits/sample, "accuracy": top-1, "nll": per-position bits (n,)}.
+        positions: score only about this many fixed positions, in blocks of CHECK_BLOCK spread
+        evenly over the clip (a cheap check whose cost does not grow with the clip; "nll" then
+        holds those positions). chunk: positions per forward pass (default max(4096, 2 RF)).
         A conditioned model reads the clip with id ``gc`` (default: its index in the set)."""
         clip = load_clip(clip, self.config)
         ids = None
@@ -334,10 +346,21 @@ class Trainer:
                 gc = known.index(clip.fingerprint)
             ids = np.array([gc], dtype=np.int64)
         RF, n = self.config.receptive_field, len(clip.classes)
-        chunk = min(chunk, n)
-        tail = -n % chunk                 # pad the end too, so every chunk has one shape
         silence = _audio.silence_class(self.config.classes)
-        pad = np.concatenate([np.full(RF, silence), clip.classes, np.full(tail, silence)])
+        pad = np.concatenate([np.full(RF, silence), clip.classes])
+        if positions is not None and positions < n:
+            size = min(CHECK_BLOCK, positions)
+            blocks = -(-positions // size)
+            starts = np.linspace(0, n - size, blocks).astype(np.int64)
+            x = np.stack([pad[s:s + RF + size] for s in starts], axis=1)      # (RF + size, blocks)
+            _, nl, pr = self.net.evaluate(self.weights, Batch(x, None if ids is None else
+                                                              np.repeat(ids, blocks)))
+            tgt = np.stack([clip.classes[s:s + size] for s in starts], axis=1)
+            return {"bits": float(bits(nl.mean())), "accuracy": float((pr == tgt).mean()),
+                    "nll": nl.T.reshape(-1) / math.log(2)}
+        chunk = min(chunk or max(4096, 2 * RF), n)
+        tail = -n % chunk                 # pad the end too, so every chunk has one shape
+        pad = np.concatenate([pad, np.full(tail, silence)])
         nll = np.empty(n + tail)
         pred = np.empty(n + tail, np.int64)
         for k in range(0, n, chunk):

@@ -1,0 +1,57 @@
+"""Named studies: a model and every study setting, asked for by name (``wavecore study --preset
+NAME``); any flag given overrides the preset's value.
+
+- ``demo``: the built-in demo's model and schedule (``wavecore demo``), on any clips.
+- ``essay``: the recipe behind the essay (``shared/ESSAY.md`` of the project; in short): a 70-layer
+  WaveNet, dilations 5 x [1, 1, 2, ..., 4096] (receptive field 40 962 samples, 2.56 s at 16 kHz),
+  R = D = 32, S = 1024, 256 μ-law classes; windows of 96 000 loss samples (6 s), batch 2; Adam,
+  lr 1e-3 constant, eps 1e-4, no clipping, its moments restarted at every stage; silence trimmed
+  (RMS below 0.1, -20 dB); about 100 000 steps on song 1, then 20 000 per added song (fixed
+  counts); after every stage, renders at T = 0.9, 0.7, 0.6 primed by song 1's first receptive
+  field and continued for 6 s.
+
+>>> config, settings = wavecore.presets.get("essay")
+"""
+from __future__ import annotations
+
+from .config import WaveNetConfig
+from .study import StudySettings, study_train_settings
+
+ESSAY_DILATIONS = "5x[1, 1, 2, ..., 4096]"
+
+DESCRIPTIONS = {
+    "demo": "the demo's small model and schedule (2 x 8 layers, 8 kHz; stage 1 until memorised)",
+    "essay": "the essay's recipe: 70 layers (5x[1, 1, 2, ..., 4096], 2.56 s), S = 1024, windows "
+             "of 2 x 96 000, Adam 1e-3 restarted per stage, 100 000 + 20 000 per song, renders "
+             "primed by song 1's first receptive field, 6 s at T = 0.9 / 0.7 / 0.6",
+}
+NAMES = tuple(DESCRIPTIONS)
+
+
+def demo(quick: bool = False) -> tuple[WaveNetConfig, StudySettings]:
+    """A 2 x 8-layer WaveNet (R = D = 32, S = 128, 8 kHz, receptive field 64 ms); stage 1 runs
+    until the newest clip is memorised (teacher-forced accuracy >= 0.998, at most 1500 steps),
+    later stages train 400 steps each; renders continue 1.9 s after a 0.1 s prime (the rest of a
+    2 s built-in clip). quick: 150 / 50 steps, 0.9 s renders (a smoke test)."""
+    cfg = WaveNetConfig(layers=8, stacks=2, residual_channels=32, dilation_channels=32,
+                        skip_channels=128, sample_rate=8000)
+    return cfg, StudySettings(steps_per_stage=150 if quick else 1500, later_steps=50 if quick else 400,
+                              memorised_accuracy=0.998, render_seconds=0.9 if quick else 1.9)
+
+
+def essay() -> tuple[WaveNetConfig, StudySettings]:
+    cfg = WaveNetConfig(dilations_override=ESSAY_DILATIONS, residual_channels=32,
+                        dilation_channels=32, skip_channels=1024, classes=256, sample_rate=16000)
+    train = study_train_settings(batch=2, window=96000, lr=1e-3, schedule="constant", warmup=0,
+                                 adam_eps=1e-4, clip_norm=0.0, checkpoint_minutes=30.0)
+    return cfg, StudySettings(memorise=False, steps_per_stage=100_000, later_steps=20_000,
+                              reset_optimizer=True, trim_db=-20.0, prime="rf", prime_from="first",
+                              render_seconds=6.0, temperatures=(0.9, 0.7, 0.6),
+                              timeline_every=5000, timeline_seconds=1.0, train=train)
+
+
+def get(name: str) -> tuple[WaveNetConfig, StudySettings]:
+    """(config, settings) of a preset by name."""
+    if name not in DESCRIPTIONS:
+        raise ValueError(f"unknown preset {name!r}; the presets are {', '.join(NAMES)}")
+    return demo() if name == "demo" else essay()
