@@ -21,17 +21,9 @@ def window(cfg, T=T_REF, B=1, seed=0):
 
 
 def train_flops(cfg, T=T_REF, B=1) -> float:
-    """GEMM FLOPs of one training step (forward + backward = 3x forward GEMMs)."""
-    R, D, S, A, L = (cfg.residual_channels, cfg.dilation_channels, cfg.skip_channels,
-                     cfg.classes, cfg.n_layers)
-    rows, fwd = (cfg.receptive_field - 2 + T) * B, 0.0
-    for l, d in enumerate(cfg.dilations):
-        rows -= d * B
-        fwd += 2 * rows * (2 * R) * (2 * D)                 # dilated conv
-        if l < L - 1:
-            fwd += 2 * rows * D * R                         # residual 1x1
-    fwd += 2 * T * B * (L * D * S + S * S + S * A)          # skip GEMM, output head
-    return 3 * fwd
+    """FLOPs of one training step (forward + backward = 3x forward; wavecore.plan counts them)."""
+    from wavecore.plan import step_flops
+    return step_flops(cfg, T, B)
 
 
 def median_time(fn, repeat=3, warmup=0):

@@ -389,7 +389,7 @@ def test_study_on_gpu_equals_study_on_numpy(dev, tmp_path):
         train = TrainSettings(steps=10 ** 6, batch=2, window=200, lr=3e-3, schedule="constant",
                               warmup=3, checkpoint_every=0, dtype="float64", backend=backend)
         st = StudySettings(steps_per_stage=8, check_every=4, timeline_every=0, timeline_seconds=0.02,
-                           unprimed_seconds=0.03, prime=0.01, train=train)
+                           unprimed_seconds=0.03, prime=0.01, render_seconds=0.09, train=train)
         out = tmp_path / backend
         metrics[backend] = Study(cfg, two, st, out_dir=str(out)).run(progress=False, log=lambda *a: None)
     a, b = metrics["numpy"], metrics["gpu"]

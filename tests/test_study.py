@@ -65,7 +65,7 @@ def tiny_settings(**kw):
                           warmup=5, checkpoint_every=0, keep=100, log_every=5, threads=2)
     return StudySettings(**{**dict(steps_per_stage=20, check_every=10, timeline_every=10,
                                    timeline_seconds=0.05, unprimed_seconds=0.1,
-                                   prime=0.02, train=train), **kw})
+                                   prime=0.02, render_seconds=0.23, train=train), **kw})
 
 
 def two_clips():

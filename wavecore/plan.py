@@ -223,7 +223,7 @@ def _measure(plan: Plan, world, log) -> None:
     """Time the training step, an evaluation chunk and the sampler; fill plan.seconds."""
     from .model import Batch
     from .sampler import CachedSampler
-    from .train import Trainer
+    from .train import Trainer, eval_chunk
     cfg, st, clips = plan.config, plan.settings, plan.clips
     RF, B, K = cfg.receptive_field, plan.batch, len(clips)
     Bl = max(1, -(-B // world.size))
@@ -246,7 +246,7 @@ def _measure(plan: Plan, world, log) -> None:
     plan.step_s = [step if Tk == T else step_flops(cfg, Tk, Bl, plan.recompute) / rate
                    for Tk in plan.windows]
     # forward only: one evaluation chunk (or a smaller one, scaled by its work)
-    chunk = max(4096, 2 * RF)
+    chunk = eval_chunk(cfg)
     c = min(chunk, max(len(x.classes) for x in clips))
     while c > 1024 and forward_flops(cfg, c, 1) > FLOP_CAP / 3:
         c //= 2
@@ -269,15 +269,15 @@ def _measure(plan: Plan, world, log) -> None:
 
 def _estimate(plan: Plan, ranks: int, eval_rate: float, per_step: dict) -> None:
     from .study import render_jobs
-    from .train import CHECK_BLOCK
+    from .train import eval_chunk
     cfg, st, clips = plan.config, plan.settings, plan.clips
     RF, K, sr = cfg.receptive_field, len(clips), cfg.sample_rate
     P = st.prime_samples(cfg)
-    chunk = max(4096, 2 * RF)
+    chunk = eval_chunk(cfg)
     train = sum(n * s for n, s in zip(plan.steps, plan.step_s))
     checks = 0.0
     if st.memorise:
-        size = min(CHECK_BLOCK, st.check_positions)
+        size = min(chunk, st.check_positions)
         one = -(-st.check_positions // size) * forward_flops(cfg, size, 1) / eval_rate
         fixed_later = st.later_steps is not None
         checks = sum((n // st.check_every) * one for k, n in enumerate(plan.steps)
@@ -286,8 +286,7 @@ def _estimate(plan: Plan, ranks: int, eval_rate: float, per_step: dict) -> None:
     if st.timeline_every:
         one = (P + int(round(st.timeline_seconds * sr))) * per_step[1]
         timeline = sum(n // st.timeline_every for n in plan.steps) * one
-    score_one = sum(-(-len(c.classes) // min(chunk, len(c.classes)))
-                    * forward_flops(cfg, min(chunk, len(c.classes)), 1) for c in clips) / eval_rate
+    score_one = sum(_scored_flops(cfg, len(c.classes), chunk, st.score_positions) for c in clips) / eval_rate
     scoring = (K + 1) * score_one / min(ranks, K)
     n_render = int(round(st.render_seconds * sr))
     n_unprimed = int(round(st.unprimed_seconds * sr))
@@ -297,6 +296,15 @@ def _estimate(plan: Plan, ranks: int, eval_rate: float, per_step: dict) -> None:
         renders += sum(sorted(jobs, reverse=True)[::ranks]) * per_step[len(st.temperatures)]
     plan.seconds = {"training": train, "checks": checks, "timeline": timeline,
                     "scoring": scoring, "renders": renders}
+
+
+def _scored_flops(cfg, n, chunk, positions):
+    """The work of scoring a clip of n samples (Trainer.evaluate)."""
+    if positions is not None and positions < n:
+        size = min(chunk, positions)
+        return -(-positions // size) * forward_flops(cfg, size, 1)
+    c = min(chunk, n)
+    return -(-n // c) * forward_flops(cfg, c, 1)
 
 
 def fit_hours(plan: Plan, hours: float):

@@ -69,11 +69,14 @@ def _traces(plt, M, path):
     cmap = plt.get_cmap("viridis")
     S = len(M["traces"])
     for j, ax in enumerate(axes[:, 0]):
+        blocks = M.get("trace_blocks", [None] * K)[j] or {"starts": [0], "bins": len(M["traces"][0][j])}
+        nb, sr, dt = blocks["bins"], M["sample_rate"], M["trace_bin_seconds"]
         for s in range(S):
             y = np.array(M["traces"][s][j])
-            t = np.arange(len(y)) * M["trace_bin_seconds"]
-            ax.plot(t, y, lw=0.8, color=cmap(s / max(1, S - 1)),
-                    label="untrained" if s == 0 else f"after stage {s}")
+            for b, start in enumerate(blocks["starts"]):   # the scored blocks, where they lie
+                ax.plot(start / sr + np.arange(nb) * dt, y[b * nb:(b + 1) * nb], lw=0.8,
+                        color=cmap(s / max(1, S - 1)),
+                        label=None if b else "untrained" if s == 0 else f"after stage {s}")
         ax.set_ylabel("bits/sample")
         ax.set_title(f"{M['clips'][j]}: where in the clip the network knows what comes next",
                      fontsize=9)
@@ -205,7 +208,11 @@ def _html(M, originals) -> str:
     out.append(_measures_table(M))
     out.append("<h2 id='traces'>Where in each clip it knows what comes next</h2>"
                "<p class='note'>Teacher-forced bits per sample along each clip, averaged over "
-               f"{M['trace_bin_seconds'] * 1000:g} ms bins, one line per stage.</p>"
+               f"{M['trace_bin_seconds'] * 1000:g} ms bins, one line per stage"
+               + (". Long clips are scored at the same evenly spread blocks of positions after every "
+                  "stage (the gaps between the lines)" if any(len(b["starts"]) > 1 for b in
+                                                              M.get("trace_blocks", [])) else "")
+               + ".</p>"
                "<img src='figures/traces.png' alt='per-position NLL traces'>")
     out.append("<h2 id='loss'>Training loss</h2><img src='figures/loss.png' alt='loss curve'>")
     if M["timeline"]:

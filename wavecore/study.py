@@ -57,6 +57,8 @@ class StudySettings:
     memorised_accuracy: float = 0.998  # teacher-forced top-1 accuracy on the newest clip
     check_every: int = 50
     check_positions: int = 8192      # a check scores this many fixed positions of the clip
+    score_positions: int | None = 65536  # scoring after a stage: this many fixed positions of
+                                     # each clip, in evenly spread blocks (None: every position)
     timeline_every: int = 100        # 0: no timeline
     timeline_seconds: float = 0.5
     prime: float | str = 0.1         # seconds of the original a render reads first, or "rf"
@@ -88,8 +90,8 @@ class StudySettings:
         for k in ("render_seconds", "unprimed_seconds", "timeline_seconds"):
             if not getattr(self, k) > 0:
                 raise ValueError(f"{k} must be > 0, got {getattr(self, k)}")
-        if self.check_positions < 1:
-            raise ValueError(f"check_positions must be >= 1, got {self.check_positions}")
+        if self.check_positions < 1 or (self.score_positions or 1) < 1:
+            raise ValueError("check_positions and score_positions must be >= 1")
 
     def prime_samples(self, config) -> int:
         """The prime's length in samples: one receptive field, or ``prime`` seconds."""
@@ -305,14 +307,18 @@ class Study:
         mine = {}
         for j, c in enumerate(self.clips):
             if j % w.size == w.rank:
-                m = trainer.evaluate(c, gc=j if self.config.gc_ids else None)
-                n = len(m["nll"]) // binn * binn
+                m = trainer.evaluate(c, gc=self._gc(j), positions=self.settings.score_positions)
+                nb = m["block"] // binn                     # whole bins per block
+                nll = m["nll"].reshape(len(m["starts"]), m["block"])[:, :nb * binn]
                 mine[j] = (m["bits"], m["accuracy"],
-                           np.round(m["nll"][:n].reshape(-1, binn).mean(axis=1), 4).tolist())
+                           np.round(nll.reshape(-1, nb, binn).mean(axis=2).ravel(), 4).tolist(),
+                           {"starts": m["starts"], "bins": nb})
         got = {j: v for part in w.allgather(mine) for j, v in part.items()}
-        M["bits"].append([got[j][0] for j in range(len(self.clips))])
-        M["accuracy"].append([got[j][1] for j in range(len(self.clips))])
-        M["traces"].append([got[j][2] for j in range(len(self.clips))])
+        K = range(len(self.clips))
+        M["bits"].append([got[j][0] for j in K])
+        M["accuracy"].append([got[j][1] for j in K])
+        M["traces"].append([got[j][2] for j in K])
+        M["trace_blocks"] = [got[j][3] for j in K]     # the same positions at every stage
 
     def _gc(self, j):
         """The conditioning id of clip j (its position), or None for an unconditioned model."""

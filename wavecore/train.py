@@ -37,9 +37,6 @@ from .model import Batch, WaveNet
 from .optim import Adam
 
 
-CHECK_BLOCK = 2048       # positions per block of a subset evaluation (Trainer.evaluate)
-
-
 class TrainingError(RuntimeError):
     """Training cannot go on (e.g. the loss kept coming out non-finite)."""
 
@@ -116,6 +113,12 @@ def load_clip(source, config: WaveNetConfig, name: str | None = None) -> Clip:
         raise _audio.AudioError(f"{where}: silent throughout (every sample encodes as silence, "
                                 f"peak {float(np.abs(a).max()):.2g}); there is nothing to learn")
     return Clip(name, a, classes)
+
+
+def eval_chunk(config: WaveNetConfig) -> int:
+    """Positions per forward pass of an evaluation: at least 4096, and twice the receptive
+    field, so that the RF samples read before them cost at most a third."""
+    return max(4096, 2 * config.receptive_field)
 
 
 def lr_at(s: TrainSettings, step: int) -> float:
@@ -331,10 +334,11 @@ class Trainer:
     def evaluate(self, clip, chunk: int | None = None, gc: int | None = None,
                  positions: int | None = None) -> dict:
         """Teacher-forced NLL over the whole clip (after RF samples of silence):
-        {"bits": mean bits/sample, "accuracy": top-1, "nll": per-position bits (n,)}.
-        positions: score only about this many fixed positions, in blocks of CHECK_BLOCK spread
-        evenly over the clip (a cheap check whose cost does not grow with the clip; "nll" then
-        holds those positions). chunk: positions per forward pass (default max(4096, 2 RF)).
+        {"bits": mean bits/sample, "accuracy": top-1, "nll": per-position bits (n,),
+        "starts": [0], "block": n}. chunk: positions per forward pass (default
+        ``eval_chunk(config)``). positions: score only about this many fixed positions, in
+        blocks of ``chunk`` spread evenly over the clip (a score whose cost does not grow with
+        the clip); "nll" then holds the blocks one after the other, "starts" where they begin.
         A conditioned model reads the clip with id ``gc`` (default: its index in the set)."""
         clip = load_clip(clip, self.config)
         ids = None
@@ -346,19 +350,19 @@ class Trainer:
                 gc = known.index(clip.fingerprint)
             ids = np.array([gc], dtype=np.int64)
         RF, n = self.config.receptive_field, len(clip.classes)
+        chunk = chunk or eval_chunk(self.config)
         silence = _audio.silence_class(self.config.classes)
         pad = np.concatenate([np.full(RF, silence), clip.classes])
         if positions is not None and positions < n:
-            size = min(CHECK_BLOCK, positions)
-            blocks = -(-positions // size)
-            starts = np.linspace(0, n - size, blocks).astype(np.int64)
+            size = min(chunk, positions)
+            starts = np.linspace(0, n - size, -(-positions // size)).astype(np.int64)
             x = np.stack([pad[s:s + RF + size] for s in starts], axis=1)      # (RF + size, blocks)
             _, nl, pr = self.net.evaluate(self.weights, Batch(x, None if ids is None else
-                                                              np.repeat(ids, blocks)))
+                                                              np.repeat(ids, len(starts))))
             tgt = np.stack([clip.classes[s:s + size] for s in starts], axis=1)
             return {"bits": float(bits(nl.mean())), "accuracy": float((pr == tgt).mean()),
-                    "nll": nl.T.reshape(-1) / math.log(2)}
-        chunk = min(chunk or max(4096, 2 * RF), n)
+                    "nll": nl.T.reshape(-1) / math.log(2), "starts": starts.tolist(), "block": size}
+        chunk = min(chunk, n)
         tail = -n % chunk                 # pad the end too, so every chunk has one shape
         pad = np.concatenate([pad, np.full(tail, silence)])
         nll = np.empty(n + tail)
@@ -367,7 +371,8 @@ class Trainer:
             _, nl, pr = self.net.evaluate(self.weights, Batch(pad[k:k + RF + chunk][:, None], ids))
             nll[k:k + chunk], pred[k:k + chunk] = nl[:, 0], pr[:, 0]
         nll, hits = nll[:n], int((pred[:n] == clip.classes).sum())
-        return {"bits": float(bits(nll.mean())), "accuracy": hits / n, "nll": nll / math.log(2)}
+        return {"bits": float(bits(nll.mean())), "accuracy": hits / n, "nll": nll / math.log(2),
+                "starts": [0], "block": n}
 
     # -- checkpoints ------------------------------------------------------------
     def state(self) -> dict:
