@@ -22,7 +22,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(__file__))
 from common import window  # noqa: E402
 
-from wavecore import WaveNet, presets  # noqa: E402
+from wavecore import WaveNet, layout, presets  # noqa: E402
 from wavecore.plan import step_flops  # noqa: E402
 from wavecore.workspace import available_memory, step_bytes  # noqa: E402
 
@@ -59,12 +59,15 @@ def one(kind, T, threads, repeat):
                       "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
-def torch_bytes(cfg, T):
-    """What autograd keeps, roughly: per layer and column h, [f; g], tanh, sigmoid, z (and the
-    skip conv's output at the loss rows), plus the head."""
-    R, D, S, L = cfg.residual_channels, cfg.dilation_channels, cfg.skip_channels, cfg.n_layers
+def torch_bytes(cfg, T, measured):
+    """What PyTorch will need at window T: the peak RSS measured at a smaller window scaled by
+    the columns, else a rough count of what autograd keeps (per layer and column: h, [f; g],
+    tanh, sigmoid, z)."""
     N = cfg.receptive_field + T
-    return 4 * B * (N * L * (R + 5 * D) + T * L * S + T * 4 * S)
+    if measured:
+        T0, rss = max(measured.items())
+        return 1.1 * rss * N / (cfg.receptive_field + T0)
+    return 4 * B * N * cfg.n_layers * (cfg.residual_channels + 5 * cfg.dilation_channels)
 
 
 def sampler_rates(threads, n):
@@ -112,12 +115,14 @@ def main():
     print(f"essay model: {cfg.describe()}; batch {B}; {args.threads} threads; float32")
     print(f"{'T':>7} {'path':<20}{'step s':>9}{'samples/s':>11}{'GFLOP/s':>9}{'peak RSS':>10}"
           f"{'buffers':>9}{'vs torch':>10}")
-    for T in args.T:
+    torch_rss = {}                              # T -> bytes, to size the next window
+    size = layout.size(cfg)
+    for T in sorted(args.T):
         rows = {}
         for kind in ("keep", "recompute", "torch"):
             if kind == "torch" and not have_torch:
                 continue
-            need = torch_bytes(cfg, T) if kind == "torch" else 0
+            need = torch_bytes(cfg, T, torch_rss) if kind == "torch" else 0
             if need > 0.8 * available_memory():
                 rows[kind] = None
                 print(f"{T:>7} {kind:<20} does not fit: autograd would keep about "
@@ -127,26 +132,28 @@ def main():
                                   str(args.threads), "--repeat", str(args.repeat)],
                                  capture_output=True, text=True, check=True).stdout
             rows[kind] = json.loads(out.strip().splitlines()[-1])
+            if kind == "torch":
+                torch_rss[T] = rows[kind]["rss_mib"] * 2 ** 20
         for kind, r in rows.items():
             if r is None:
                 continue
             t = r["step_s"]
             flops = step_flops(cfg, T, B, kind == "recompute")
             buf = "" if kind == "torch" else \
-                f"{step_bytes(cfg, cfg.receptive_field + T, B, np.float32, args.threads, 1, kind == 'recompute') / 2 ** 30:.1f}G"
+                f"{step_bytes(cfg, cfg.receptive_field + T, B, np.float32, args.threads, size, kind == 'recompute') / 2 ** 30:.2f}G"
             vs = rows.get("torch")
             print(f"{T:>7} {('wavecore ' + kind) if kind != 'torch' else 'PyTorch autograd':<20}"
                   f"{t:>9.2f}{B * T / t:>11,.0f}{flops / t / 1e9:>9.0f}{r['rss_mib'] / 1024:>9.2f}G"
                   f"{buf:>9}{(vs['step_s'] / t if vs else float('nan')):>10.2f}")
     rates = sampler_rates(args.threads, args.samples)
-    print(f"sampler (T = 0.7): " + "; ".join(
+    print("sampler (T = 0.7): " + "; ".join(
         f"{who} {s} stream{'s' if s > 1 else ''} {r:,.0f} samples/s" for (who, s), r in rates.items()))
     for s in (1, 16):
         if ("torch", s) in rates:
             print(f"  {s} stream(s): wavecore / PyTorch cached loop = "
                   f"{rates[('wavecore', s)] / rates[('torch', s)]:.1f}x")
-    print("peak RSS: the whole process's (model, window, buffers); buffers: the step's workspace "
-          "(wavecore/workspace.py), without the parameter-sized gradient copies")
+    print("peak RSS: the whole process's (interpreter, model, window, buffers); buffers: the step's "
+          "workspace as wavecore/workspace.py prices it (the plan's memory line)")
 
 
 if __name__ == "__main__":

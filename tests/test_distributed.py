@@ -298,3 +298,15 @@ def test_sigterm_during_an_mpi_study_and_resume_as_one_process(tmp_path):
     assert f"resuming stage 1 at step {meta['step']}" in text
     steps = [s["steps"] for s in json.load(open(os.path.join(out, "metrics.json")))["stages"]]
     assert steps == [400, 5]
+
+
+@needs_mpi
+def test_mpiexec_plan_times_the_data_parallel_step(tmp_path):
+    """Under mpiexec the plan's timed steps are the ranks' data-parallel steps; rank 0 says it."""
+    paths = wavs(tmp_path)
+    args = [*paths, "--layers", "3", "--stacks", "1", "--residual", "8", "--dilation", "8", "--skip", "16",
+            "--sample-rate", "8000", "--window", "300", "--plan"]
+    rc, text, err = run([MPIEXEC, "-n", "2", *CLI, "study", *args, "--out", str(tmp_path / "p")], 120)
+    assert rc == 0, err
+    assert text.count("model     ") == 1 and "2 MPI ranks" in text
+    assert not os.path.exists(tmp_path / "p" / "study.json")

@@ -71,7 +71,7 @@ def _fake_plan(steps=(100, 20, 20), step_s=(0.5, 0.5, 0.5)):
     p = plan.Plan(cfg, st, cl, 1, "cpu", 2, list(steps), [2000] * len(steps), False, 1, 1, 1, 1 << 34,
                   2000, list(step_s), {"training": sum(n * s for n, s in zip(steps, step_s)),
                                        "checks": 0.0, "timeline": 14.0, "scoring": 30.0,
-                                       "renders": 60.0}, 3.0)
+                                       "renders": 50.0, "report": 10.0}, 3.0)
     return p
 
 

@@ -7,6 +7,7 @@ kernels (``wavecore._cpu``), audio I/O and μ-law (``wavecore.audio``), the mode
 (``wavecore.plan``) load on first use.
 """
 import importlib
+
 from .audio import AudioError, load, mu_law_decode, mu_law_encode, save, trim_silence
 from .backend import BackendError
 from .config import ConfigError, WaveNetConfig

@@ -251,7 +251,6 @@ def _run_study(cfg, clips, settings, args) -> int:
         print("\n".join(plan.lines()))
         print(f"(planned in {time.perf_counter() - t0:.0f} s)")
         return 0
-    print(plan.short())
     M = study.run(resume=args.resume, plan=plan)
     if not lead:                                 # under mpiexec rank 0 alone writes the report
         return 0

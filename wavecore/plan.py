@@ -13,6 +13,7 @@ and scoring and renders are split across the ranks as the study splits them.
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 
 import numpy as np
@@ -225,7 +226,7 @@ def _measure(plan: Plan, world, log) -> None:
     from .sampler import CachedSampler
     from .train import Trainer, eval_chunk
     cfg, st, clips = plan.config, plan.settings, plan.clips
-    RF, B, K = cfg.receptive_field, plan.batch, len(clips)
+    RF, B = cfg.receptive_field, plan.batch
     Bl = max(1, -(-B // world.size))
     T = plan.windows[0]
     while T > 256 and step_flops(cfg, T, Bl, plan.recompute) > FLOP_CAP:
@@ -264,14 +265,29 @@ def _measure(plan: Plan, world, log) -> None:
         t0 = time.perf_counter()
         sampler.generate(n, streams=streams, gc=0 if cfg.gc_ids else None)
         per_step[streams] = world.bcast((time.perf_counter() - t0) / n)
-    _estimate(plan, world.size, eval_rate, per_step)
+    _estimate(plan, world.size, eval_rate, per_step, world.bcast(_report_cost(cfg.sample_rate)))
 
 
-def _estimate(plan: Plan, ranks: int, eval_rate: float, per_step: dict) -> None:
+def _report_cost(sr) -> tuple[float, float]:
+    """Seconds to draw one of the report's summary figures and one render's spectrogram."""
+    import tempfile
+
+    from . import report
+    plt = report._plt()
+    M = {"accuracy": [[0.5, 0.5]] * 3, "clips": ["a", "b"]}
+    with tempfile.TemporaryDirectory() as d:
+        t0 = time.perf_counter()
+        report._heatmap(plt, M, "accuracy", os.path.join(d, "h.png"), "", ".2f", "viridis", 0, 1)
+        t1 = time.perf_counter()
+        report._spectrogram(plt, np.zeros(sr, np.float32) + 0.1, sr, os.path.join(d, "s.png"), "")
+        return t1 - t0, time.perf_counter() - t1
+
+
+def _estimate(plan: Plan, ranks: int, eval_rate: float, per_step: dict, report_cost) -> None:
     from .study import render_jobs
     from .train import eval_chunk
     cfg, st, clips = plan.config, plan.settings, plan.clips
-    RF, K, sr = cfg.receptive_field, len(clips), cfg.sample_rate
+    K, sr = len(clips), cfg.sample_rate
     P = st.prime_samples(cfg)
     chunk = eval_chunk(cfg)
     train = sum(n * s for n, s in zip(plan.steps, plan.step_s))
@@ -290,12 +306,14 @@ def _estimate(plan: Plan, ranks: int, eval_rate: float, per_step: dict) -> None:
     scoring = (K + 1) * score_one / min(ranks, K)
     n_render = int(round(st.render_seconds * sr))
     n_unprimed = int(round(st.unprimed_seconds * sr))
-    renders = 0.0
+    renders = report = 0.0
+    fig, spec = report_cost
     for s in range(1, K + 1):
         jobs = [P + n_render] * len(render_jobs(st, cfg, clips, s)) + [n_unprimed]
         renders += sum(sorted(jobs, reverse=True)[::ranks]) * per_step[len(st.temperatures)]
+        report += 4 * fig + len(jobs) * len(st.temperatures) * spec + (K * spec if s == 1 else 0)
     plan.seconds = {"training": train, "checks": checks, "timeline": timeline,
-                    "scoring": scoring, "renders": renders}
+                    "scoring": scoring, "renders": renders, "report": report}
 
 
 def _scored_flops(cfg, n, chunk, positions):
@@ -314,7 +332,7 @@ def fit_hours(plan: Plan, hours: float):
     preset's schedule)."""
     st = plan.settings
     budget = hours * 3600 - plan.measure_s
-    fixed = plan.seconds["scoring"] + plan.seconds["renders"]
+    fixed = plan.seconds["scoring"] + plan.seconds["renders"] + plan.seconds["report"]
     per_step = [s + (plan.seconds["timeline"] / max(1, sum(plan.steps)))
                 for s in plan.step_s]
     base = sum(n * c for n, c in zip(plan.steps, per_step))

@@ -109,7 +109,8 @@ def _fmt(v, fmt=".3f"):
 
 
 def build(out_dir, M: dict) -> str:
-    """Write figures/, metrics.json and report.html into out_dir; return the report's path."""
+    """Write figures/, metrics.json and report.html into out_dir; return the report's path.
+    A spectrogram already in figures/ is kept (the report is rebuilt after every stage)."""
     plt = _plt()
     fig_dir = os.path.join(out_dir, "figures")
     make_dir(fig_dir)
@@ -122,9 +123,10 @@ def build(out_dir, M: dict) -> str:
     _traces(plt, M, os.path.join(fig_dir, "traces.png"))
     originals = M["originals"]                   # originals[j]: clip j's file, relative
     for k, rel in enumerate(originals):
-        x = _audio.load(os.path.join(out_dir, rel), sr)
-        _spectrogram(plt, x, sr, os.path.join(fig_dir, f"spec_original_{k + 1}.png"),
-                     f"original: {M['clips'][k]}")
+        png = os.path.join(fig_dir, f"spec_original_{k + 1}.png")
+        if not os.path.exists(png):                          # drawn by an earlier stage's report
+            _spectrogram(plt, _audio.load(os.path.join(out_dir, rel), sr), sr, png,
+                         f"original: {M['clips'][k]}")
     for r in M["renders"] + M["unprimed"]:
         png = os.path.join("figures", "spec_" + r["path"].replace(os.sep, "_").replace(".wav", ".png"))
         r["spectrogram"] = png
@@ -161,10 +163,14 @@ def _html(M, originals) -> str:
            f"receptive field {M['receptive_field']} samples. After every stage each clip is scored "
            "teacher-forced and the seen clips are reproduced at each temperature, primed with their "
            "first moments.</p>", "<h2 id='stages'>Stages</h2><table><tr><th>stage</th><th>trained on</th>"
-           "<th>steps</th><th>ended</th><th>wall time</th></tr>"]
+           "<th>steps</th><th>ended</th><th>wall time</th><th>of it: training / checks / timeline / "
+           "scoring / renders</th></tr>"]
     for st in M["stages"]:
+        t = st.get("time", {})
+        split = " / ".join(f"{t[k]:.0f} s" for k in ("training", "checks", "timeline", "scoring", "renders")
+                           if k in t)
         out.append(f"<tr><td>{st['stage']}</td><td>{e(', '.join(st['clips']))}</td><td>{st['steps']}</td>"
-                   f"<td>{e(st.get('ended', ''))}</td><td>{st['seconds']:.0f} s</td></tr>")
+                   f"<td>{e(st.get('ended', ''))}</td><td>{st['seconds']:.0f} s</td><td>{split}</td></tr>")
     out.append("</table>")
     out.append("<h2 id='reproductions'>Reproductions</h2><p class='note'>Each render starts with the "
                "original's first moments (the prime) and continues on its own. LSD: log-spectral distance "

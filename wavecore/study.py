@@ -152,8 +152,8 @@ class Study:
         Under mpiexec every rank runs this: training is data-parallel (wavecore.train), the
         scoring of the clips and the renders are split across the ranks and gathered, and rank
         0 alone writes and logs. Ctrl-C and SIGTERM then stop every rank at one training step.
-        plan (wavecore.plan.make): its estimates give the progress bar the study's time left."""
-        self.plan = plan
+        plan (wavecore.plan.make; made here when not given): said in one line before the study
+        starts; its estimates give the progress bar the study's time left."""
         w = self.world
         lead = w.rank == 0
         log = log if lead else (lambda *a, **k: None)
@@ -165,6 +165,11 @@ class Study:
         M = state["metrics"]
         done = len(M["stages"])
         st = self.settings
+        if plan is None:
+            from .plan import make
+            plan = make(self.config, self.clips, st)
+        self.plan = plan
+        log(plan.short())
         if lead:
             for k, c in enumerate(self.clips):
                 _audio.save(self._path(M["originals"][k]), _audio.mu_law_decode(
@@ -192,7 +197,8 @@ class Study:
                 if st.reset_optimizer:
                     trainer.opt.reset()          # moments and bias correction; the step goes on
                 part = {"stage": s, "start": trainer.step, "loss_curve": [], "timeline": [],
-                        "memorised": False, "trained": False}
+                        "memorised": False, "trained": False,
+                        "time": {"training": 0.0, "checks": 0.0, "timeline": 0.0}}
                 log(f"stage {s}/{K}: training on {', '.join(c.name for c in self.clips[:s])}")
             trainer.extra["stage"] = part
             start = part["start"]
@@ -203,27 +209,40 @@ class Study:
                 n = tr.step - part["start"]
                 if rec.get("step", 0) % st.train.log_every == 0:
                     part["loss_curve"].append([tr.step, rec["bits"], s])
+                t = part["time"]
                 if st.timeline_every and n % st.timeline_every == 0:
+                    t0 = time.perf_counter()
                     part["timeline"].append(self._timeline(tr, s, newest))
+                    t["timeline"] += time.perf_counter() - t0
                 if st.memorise and not fixed and n % st.check_every == 0:
+                    t0 = time.perf_counter()
                     acc = tr.evaluate(newest, gc=self._gc(s - 1), positions=st.check_positions)["accuracy"]
+                    t["checks"] += time.perf_counter() - t0
                     if acc >= st.memorised_accuracy:
                         part["memorised"] = part["trained"] = True
                         return True
                 return False
             if not part["trained"]:
+                spent = part["time"]
+                t1, side = time.perf_counter(), spent["checks"] + spent["timeline"]
                 trainer.train(start + steps, progress=progress, callback=callback,
                               desc=f"stage {s}/{K}", eta=self._eta(s))
+                side = spent["checks"] + spent["timeline"] - side       # callbacks' share
+                spent["training"] += time.perf_counter() - t1 - side
             ck = os.path.basename(step_path(ckdir, trainer.step))     # train() wrote it
             M["loss_curve"] += part["loss_curve"]
             M["timeline"] += part["timeline"]
+            t1 = time.perf_counter()
             self._score(trainer, M, stage=s)
+            t2 = time.perf_counter()
             self._render(trainer, M, stage=s)
+            part["time"].update(scoring=t2 - t1, renders=time.perf_counter() - t2)
             how = "fixed" if fixed or not st.memorise else "memorised" if part["memorised"] else "cap reached"
             M["stages"].append({"stage": s, "clips": [c.name for c in self.clips[:s]],
                                 "steps": trainer.step - start, "end_step": trainer.step,
                                 "memorised": part["memorised"], "checkpoint": ck,
-                                "seconds": time.perf_counter() - t0, "ended": how})
+                                "seconds": time.perf_counter() - t0, "ended": how,
+                                "time": {k: round(v, 3) for k, v in part["time"].items()}})
             row = M["accuracy"][s]
             log(f"  {trainer.step - start} steps ({how}), "
                 "accuracy " + ", ".join(f"{c.name} {a:.3f}" for c, a in zip(self.clips, row)))
