@@ -238,11 +238,11 @@ def _measure(plan: Plan, world, log) -> None:
     t0 = time.perf_counter()
     tr.train_step()
     first = world.bcast(time.perf_counter() - t0)             # rank 0's clock decides (MPI:
-    more = min(4, int(2.0 / first))                           # every rank steps alike)
+    more = max(1, min(4, int(3.0 / first)))                   # every rank steps alike)
     t0 = time.perf_counter()
     for _ in range(more):
         tr.train_step()
-    step = world.bcast((time.perf_counter() - t0) / more) if more else first
+    step = world.bcast((first + time.perf_counter() - t0) / (more + 1))
     rate = step_flops(cfg, T, Bl, plan.recompute) / step
     plan.step_s = [step if Tk == T else step_flops(cfg, Tk, Bl, plan.recompute) / rate
                    for Tk in plan.windows]
@@ -253,19 +253,25 @@ def _measure(plan: Plan, world, log) -> None:
         c //= 2
     x = np.random.default_rng(0).integers(0, cfg.classes, size=(RF + c, 1))
     gc = np.zeros(1, np.int64) if cfg.gc_ids else None
+    tr.net.evaluate(tr.weights, Batch(x, gc))                 # buffers, first touches
     t0 = time.perf_counter()
     tr.net.evaluate(tr.weights, Batch(x, gc))
     eval_rate = world.bcast(forward_flops(cfg, c, 1) / (time.perf_counter() - t0))
-    # the sampler: len(temperatures) streams (stage renders) and one (timeline)
+    # the sampler, for len(temperatures) streams (stage renders) and one (timeline): a call
+    # first reads a receptive field of silence plus its prime (forced steps, no output head),
+    # then generates; two lengths separate the two costs
     sampler = CachedSampler(tr.net, tr.weights)
-    per_step = {}
-    for streams in {len(st.temperatures), 1}:
-        sampler.generate(8, streams=streams, gc=0 if cfg.gc_ids else None)
-        n = 400
-        t0 = time.perf_counter()
-        sampler.generate(n, streams=streams, gc=0 if cfg.gc_ids else None)
-        per_step[streams] = world.bcast((time.perf_counter() - t0) / n)
-    _estimate(plan, world.size, eval_rate, per_step, world.bcast(_report_cost(cfg.sample_rate)))
+    costs, gc = {}, 0 if cfg.gc_ids else None
+    for streams in {len(st.temperatures), 1 if st.timeline_every else len(st.temperatures)}:
+        took = []
+        for n in (64, 64, 2112):                              # the first one warms up
+            t0 = time.perf_counter()
+            sampler.generate(n, streams=streams, gc=gc)
+            took.append(time.perf_counter() - t0)
+        gen = max(1e-9, (took[2] - took[1]) / 2048)
+        forced = max(0.0, took[1] - 64 * gen) / (RF + 1)
+        costs[streams] = world.bcast((forced, gen))           # seconds per forced, generated step
+    _estimate(plan, world.size, eval_rate, costs, world.bcast(_report_cost(cfg.sample_rate)))
 
 
 def _report_cost(sr) -> tuple[float, float]:
@@ -283,7 +289,9 @@ def _report_cost(sr) -> tuple[float, float]:
         return t1 - t0, time.perf_counter() - t1
 
 
-def _estimate(plan: Plan, ranks: int, eval_rate: float, per_step: dict, report_cost) -> None:
+def _estimate(plan: Plan, ranks: int, eval_rate: float, sampler_costs: dict, report_cost) -> None:
+    """plan.seconds from the measured rates: the training step per stage, forward FLOP/s, the
+    sampler's (forced, generated) seconds per step by stream count, the report's figures."""
     from .study import render_jobs
     from .train import eval_chunk
     cfg, st, clips = plan.config, plan.settings, plan.clips
@@ -298,9 +306,13 @@ def _estimate(plan: Plan, ranks: int, eval_rate: float, per_step: dict, report_c
         fixed_later = st.later_steps is not None
         checks = sum((n // st.check_every) * one for k, n in enumerate(plan.steps)
                      if k == 0 or not fixed_later)
+    def render_s(streams, prime, n):                  # one sampler call
+        forced, gen = sampler_costs[streams]
+        return (cfg.receptive_field + prime) * forced + n * gen
+
     timeline = 0.0
     if st.timeline_every:
-        one = (P + int(round(st.timeline_seconds * sr))) * per_step[1]
+        one = render_s(1, P, int(round(st.timeline_seconds * sr)))
         timeline = sum(n // st.timeline_every for n in plan.steps) * one
     score_one = sum(_scored_flops(cfg, len(c.classes), chunk, st.score_positions) for c in clips) / eval_rate
     scoring = (K + 1) * score_one / min(ranks, K)
@@ -309,8 +321,9 @@ def _estimate(plan: Plan, ranks: int, eval_rate: float, per_step: dict, report_c
     renders = report = 0.0
     fig, spec = report_cost
     for s in range(1, K + 1):
-        jobs = [P + n_render] * len(render_jobs(st, cfg, clips, s)) + [n_unprimed]
-        renders += sum(sorted(jobs, reverse=True)[::ranks]) * per_step[len(st.temperatures)]
+        S = len(st.temperatures)
+        jobs = [render_s(S, P, n_render)] * len(render_jobs(st, cfg, clips, s)) + [render_s(S, 0, n_unprimed)]
+        renders += sum(sorted(jobs, reverse=True)[::ranks])
         report += 4 * fig + len(jobs) * len(st.temperatures) * spec + (K * spec if s == 1 else 0)
     plan.seconds = {"training": train, "checks": checks, "timeline": timeline,
                     "scoring": scoring, "renders": renders, "report": report}

@@ -2,7 +2,9 @@
 NAME``); any flag given overrides the preset's value.
 
 - ``demo``: the built-in demo's model and schedule (``wavecore demo``), on any clips.
-- ``essay``: the recipe behind the essay (``shared/ESSAY.md`` of the project; in short): a 70-layer
+- ``essay``: the recipe behind the essay this project exists for (an artist's WaveNet trained on
+  one Public Enemy song, then two, then three, most likely with a fork of
+  ibab/tensorflow-wavenet): a 70-layer
   WaveNet, dilations 5 x [1, 1, 2, ..., 4096] (receptive field 40 962 samples, 2.56 s at 16 kHz),
   R = D = 32, S = 1024, 256 μ-law classes; windows of 96 000 loss samples (6 s), batch 2; Adam,
   lr 1e-3 constant, eps 1e-4, no clipping, its moments restarted at every stage; silence trimmed
