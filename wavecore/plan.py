@@ -188,7 +188,7 @@ def _duration(s: float) -> str:
 
 
 # -- making a plan ----------------------------------------------------------------------------------
-def make(config, clips, settings, log=None) -> Plan:
+def make(config, clips, settings) -> Plan:
     """Count the study's work and time a few steps of it here (every rank under mpiexec)."""
     from .train import Trainer
     world = distributed.world()
@@ -215,12 +215,12 @@ def make(config, clips, settings, log=None) -> Plan:
     plan = Plan(config, settings, list(clips), world.size, be.name, threads, schedule(settings, K),
                 windows, recompute, light, keep, state, avail)
     del probe
-    _measure(plan, world, log)
+    _measure(plan, world)
     plan.measure_s = time.perf_counter() - t0
     return plan
 
 
-def _measure(plan: Plan, world, log) -> None:
+def _measure(plan: Plan, world) -> None:
     """Time the training step, an evaluation chunk and the sampler; fill plan.seconds."""
     from .model import Batch
     from .sampler import CachedSampler
