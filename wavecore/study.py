@@ -63,7 +63,7 @@ class StudySettings:
     timeline_seconds: float = 0.5
     prime: float | str = 0.1         # seconds of the original a render reads first, or "rf"
     prime_from: str = "own"          # "own": clip j's render primed by clip j; "first": by clip 1
-    render_seconds: float = 6.0      # the continuation each render adds after its prime
+    render_seconds: float = 4.0      # the continuation each render adds after its prime
     unprimed_seconds: float = 1.0
     reset_optimizer: bool = False    # restart Adam's moments at every stage (the step goes on)
     trim_db: float | None = None     # trim each clip's leading/trailing frames below this RMS
