@@ -29,17 +29,22 @@ class CheckpointError(ValueError):
 
 def _digest(meta: bytes, arrays: dict) -> str:
     h = hashlib.sha256(meta)
-    for name in ARRAYS:
+    for name in ARRAYS + tuple(sorted(set(arrays) - set(ARRAYS))):
         a = arrays[name]
         h.update(f"{name}:{a.dtype.str}:{a.shape}".encode())
         h.update(np.ascontiguousarray(a).tobytes())
     return h.hexdigest()
 
 
-def save(path, meta: dict, params: np.ndarray, adam_m: np.ndarray, adam_v: np.ndarray) -> None:
-    """Write a checkpoint atomically. ``meta`` must be JSON-serialisable."""
+def save(path, meta: dict, params: np.ndarray, adam_m: np.ndarray, adam_v: np.ndarray,
+         extra: dict | None = None) -> None:
+    """Write a checkpoint atomically. ``meta`` must be JSON-serialisable; ``extra``: more named
+    arrays (e.g. the EWC penalty's), covered by the checksum too."""
     path = os.fspath(path)
-    arrays = {"params": params, "adam_m": adam_m, "adam_v": adam_v}
+    extra = extra or {}
+    if set(extra) & {*ARRAYS, "meta", "sha256"}:
+        raise ValueError(f"extra arrays may not be named {sorted(set(extra) & {*ARRAYS, 'meta', 'sha256'})}")
+    arrays = {"params": params, "adam_m": adam_m, "adam_v": adam_v, **extra}
     meta = {**meta, "format": FORMAT, "version": VERSION}
     mbytes = json.dumps(meta, sort_keys=True).encode()
     digest = _digest(mbytes, arrays)
@@ -50,7 +55,7 @@ def save(path, meta: dict, params: np.ndarray, adam_m: np.ndarray, adam_v: np.nd
 
 
 def load(path) -> tuple[dict, dict]:
-    """Read and verify a checkpoint: (meta, {"params", "adam_m", "adam_v"}).
+    """Read and verify a checkpoint: (meta, {"params", "adam_m", "adam_v", and any extra}).
     Raises CheckpointError naming the file and the problem; nothing is returned half."""
     path = os.fspath(path)
     if not os.path.exists(path):
@@ -63,7 +68,7 @@ def load(path) -> tuple[dict, dict]:
                 raise CheckpointError(f"{path}: not a wavecore checkpoint (missing {sorted(missing)})")
             mbytes = z["meta"].tobytes()
             digest = z["sha256"].tobytes().decode("ascii", "replace")
-            arrays = {k: z[k] for k in ARRAYS}
+            arrays = {k: z[k] for k in z.files if k not in ("meta", "sha256")}
     except CheckpointError:
         raise
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as e:

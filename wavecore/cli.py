@@ -27,13 +27,15 @@ MODEL_FLAGS = {"layers": "layers", "stacks": "stacks", "residual": "residual_cha
 TRAIN_FLAGS = ("steps", "batch", "window", "lr", "schedule", "warmup", "clip_norm", "sampling",
                "checkpoint_every", "checkpoint_minutes", "keep", "seed", "backend", "threads")
 STUDY_TRAIN_FLAGS = ("batch", "window", "lr", "adam_eps", "checkpoint_minutes", "seed", "backend",
-                     "threads", "recompute")
+                     "threads", "recompute", "order")
 # flag dest -> StudySettings field
 STUDY_FLAGS = {"steps_per_stage": "steps_per_stage", "later_steps": "later_steps",
                "memorised": "memorised_accuracy", "temperatures": "temperatures",
                "timeline_every": "timeline_every", "seed": "seed", "render_seconds": "render_seconds",
                "prime": "prime", "prime_from": "prime_from", "reset_optimizer": "reset_optimizer",
-               "trim_db": "trim_db"}
+               "trim_db": "trim_db", "curriculum": "curriculum", "replay": "replay", "ewc": "ewc",
+               "ewc_fisher": "ewc_fisher", "ewc_positions": "ewc_positions",
+               "eval_every": "eval_every", "eval_positions": "eval_positions"}
 
 
 def _flag(dest: str) -> str:
@@ -291,25 +293,17 @@ def cmd_demo(args) -> int:
 
 
 def cmd_report(args) -> int:
-    import json
+    from .report import build, load
+    M = load(args.dir)
+    print(f"report: {os.path.abspath(build(args.dir, M))} ({len(M['stages'])} of "
+          f"{len(M['clips'])} stages)")
+    return 0
 
-    from .report import build
-    for name, key in (("metrics.json", None), ("study.json", "metrics")):
-        path = os.path.join(args.dir, name)
-        if os.path.exists(path):
-            try:
-                with open(path, encoding="utf-8") as f:
-                    M = json.load(f)
-            except (OSError, json.JSONDecodeError) as e:
-                raise ValueError(f"{path}: cannot read it ({e})") from None
-            M = M[key] if key else M
-            if not M.get("stages"):
-                raise ValueError(f"{path}: no stage has ended yet; there is nothing to report")
-            print(f"report: {os.path.abspath(build(args.dir, M))} ({len(M['stages'])} of "
-                  f"{len(M['clips'])} stages)")
-            return 0
-    raise ValueError(f"{args.dir}: neither metrics.json nor study.json is there (is it the --out "
-                     "of a study?)")
+
+def cmd_compare(args) -> int:
+    from .compare import build
+    print(f"page: {os.path.abspath(build(args.dirs, args.out))} ({len(args.dirs)} studies)")
+    return 0
 
 
 def _add_study_flags(p, out, defaults: str):
@@ -351,6 +345,29 @@ def _add_study_flags(p, out, defaults: str):
     g.add_argument("--backend", choices=BACKENDS, help="compute path (default auto)")
     g.add_argument("--threads", type=COUNT, help="threads (default: all cores)")
     g.add_argument("--seed", type=int, help="seed of the initialisation, windows and renders (default 0)")
+    cu = p.add_argument_group("curriculum")
+    cu.add_argument("--curriculum", choices=["cumulative", "sequential", "replay", "joint"],
+                    help="what stage k trains on: cumulative: clips 1..k (the essay's); sequential: "
+                    "clip k alone; replay: clip k plus --replay of the windows from older clips; "
+                    f"joint: every clip from stage 1 on, the reference ({dflt(d.curriculum)})")
+    cu.add_argument("--replay", type=_number(float, 0, 0.999), metavar="F",
+                    help=f"replay: the fraction of windows from earlier clips ({dflt(d.replay)})")
+    cu.add_argument("--ewc", type=NONNEG, metavar="LAMBDA",
+                    help="elastic weight consolidation of strength LAMBDA: after every stage a "
+                    "diagonal Fisher, and a penalty toward that stage's weights (default: none)")
+    cu.add_argument("--ewc-fisher", choices=["true", "empirical"],
+                    help="the Fisher from labels drawn from the model (true) or the clips' own "
+                    f"next samples (empirical) ({dflt(d.ewc_fisher)})")
+    cu.add_argument("--ewc-positions", type=COUNT,
+                    help=f"positions the Fisher is estimated over, per stage ({dflt(d.ewc_positions)})")
+    cu.add_argument("--order", choices=["shuffled", "in-order"],
+                    help="shuffled: every window anywhere in its clip; in-order: a drawn clip is fed "
+                    f"whole as consecutive windows, as the essay's code did ({dflt(d.train.order)})")
+    cu.add_argument("--eval-every", type=COUNT0, metavar="N",
+                    help="within-stage curves: score every clip every N steps (and 1, 2, 4, ... steps "
+                    "into each stage); 0: off (default: the N that costs about 3 %% of training)")
+    cu.add_argument("--eval-positions", type=COUNT,
+                    help=f"the fixed positions of each clip those scores read ({dflt(d.eval_positions)})")
     r = p.add_argument_group("renders")
     r.add_argument("--render-seconds", type=POSITIVE,
                    help=f"continuation each render adds after its prime ({dflt(d.render_seconds)})")
@@ -496,6 +513,16 @@ def build_parser() -> argparse.ArgumentParser:
                         "stopped after some stages.")
     pr.add_argument("dir", metavar="DIR", help="the study's --out directory")
     pr.set_defaults(func=cmd_report)
+
+    pc = sub.add_parser("compare", help="several studies side by side on one page",
+                        description="One self-contained page (relative links only) comparing studies, "
+                        "typically the same clips under different curricula: forgetting, BWT and FWT, "
+                        "merge maps, within-stage curves on shared axes, and players for the same clip, "
+                        "stage and temperature in a row.")
+    pc.add_argument("dirs", nargs="+", metavar="DIR", help="the studies' --out directories")
+    pc.add_argument("--out", default="compare.html", metavar="PAGE",
+                    help="the page to write (default %(default)s; figures go to PAGE_files/)")
+    pc.set_defaults(func=cmd_compare)
     return p
 
 

@@ -134,18 +134,115 @@ def hype(sr=8000, seconds=2.0, seed=5):
             + 0.35 * shriek(sr, seconds) + 0.35 * bassline(sr, seconds))
 
 
+VOWELS = {"o": [(500, 80, 1.0), (900, 90, 0.6), (2400, 150, 0.15)],
+          "u": [(350, 80, 1.0), (700, 90, 0.5), (2300, 150, 0.1)],
+          "a": [(750, 90, 1.0), (1200, 100, 0.7), (2500, 150, 0.2)],
+          "e": [(450, 70, 1.0), (1900, 120, 0.5), (2600, 150, 0.2)],
+          "i": [(300, 60, 1.0), (2200, 120, 0.5), (3000, 150, 0.25)]}
+
+
+def syllable(sr, seconds, f0, glide, start, end, rng, burst=True):
+    """A voiced syllable: a glottal pulse train at pitch f0 falling by ``glide`` (ratio), through
+    formants moving from vowel ``start`` to vowel ``end``, with a consonant burst before it."""
+    n = max(16, int(seconds * sr))
+    t = np.arange(n) / sr
+    f = f0 * (1 - (1 - glide) * t / t[-1])
+    pulses = lfilter([1], [1, -0.95], np.diff(np.floor(np.cumsum(f) / sr), prepend=0.0))
+    g = np.linspace(0, 1, n)
+    out = (_formant_filter(pulses * (1 - g), sr, VOWELS[start])
+           + _formant_filter(pulses * g, sr, VOWELS[end])) * np.hanning(n) ** 0.3
+    if burst:
+        b = rng.standard_normal(int(0.012 * sr)) * 0.4
+        out[:len(b)] += b * _env(len(b), sr, 0.0005, 0.004)
+    return out
+
+
+def song(sr, seconds, seed, bpm, chorus, pattern, bass, scratch_hz, shriek_gain=0.5):
+    """A song in bars of four beats, alternating a verse that ends in a scratch shriek and the
+    chorus phrase (the same notes every time: the part a network meets most), over a drum
+    pattern (16 sixteenths of k/s/h) and a bass riff (8 eighth notes, Hz). The verses' rapped
+    syllables (pitch, vowels, rhythm) are drawn anew in every verse from ``seed``; ``chorus``
+    is [(vowel from, vowel to, f0, beats)], the phrase repeated in both chorus bars."""
+    rng = np.random.default_rng(seed)
+    n = int(sr * seconds)
+    beat = 60 / bpm
+    bar = 4 * beat
+    out = np.zeros(n)
+    drums = {"k": kick(sr, rng), "s": 0.7 * snare(sr, rng), "h": 0.4 * hat(sr, rng)}
+    six = int(round(sr * beat / 4))
+    for i in range(n // six + 1):
+        for c in pattern[i % 16]:
+            _place(out, 0.5 * drums[c], i * six)
+    eighth = int(round(sr * beat / 2))
+    for i in range(n // eighth + 1):
+        f = bass[i % len(bass)]
+        t = np.arange(eighth) / sr
+        sq = np.sign(np.sin(2 * np.pi * f * t)) * 0.5 + ((f * t) % 1.0) - 0.5
+        _place(out, 0.45 * lfilter([0.15], [1, -0.85], sq) * _env(eighth, sr, 0.005, 0.2), i * eighth)
+    voice = np.zeros(n)
+    for b in range(int(np.ceil(seconds / bar))):
+        at = int(b * bar * sr)
+        if b % 2 == 0:                                         # a verse: rapped syllables
+            pos = 0.0
+            while pos < 3:
+                dur = float(rng.choice([0.5, 0.5, 0.25, 0.75]))
+                v1, v2 = rng.choice(list(VOWELS), 2)
+                s = syllable(sr, 0.85 * dur * beat, rng.uniform(110, 170), rng.uniform(0.8, 1.0),
+                             v1, v2, rng)
+                _place(voice, 0.8 * s, at + int(pos * beat * sr))
+                pos += dur
+            m = int(beat * sr)                                 # the verse ends in a shriek
+            t = np.arange(m) / sr
+            speed = np.sin(2 * np.pi * 2 * t / t[-1])          # forward, back, forward, back
+            ph = np.cumsum(scratch_hz * (1 + 0.8 * speed)) / sr
+            sh = (np.sin(2 * np.pi * ph) + 0.4 * np.sin(4 * np.pi * ph)) * np.abs(speed) ** 0.5
+            _place(voice, shriek_gain * lfilter([1, -0.5], [1], sh), at + int(3 * beat * sr))
+        else:                                                  # the chorus phrase, every time alike
+            pos = 0.0
+            for v1, v2, f0, beats in chorus:
+                s = syllable(sr, 0.9 * beats * beat, f0, 0.75, v1, v2, np.random.default_rng(7))
+                _place(voice, 1.1 * s, at + int(pos * beat * sr))
+                pos += beats
+    return out + voice / (np.abs(voice).max() + 1e-12) * np.abs(out).max() * 1.6
+
+
+def hype_song(sr=8000, seconds=4.36, seed=11):
+    """Song 1: a breakbeat at 110 BPM, an E-minor bass riff, rapped verses and a chorus of a
+    shouted "don't" (o gliding to u) four times."""
+    return song(sr, seconds, seed, 110, [("o", "u", 190, 1)] * 4,
+                ["kh", "h", "kh", "h", "sh", "h", "h", "kh", "h", "kh", "kh", "h", "sh", "h", "h", "sh"],
+                [82.4, 82.4, 98.0, 82.4, 110.0, 98.0, 73.4, 82.4], scratch_hz=900)
+
+
+def truss_song(sr=8000, seconds=5.0, seed=12):
+    """Song 2: slower (96 BPM), a straighter beat, a bass in A, and a chorus of two long
+    syllables ("tru-ust") in a lower voice."""
+    return song(sr, seconds, seed, 96, [("a", "u", 140, 2), ("u", "a", 120, 2)],
+                ["kh", "h", "h", "h", "sh", "h", "kh", "h", "kh", "h", "h", "h", "sh", "h", "h", "h"],
+                [110.0, 110.0, 130.8, 110.0, 146.8, 130.8, 98.0, 110.0], scratch_hz=1300)
+
+
+def noise_song(sr=8000, seconds=3.81, seed=13):
+    """Song 3: fast (126 BPM), busy hi-hats, a high "ee-ee-ee" chorus and loud shrieks."""
+    return song(sr, seconds, seed, 126, [("i", "e", 260, 0.5)] * 8,
+                ["kh", "h", "h", "kh", "sh", "h", "kh", "h", "h", "kh", "kh", "h", "sh", "h", "kh", "sh"],
+                [73.4, 87.3, 73.4, 98.0, 73.4, 87.3, 65.4, 73.4], scratch_hz=1700, shriek_gain=1.0)
+
+
 CLIPS = {"breakbeat": breakbeat, "bassline": bassline, "shriek": shriek, "chant": chant,
-         "hype": hype}
+         "hype": hype, "hype_song": hype_song, "truss_song": truss_song, "noise_song": noise_song}
 DEMO = ("hype", "breakbeat", "shriek")        # the demo study's order: the song first
+SONGS = ("hype_song", "truss_song", "noise_song")
 
 
 def names() -> list[str]:
     return list(CLIPS)
 
 
-def get(name: str, sample_rate: int = 8000, seconds: float = 2.0) -> np.ndarray:
-    """A built-in clip as float32 in [-1, 1], peak-normalised to 0.9."""
+def get(name: str, sample_rate: int = 8000, seconds: float | None = None) -> np.ndarray:
+    """A built-in clip as float32 in [-1, 1], peak-normalised to 0.9; ``seconds`` long, or its
+    own length (2 s for the loops, four bars for the songs)."""
     if name not in CLIPS:
         raise ValueError(f"unknown built-in clip {name!r}; built-in clips: {', '.join(CLIPS)}")
-    x = CLIPS[name](sample_rate, seconds)
+    x = CLIPS[name](sample_rate) if seconds is None else CLIPS[name](sample_rate, seconds)
     return (0.9 * x / (np.abs(x).max() + 1e-12)).astype(np.float32)

@@ -35,10 +35,19 @@ def schedule(settings, K: int) -> list[int]:
 
 
 def stage_windows(settings, clips) -> list[int]:
-    """The loss samples per window of each stage: the window, clamped to the stage's shortest
-    clip (as the trainer does)."""
-    return [min(settings.train.window, min(len(c.classes) for c in clips[:k]))
+    """The loss samples per window of each stage: the window, clamped to the shortest clip the
+    stage draws from (as the trainer does)."""
+    return [min(settings.train.window, min(len(clips[j].classes) for j in drawn(settings, k, clips)))
             for k in range(1, len(clips) + 1)]
+
+
+def drawn(settings, stage: int, clips) -> list[int]:
+    """The clips (indices) stage ``stage`` draws windows from, by the study's curriculum."""
+    from .curriculum import stage_clips, stage_weights
+    n = stage_clips(settings.curriculum, stage, len(clips))
+    w = stage_weights(settings.curriculum, stage, [len(c.classes) for c in clips[:n]],
+                      settings.train.sampling, settings.replay)
+    return [j for j in range(n) if w[j] > 0]
 
 
 def forward_flops(cfg, T: int, B: int) -> float:
@@ -107,7 +116,8 @@ class Plan:
         cfg, st = self.config, self.settings
         names = [c.name for c in self.clips]
         sr = cfg.sample_rate
-        stage = [f"stage {k + 1}: {n:,} steps on {_names(names[:k + 1])}" for k, n in enumerate(self.steps)]
+        stage = [f"stage {k + 1}: {n:,} steps on {_names([names[j] for j in drawn(st, k + 1, self.clips)])}"
+                 for k, n in enumerate(self.steps)]
         cap = "" if not st.memorise else " (stage 1 at most: it ends when its clip is memorised)" \
             if st.later_steps is not None else " (at most: a stage ends when its newest clip is memorised)"
         out = [
@@ -117,6 +127,11 @@ class Plan:
             "clips     " + ", ".join(f"{c.name} ({len(c.classes) / sr:.1f} s)" for c in self.clips)
             + ("" if st.trim_db is None else f", silence below {st.trim_db:g} dB trimmed"),
             "schedule  " + "; ".join(stage) + cap,
+            f"curriculum {st.curriculum}" + (f" ({st.replay:.0%} of windows from older clips)"
+                                             if st.curriculum == "replay" else "")
+            + f", windows {st.train.order}" + ("" if st.ewc is None else
+                                                f", EWC λ = {st.ewc:g} ({st.ewc_fisher} Fisher over "
+                                                f"{st.ewc_positions} positions per stage)"),
             f"windows   {self.batch} x " + " / ".join(f"{T:,}" for T in dict.fromkeys(self.windows))
             + f" loss samples per step (+ {cfg.receptive_field:,} receptive field each)"
             + ("; Adam restarts at every stage" if st.reset_optimizer else ""),
@@ -325,8 +340,33 @@ def _estimate(plan: Plan, ranks: int, eval_rate: float, sampler_costs: dict, rep
         jobs = [render_s(S, P, n_render)] * len(render_jobs(st, cfg, clips, s)) + [render_s(S, 0, n_unprimed)]
         renders += sum(sorted(jobs, reverse=True)[::ranks])
         report += 4 * fig + len(jobs) * len(st.temperatures) * spec + (K * spec if s == 1 else 0)
-    plan.seconds = {"training": train, "checks": checks, "timeline": timeline,
+    every = st.eval_every if st.eval_every is not None else monitor_every(cfg, st, clips)
+    monitor = 0.0
+    if every:
+        evals = 1 + sum(n // every + sum(1 for k in range(20) if 2 ** k < min(n, every)) for n in plan.steps)
+        monitor = evals * sum(_scored_flops(cfg, len(c.classes), chunk, st.eval_positions)
+                              for c in clips) / eval_rate
+    plan.seconds = {"training": train, "checks": checks, "timeline": timeline, "monitor": monitor,
                     "scoring": scoring, "renders": renders, "report": report}
+    if st.ewc is not None:          # one forward and backward per position (+ a forward: true)
+        one = (step_flops(cfg, 1, 1) + (forward_flops(cfg, 1, 1) if st.ewc_fisher == "true" else 0))
+        plan.seconds["ewc"] = K * st.ewc_positions * one / eval_rate
+
+
+MONITOR_SHARE = 0.03      # the within-stage curves' default cost, as a share of training
+
+
+def monitor_every(cfg, settings, clips) -> int:
+    """The default ``eval_every``: the fewest steps between two scorings of every clip (on
+    ``eval_positions`` positions each) for which their forward passes cost at most
+    MONITOR_SHARE of the training steps' FLOPs. The extra scorings at 1, 2, 4, ... steps into
+    a stage add about log2(N) per stage; the cost measured is in each stage's time split."""
+    from .train import eval_chunk
+    chunk = eval_chunk(cfg)
+    scoring = sum(_scored_flops(cfg, len(c.classes), chunk, settings.eval_positions) for c in clips)
+    T = min(settings.train.window, min(len(c.classes) for c in clips))
+    step = step_flops(cfg, T, settings.train.batch)
+    return max(1, int(np.ceil(scoring / (MONITOR_SHARE * step))))
 
 
 def _scored_flops(cfg, n, chunk, positions):

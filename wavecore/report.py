@@ -88,6 +88,141 @@ def _traces(plt, M, path):
     plt.close(fig)
 
 
+def _labels(M) -> list[str]:
+    """The resemblance shares' names: the clips, silence, noise, novel."""
+    return list(M["clips"]) + ["silence", "noise", "novel"]
+
+
+def _colors(plt, M) -> list:
+    """One colour per source: the clips from tab10, then silence, noise and novel in greys."""
+    tab = plt.get_cmap("tab10")
+    return [tab(j % 10) for j in range(len(M["clips"]))] + ["#e6e6e6", "#9a9a9a", "#333333"]
+
+
+def _shares(r, labels) -> list[float]:
+    sh = (r.get("resemblance") or {}).get("shares", {})
+    return [sh.get(k, 0.0) for k in labels]
+
+
+def _merge_map(plt, M, stage, path):
+    """Rendered clip x source heatmaps of one stage, one panel per temperature."""
+    labels, temps = _labels(M), M["temperatures"]
+    rows = [r for r in M["renders"] if r["stage"] == stage] + \
+        [dict(r, clip="unprimed") for r in M["unprimed"] if r["stage"] == stage]
+    names = list(dict.fromkeys(r["clip"] for r in rows))
+    fig, axes = plt.subplots(1, len(temps), figsize=(0.6 + 0.62 * len(labels) * len(temps),
+                                                     0.9 + 0.42 * len(names)), squeeze=False)
+    for ax, t in zip(axes[0], temps):
+        by = {r["clip"]: _shares(r, labels) for r in rows if r["temperature"] == t}
+        H = np.array([by.get(n, [np.nan] * len(labels)) for n in names])
+        ax.imshow(H, cmap="Blues", vmin=0, vmax=1, aspect="auto")
+        ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=7)
+        ax.set_yticks(range(len(names)), names if ax is axes[0, 0] else [""] * len(names), fontsize=7)
+        for i in range(H.shape[0]):
+            for j in range(H.shape[1]):
+                if np.isfinite(H[i, j]):
+                    ax.text(j, i, f"{100 * H[i, j]:.0f}", ha="center", va="center", fontsize=7,
+                            color="white" if H[i, j] > 0.55 else "black")
+        ax.set_title(f"T = {t:g}", fontsize=8)
+    fig.suptitle(f"Merge map after stage {stage}: where each render's frames come from (%)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _sources_by_stage(plt, M, j, path):
+    """Clip j's reproductions' shares, stacked, stage by stage; one panel per temperature."""
+    labels, temps, colors = _labels(M), M["temperatures"], _colors(plt, M)
+    clip = M["clips"][j]
+    fig, axes = plt.subplots(1, len(temps), figsize=(1.4 + 2.2 * len(temps), 2.3), squeeze=False,
+                             sharey=True)
+    for ax, t in zip(axes[0], temps):
+        rs = sorted((r for r in M["renders"] if r["clip"] == clip and r["temperature"] == t),
+                    key=lambda r: r["stage"])
+        x = [r["stage"] for r in rs]
+        bottom = np.zeros(len(rs))
+        for k, name in enumerate(labels):
+            v = np.array([_shares(r, labels)[k] for r in rs])
+            ax.bar(x, v, bottom=bottom, color=colors[k], width=0.7, label=name)
+            bottom += v
+        ax.set_xticks(x, [f"after {s}" for s in x], fontsize=7)
+        ax.set_ylim(0, 1)
+        ax.set_title(f"T = {t:g}", fontsize=8)
+    axes[0, 0].set_ylabel("share of frames")
+    axes[0, -1].legend(fontsize=6, loc="center left", bbox_to_anchor=(1, 0.5))
+    fig.suptitle(f"What {clip}'s reproduction is made of, stage by stage", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _moments(plt, M, j, path):
+    """Which moments of clip j the stage's renders draw on: a strip per stage under the
+    original's spectrogram (same time axis)."""
+    clip, S = M["clips"][j], len(M["stages"])
+    rows, dt = [], 0.1
+    for s in range(1, S + 1):
+        h = None
+        for r in M["renders"] + M["unprimed"]:
+            res = r.get("resemblance")
+            if r["stage"] == s and res:
+                v = np.array(res["moments"][clip], np.float64)
+                h, dt = (v if h is None else h + v), res["moment_bin_s"]
+        rows.append(h)
+    n = max((len(h) for h in rows if h is not None), default=1)
+    H = np.array([np.zeros(n) if h is None else h / max(1.0, h.sum()) for h in rows])
+    fig, ax = plt.subplots(figsize=(4.2, 0.45 + 0.22 * S))
+    ax.imshow(H, aspect="auto", cmap="Greens", vmin=0, interpolation="nearest",
+              extent=[0, n * dt, S + 0.5, 0.5])
+    ax.set_yticks(range(1, S + 1), [f"after {s}" for s in range(1, S + 1)], fontsize=6)
+    ax.tick_params(axis="x", labelsize=6)
+    ax.set_title(f"moments of {clip} the renders draw on", fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _monitor(plt, M, path):
+    """Teacher-forced bits/sample of every clip during the whole run (fixed positions), with the
+    stage boundaries: a new clip's arrival, the drop it causes and any recovery."""
+    fig, ax = plt.subplots(figsize=(8, 3))
+    pts = M.get("monitor", [])
+    if pts:
+        steps = np.array([p[0] for p in pts])
+        B = np.array([p[2] for p in pts])
+        cmap = plt.get_cmap("tab10")
+        for j, c in enumerate(M["clips"]):
+            ax.plot(steps, B[:, j], lw=1.0, marker=".", ms=2.5, color=cmap(j % 10), label=c)
+    for st in M["stages"]:
+        ax.axvline(st["end_step"], color="#c33", lw=0.8, ls="--")
+    ax.set_xlabel("step")
+    ax.set_ylabel("bits/sample (teacher-forced)")
+    ax.set_title(f"Within-stage curves ({M.get('curriculum', {}).get('name', 'cumulative')}): every clip, "
+                 "seen or not; dashed: end of a stage", fontsize=9)
+    if pts:
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _share_bar(r, M) -> str:
+    """A render's shares as an inline stacked bar and its largest parts in words."""
+    res = r.get("resemblance")
+    if not res:
+        return ""
+    labels = _labels(M)
+    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+               "#7f7f7f", "#bcbd22", "#17becf"]
+    colors = [palette[j % 10] for j in range(len(M["clips"]))] + ["#e6e6e6", "#9a9a9a", "#333333"]
+    sh = _shares(r, labels)
+    bar = "".join(f"<span style='width:{100 * v:.1f}%;background:{c}' title='{html.escape(k)} "
+                  f"{100 * v:.0f}%'></span>" for k, v, c in zip(labels, sh, colors) if v > 0)
+    top = sorted(zip(sh, labels), reverse=True)[:3]
+    words = " · ".join(f"{html.escape(k)} {100 * v:.0f}%" for v, k in top if v >= 0.005)
+    return f"<div class='shares'>{bar}</div><div class='note'>{words}</div>"
+
+
 def _spectrogram(plt, x, sr, path, title):
     fig, ax = plt.subplots(figsize=(4.2, 1.6))
     S = stft_db(x)
@@ -108,6 +243,23 @@ def _fmt(v, fmt=".3f"):
     return "–" if v is None else format(v, fmt)
 
 
+def load(d: str) -> dict:
+    """A study's metrics: DIR/metrics.json (written after every stage), else DIR/study.json."""
+    for name, key in (("metrics.json", None), ("study.json", "metrics")):
+        path = os.path.join(d, name)
+        if os.path.exists(path):
+            try:
+                with open(path, encoding="utf-8") as f:
+                    M = json.load(f)
+            except (OSError, json.JSONDecodeError) as e:
+                raise ValueError(f"{path}: cannot read it ({e})") from None
+            M = M[key] if key else M
+            if not M.get("stages"):
+                raise ValueError(f"{path}: no stage has ended yet; there is nothing to show")
+            return M
+    raise ValueError(f"{d}: neither metrics.json nor study.json is there (is it the --out of a study?)")
+
+
 def build(out_dir, M: dict) -> str:
     """Write figures/, metrics.json and report.html into out_dir; return the report's path.
     A spectrogram already in figures/ is kept (the report is rebuilt after every stage)."""
@@ -121,6 +273,15 @@ def build(out_dir, M: dict) -> str:
              "Teacher-forced bits per sample (lower is better)", ".2f", "magma_r", 0, None)
     _loss_curve(plt, M, os.path.join(fig_dir, "loss.png"))
     _traces(plt, M, os.path.join(fig_dir, "traces.png"))
+    _monitor(plt, M, os.path.join(fig_dir, "monitor.png"))
+    with_shares = any(r.get("resemblance") for r in M["renders"] + M["unprimed"])
+    for st in M["stages"] if with_shares else []:
+        png = os.path.join(fig_dir, f"merge_stage_{st['stage']}.png")
+        if not os.path.exists(png):                          # a stage's renders do not change
+            _merge_map(plt, M, st["stage"], png)
+    for j in range(len(M["clips"])) if with_shares else []:
+        _sources_by_stage(plt, M, j, os.path.join(fig_dir, f"sources_{j + 1}.png"))
+        _moments(plt, M, j, os.path.join(fig_dir, f"moments_{j + 1}.png"))
     originals = M["originals"]                   # originals[j]: clip j's file, relative
     for k, rel in enumerate(originals):
         png = os.path.join(fig_dir, f"spec_original_{k + 1}.png")
@@ -146,7 +307,8 @@ CSS = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;
 h1{font-size:1.6em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:2em}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:.3em .6em;
 text-align:center;vertical-align:top}th{background:#f4f4f4}audio{width:210px;height:32px}
-img{max-width:100%}.cell img{width:260px;display:block}.note{color:#555;font-size:.9em}"""
+img{max-width:100%}.cell img{width:260px;display:block}.note{color:#555;font-size:.9em}
+.shares{display:flex;width:260px;height:9px;margin:3px 0;border:1px solid #ccc}.shares span{display:block;height:100%}"""
 
 
 def _html(M, originals) -> str:
@@ -162,7 +324,7 @@ def _html(M, originals) -> str:
            f"<p>{K} clips added one per stage: {', '.join(e(c) for c in clips)}. Sample rate {M['sample_rate']} Hz, "
            f"receptive field {M['receptive_field']} samples. After every stage each clip is scored "
            "teacher-forced and the seen clips are reproduced at each temperature, primed with their "
-           "first moments.</p>", "<h2 id='stages'>Stages</h2><table><tr><th>stage</th><th>trained on</th>"
+           f"first moments.</p><p>{_curriculum_words(M)}</p>", "<h2 id='stages'>Stages</h2><table><tr><th>stage</th><th>trained on</th>"
            "<th>steps</th><th>ended</th><th>wall time</th><th>of it: training / checks / timeline / "
            "scoring / renders</th></tr>"]
     for st in M["stages"]:
@@ -177,6 +339,7 @@ def _html(M, originals) -> str:
                "to the original continuation (dB, lower is closer); follows: how long it stays within 12 dB "
                "of the original before diverging.</p>")
     by = {(r["stage"], r["clip"], r["temperature"]): r for r in M["renders"]}
+    shares = any(r.get("resemblance") for r in M["renders"] + M["unprimed"])
     for j, c in enumerate(clips):
         out.append(f"<h3>{e(c)}</h3><table><tr><th>original</th>" +
                    "".join(f"<th>T = {t:g}</th>" for t in temps) + "</tr>")
@@ -187,8 +350,10 @@ def _html(M, originals) -> str:
                 continue
             row = [f"<tr><td class='cell'>after stage {s}<br>"]
             if s == j + 1:
+                strip = (f"<img src='figures/moments_{j + 1}.png' alt='moments of {e(c)} drawn on'>"
+                         if shares else "")
                 row[0] = (f"<tr><td class='cell'>{_audio_tag(orig)}<img src='figures/spec_original_{j + 1}.png' "
-                          f"alt='original {e(c)}'>after stage {s}")
+                          f"alt='original {e(c)}'>{strip}after stage {s}")
             row[0] += "</td>"
             for t in temps:
                 r = by.get((s, c, t))
@@ -198,7 +363,7 @@ def _html(M, originals) -> str:
                 how = (f"LSD {r['lsd_db']:.1f} dB, follows {r['follow_s']:.2f} s" if r.get("lsd_db") is not None
                        else f"primed by {e(r.get('primed_by', '?'))}")
                 row.append(f"<td class='cell'>{_audio_tag(r['path'])}<img src='{e(r['spectrogram'])}' "
-                           f"alt='render'>{how}</td>")
+                           f"alt='render'>{_share_bar(r, M)}{how}</td>")
             out.append("".join(row) + "</tr>")
         out.append("</table>")
     out.append("<h3>Unprimed (after silence)</h3><table><tr><th>stage</th>" +
@@ -206,9 +371,23 @@ def _html(M, originals) -> str:
     for st in M["stages"]:
         cells = [r for r in M["unprimed"] if r["stage"] == st["stage"]]
         out.append(f"<tr><td>{st['stage']}</td>" + "".join(
-            f"<td class='cell'>{_audio_tag(r['path'])}<img src='{e(r['spectrogram'])}' alt='unprimed'></td>"
-            for r in cells) + "</tr>")
+            f"<td class='cell'>{_audio_tag(r['path'])}<img src='{e(r['spectrogram'])}' alt='unprimed'>"
+            f"{_share_bar(r, M)}</td>" for r in cells) + "</tr>")
     out.append("</table>")
+    if shares:
+        out.append("<h2 id='merge'>What the reproductions became</h2><p class='note'>Every frame (32 ms, "
+                   "log-mel) of a render's continuation is attributed to its nearest frame among all "
+                   "clips' frames and noise at the clips' levels; frames below -60 dBFS are silence, frames "
+                   "farther from everything than the clips' own typical separation "
+                   f"(τ = {_tau(M):.1f} dB) are novel (wavecore/measures.py). A merge map shows, per "
+                   "rendered clip, the share of its frames taken from each source; the strips under the "
+                   "originals above show which moments of each clip the stage's renders draw on.</p>")
+        for st in M["stages"]:
+            out.append(f"<img src='figures/merge_stage_{st['stage']}.png' alt='merge map, stage {st['stage']}'>")
+        out.append("<h3>Each clip's reproduction, stage by stage</h3>")
+        for j in range(K):
+            if any(r["clip"] == clips[j] for r in M["renders"]):
+                out.append(f"<img src='figures/sources_{j + 1}.png' alt='sources of {e(clips[j])}'>")
     out.append("<h2 id='matrices'>What it knows: R[stage, clip]</h2>"
                "<img src='figures/accuracy.png' alt='accuracy matrix'> <img src='figures/bits.png' alt='bits matrix'>")
     out.append(_measures_table(M))
@@ -220,6 +399,11 @@ def _html(M, originals) -> str:
                                                               M.get("trace_blocks", [])) else "")
                + ".</p>"
                "<img src='figures/traces.png' alt='per-position NLL traces'>")
+    out.append("<h2 id='monitor'>Within each stage</h2><p class='note'>Teacher-forced bits per sample "
+               f"of every clip on {M.get('eval_positions', '?')} fixed positions, every "
+               f"{M.get('monitor_every', '?')} steps and 1, 2, 4, ... steps into each stage: a clip's "
+               "rise right after a new one arrives, and any recovery, is the stability gap (De Lange et "
+               "al., ICLR 2023).</p><img src='figures/monitor.png' alt='within-stage curves'>")
     out.append("<h2 id='loss'>Training loss</h2><img src='figures/loss.png' alt='loss curve'>")
     if M["timeline"]:
         out.append("<h2 id='timeline'>Hearing it learn</h2><p class='note'>Short renders (T = 0.7) of "
@@ -232,6 +416,26 @@ def _html(M, originals) -> str:
     out.append("<p class='note'>Every number is in <a href='metrics.json'>metrics.json</a>. "
                "Definitions: see wavecore/measures.py.</p></body></html>")
     return "\n".join(out)
+
+
+def _tau(M) -> float:
+    for r in M["renders"] + M["unprimed"]:
+        if r.get("resemblance"):
+            return r["resemblance"]["tau_db"]
+    return float("nan")
+
+
+def _curriculum_words(M) -> str:
+    cu = M.get("curriculum") or {"name": "cumulative", "order": "shuffled"}
+    what = {"cumulative": "stage k trained on clips 1..k",
+            "sequential": "stage k trained on clip k alone",
+            "replay": f"stage k trained on clip k plus {100 * (cu.get('replay') or 0):.0f} % of windows "
+                      "from the clips before it",
+            "joint": "every stage trained on all clips"}[cu["name"]]
+    ewc = cu.get("ewc")
+    return (f"Curriculum: <b>{cu['name']}</b> ({what}); windows {cu.get('order', 'shuffled')}"
+            + ("" if not ewc else f"; EWC λ = {ewc['lambda']:g}, {ewc['fisher']} Fisher over "
+               f"{ewc['positions']} positions per stage") + ".")
 
 
 def _measures_table(M) -> str:

@@ -66,6 +66,16 @@ class StudySettings:
     render_seconds: float = 4.0      # the continuation each render adds after its prime
     unprimed_seconds: float = 1.0
     reset_optimizer: bool = False    # restart Adam's moments at every stage (the step goes on)
+    curriculum: str = "cumulative"   # what stage k trains on (wavecore.curriculum): cumulative,
+                                     # sequential, replay or joint
+    replay: float = 0.25             # replay: the fraction of windows drawn from older clips
+    ewc: float | None = None         # EWC strength λ (None: no EWC; 0: Fisher kept, no penalty)
+    ewc_fisher: str = "true"         # "true" (labels drawn from the model) or "empirical"
+    ewc_positions: int = 256         # positions the Fisher is estimated over, per stage
+    eval_every: int | None = None    # within-stage curves: score every clip every N steps (and
+                                     # after 1, 2, 4, ... steps of a stage); None: the N whose
+                                     # cost is about 3 % of training (plan.monitor_every); 0: off
+    eval_positions: int = 2048       # the fixed positions of each clip those scores read
     trim_db: float | None = None     # trim each clip's leading/trailing frames below this RMS
     trace_bin_seconds: float = 0.01  # per-position NLL traces are averaged over such bins
     seed: int = 0
@@ -90,8 +100,19 @@ class StudySettings:
         for k in ("render_seconds", "unprimed_seconds", "timeline_seconds"):
             if not getattr(self, k) > 0:
                 raise ValueError(f"{k} must be > 0, got {getattr(self, k)}")
-        if self.check_positions < 1 or (self.score_positions or 1) < 1:
-            raise ValueError("check_positions and score_positions must be >= 1")
+        if self.check_positions < 1 or (self.score_positions or 1) < 1 or self.eval_positions < 1:
+            raise ValueError("check_positions, score_positions and eval_positions must be >= 1")
+        from .curriculum import CURRICULA, FISHERS
+        if self.curriculum not in CURRICULA:
+            raise ValueError(f"curriculum must be one of {', '.join(CURRICULA)}, got {self.curriculum!r}")
+        if not 0 <= self.replay < 1:
+            raise ValueError(f"replay must lie in [0, 1), got {self.replay}")
+        if self.ewc is not None and not self.ewc >= 0:
+            raise ValueError(f"ewc must be >= 0, got {self.ewc}")
+        if self.ewc_fisher not in FISHERS or self.ewc_positions < 1:
+            raise ValueError(f"ewc_fisher must be one of {FISHERS} and ewc_positions >= 1")
+        if self.eval_every is not None and self.eval_every < 0:
+            raise ValueError(f"eval_every must be >= 0, got {self.eval_every}")
 
     def prime_samples(self, config) -> int:
         """The prime's length in samples: one receptive field, or ``prime`` seconds."""
@@ -165,10 +186,12 @@ class Study:
         M = state["metrics"]
         done = len(M["stages"])
         st = self.settings
+        from .plan import make, monitor_every
         if plan is None:
-            from .plan import make
             plan = make(self.config, self.clips, st)
         self.plan = plan
+        self.every = st.eval_every if st.eval_every is not None else monitor_every(self.config, st, self.clips)
+        M["monitor_every"] = self.every
         log(plan.short())
         if lead:
             for k, c in enumerate(self.clips):
@@ -177,10 +200,12 @@ class Study:
         ckdir = os.path.join(self.out, "checkpoints")
         trainer, part = self._trainer(ckdir, M, done, log)
         if trainer is None:
-            trainer = Trainer(self.config, self.clips[:1], st.train, out_dir=ckdir)
+            trainer = Trainer(self.config, self._stage_set(1)[0], st.train, out_dir=ckdir)
             log(f"model: {self.config.describe()}; {trainer.net.size:,} parameters, "
                 f"backend {trainer.net.backend}")
             self._score(trainer, M, stage=0)
+            if self.every:
+                M["monitor"].append(self._monitor(trainer, 0))
             self._write(state_path, state)
         with signals_voted(self.world):
             return self._stages(trainer, part, state, state_path, done, progress, log)
@@ -193,13 +218,13 @@ class Study:
             t0 = time.perf_counter()
             newest = self.clips[s - 1]
             if part is None:                 # the stage's progress, checkpointed with the trainer
-                trainer.set_clips(self.clips[:s])
+                trainer.set_clips(*self._stage_set(s))
                 if st.reset_optimizer:
                     trainer.opt.reset()          # moments and bias correction; the step goes on
                 part = {"stage": s, "start": trainer.step, "loss_curve": [], "timeline": [],
-                        "memorised": False, "trained": False,
-                        "time": {"training": 0.0, "checks": 0.0, "timeline": 0.0}}
-                log(f"stage {s}/{K}: training on {', '.join(c.name for c in self.clips[:s])}")
+                        "monitor": [], "memorised": False, "trained": False,
+                        "time": {"training": 0.0, "checks": 0.0, "timeline": 0.0, "monitor": 0.0}}
+                log(f"stage {s}/{K}: training on {self._describe(trainer)}")
             trainer.extra["stage"] = part
             start = part["start"]
             fixed = s > 1 and st.later_steps is not None
@@ -210,6 +235,10 @@ class Study:
                 if rec.get("step", 0) % st.train.log_every == 0:
                     part["loss_curve"].append([tr.step, rec["bits"], s])
                 t = part["time"]
+                if self.every and (n % self.every == 0 or (n < self.every and n & (n - 1) == 0)):
+                    t0 = time.perf_counter()            # every N steps, and after 1, 2, 4, ...
+                    part["monitor"].append(self._monitor(tr, s))
+                    t["monitor"] += time.perf_counter() - t0
                 if st.timeline_every and n % st.timeline_every == 0:
                     t0 = time.perf_counter()
                     part["timeline"].append(self._timeline(tr, s, newest))
@@ -224,14 +253,20 @@ class Study:
                 return False
             if not part["trained"]:
                 spent = part["time"]
-                t1, side = time.perf_counter(), spent["checks"] + spent["timeline"]
+                t1, side = time.perf_counter(), spent["checks"] + spent["timeline"] + spent["monitor"]
                 trainer.train(start + steps, progress=progress, callback=callback,
                               desc=f"stage {s}/{K}", eta=self._eta(s))
-                side = spent["checks"] + spent["timeline"] - side       # callbacks' share
+                side = spent["checks"] + spent["timeline"] + spent["monitor"] - side   # callbacks'
                 spent["training"] += time.perf_counter() - t1 - side
             ck = os.path.basename(step_path(ckdir, trainer.step))     # train() wrote it
+            if st.ewc is not None and (trainer.ewc is None or trainer.ewc.stages < s):
+                t1 = time.perf_counter()
+                self._consolidate(trainer, s, M)
+                trainer.save_checkpoint()              # the stage's checkpoint, with the penalty
+                part["time"]["ewc"] = time.perf_counter() - t1
             M["loss_curve"] += part["loss_curve"]
             M["timeline"] += part["timeline"]
+            M["monitor"] += part["monitor"]
             t1 = time.perf_counter()
             self._score(trainer, M, stage=s)
             t2 = time.perf_counter()
@@ -299,12 +334,12 @@ class Study:
         newest = self.world.bcast(latest(ckdir) if os.path.isdir(ckdir) else None)
         part = load(newest)[0].get("extra", {}).get("stage") if newest else None
         if part is not None and part["stage"] == done + 1:
-            trainer = Trainer.resume(newest, self.clips[:done + 1])
+            trainer = Trainer.resume(newest, self._stage_set(done + 1)[0])
             log(f"resuming stage {done + 1} at step {trainer.step}")
             return trainer, part
         if done == 0:
             return None, None
-        trainer = Trainer.resume(os.path.join(ckdir, M["stages"][-1]["checkpoint"]), self.clips[:done])
+        trainer = Trainer.resume(os.path.join(ckdir, M["stages"][-1]["checkpoint"]), self._stage_set(done)[0])
         log(f"resuming after stage {done} (step {trainer.step})")
         return trainer, None
 
@@ -315,8 +350,48 @@ class Study:
                 "receptive_field": self.config.receptive_field,
                 "temperatures": list(self.settings.temperatures), "stages": [],
                 "bits": [], "accuracy": [], "traces": [], "renders": [], "unprimed": [],
-                "timeline": [], "loss_curve": [],
+                "timeline": [], "loss_curve": [], "monitor": [],
+                "curriculum": {"name": self.settings.curriculum, "order": self.settings.train.order,
+                               "replay": self.settings.replay if self.settings.curriculum == "replay" else None,
+                               "ewc": None if self.settings.ewc is None else {
+                                   "lambda": self.settings.ewc, "fisher": self.settings.ewc_fisher,
+                                   "positions": self.settings.ewc_positions, "stages": []}},
+                "eval_positions": self.settings.eval_positions,
                 "trace_bin_seconds": self.settings.trace_bin_seconds}
+
+    def _stage_set(self, s):
+        """(clips, weights): what the trainer holds in stage s and each clip's share of the
+        windows (wavecore.curriculum)."""
+        from .curriculum import stage_clips, stage_weights
+        st = self.settings
+        held = self.clips[:stage_clips(st.curriculum, s, len(self.clips))]
+        return held, stage_weights(st.curriculum, s, [len(c.classes) for c in held],
+                                   st.train.sampling, st.replay)
+
+    def _describe(self, trainer) -> str:
+        """The stage's clips and their shares of the windows, in words."""
+        parts = [f"{c.name}" + ("" if w == 1 else f" ({w:.0%})")
+                 for c, w in zip(trainer.clips, trainer.clip_weights) if w > 0]
+        return ", ".join(parts) + f" [{self.settings.curriculum}, {trainer.settings.order}]"
+
+    def _monitor(self, trainer, stage) -> list:
+        """[global step, stage, [bits/sample of every clip on its fixed eval_positions]]."""
+        n = self.settings.eval_positions
+        return [trainer.step, stage, [round(trainer.evaluate(c, gc=self._gc(j), positions=n)["bits"], 5)
+                                      for j, c in enumerate(self.clips)]]
+
+    def _consolidate(self, trainer, s, M):
+        """EWC: the stage's Fisher at its final parameters, added to the trainer's penalty."""
+        from .curriculum import EWC, fisher
+        st = self.settings
+        t0 = time.perf_counter()
+        F = fisher(trainer, st.ewc_positions, st.ewc_fisher, seed=self._seed(s, 77))
+        if trainer.ewc is None:
+            trainer.ewc = EWC(st.ewc, trainer.net.size, trainer.net.backend)
+        trainer.ewc.consolidate(F, trainer.params)
+        M["curriculum"]["ewc"]["stages"].append(
+            {"stage": s, "seconds": round(time.perf_counter() - t0, 3), "fisher_mean": float(F.mean()),
+             "fisher_max": float(F.max()), "fisher_nonzero": float((F > 0).mean())})
 
     def _score(self, trainer, M, stage):
         """Row `stage` of the matrices and the binned per-position traces, for every clip
@@ -352,6 +427,7 @@ class Study:
         writes them. A primed render's file holds the prime followed by the continuation."""
         st, cfg, w = self.settings, self.config, self.world
         sampler = CachedSampler(trainer.net, trainer.weights)
+        sources = self._sources()
         P = st.prime_samples(cfg)
         n = max(1, int(round(st.render_seconds * cfg.sample_rate)))
         temps = list(st.temperatures)
@@ -378,7 +454,8 @@ class Study:
                     path = self._render_path(stage, "unprimed", t, trainer.step)
                     self._save(path, audio[k])
                     M["unprimed"].append({"stage": stage, "temperature": t, "path": path,
-                                          "step": trainer.step})
+                                          "step": trainer.step,
+                                          "resemblance": measures.resemblance(audio[k], sources)})
                     continue
                 j, p = job
                 c = self.clips[j]
@@ -388,11 +465,21 @@ class Study:
                 self._save(path, np.concatenate([prime, audio[k]]))   # prime + continuation
                 entry = {"stage": stage, "clip": c.name, "temperature": t, "path": path,
                          "step": trainer.step, "primed_by": self.clips[p].name,
-                         "prime_samples": P, "lsd_db": None, "follow_s": None}
+                         "prime_samples": P, "lsd_db": None, "follow_s": None,
+                         "resemblance": measures.resemblance(audio[k], sources)}
                 if p == j and len(original) > P:       # it continues its own original
                     close = measures.closeness(audio[k], original[P:], cfg.sample_rate)
                     entry.update(lsd_db=close["lsd_db"], follow_s=close["follow_s"])
                 M["renders"].append(entry)
+
+    def _sources(self) -> measures.Sources:
+        """The reference the renders are attributed to (every clip as the model hears it)."""
+        if getattr(self, "_resemblance_sources", None) is None:
+            cfg = self.config
+            self._resemblance_sources = measures.Sources(
+                [(c.name, _audio.mu_law_decode(c.classes, cfg.classes)) for c in self.clips],
+                cfg.sample_rate, cfg.classes)
+        return self._resemblance_sources
 
     @staticmethod
     def _render_path(stage, name, t, step, folder=None):

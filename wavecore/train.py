@@ -7,8 +7,12 @@ holds RF + T samples; the loss covers its last T, i.e. T consecutive samples of 
 (each predicted from the RF samples before it). T is ``settings.window``, clamped to the
 shortest clip. Which clip a window comes from is drawn with probability proportional to
 the clip's length (``sampling="length"``: every sample of the set equally often) or
-uniformly (``sampling="uniform"``: every clip equally often, short ones seen more).
-All draws come from one seeded ``numpy.random.Generator`` whose state is checkpointed.
+uniformly (``sampling="uniform"``: every clip equally often, short ones seen more), or by
+weights the caller sets (``set_clips(clips, weights)``: a study's curriculum). ``order="in-order"``
+feeds a drawn clip whole, as consecutive windows in time order (from its silent start to its
+end), before the next clip is drawn, as the essay's runs did; the clip is then drawn with
+probability proportional to weight / windows per pass, so each clip's share of the windows is
+its weight either way. All draws come from one seeded ``numpy.random.Generator`` whose state is checkpointed.
 A model with global conditioning (``gc_ids > 0``) reads clip i of the set with id i.
 """
 from __future__ import annotations
@@ -64,6 +68,8 @@ class TrainSettings:
     threads: int | None = None
     recompute: str = "auto"        # "on": recompute gate activations in backward (less memory),
                                    # "off": keep them, "auto": on when keeping them would not fit
+    order: str = "shuffled"        # "shuffled": every window anywhere; "in-order": a drawn clip
+                                   # whole, in consecutive windows
 
     def __post_init__(self):
         for k in ("steps", "batch", "window", "log_every"):
@@ -80,6 +86,8 @@ class TrainSettings:
             raise ValueError(f"lr must be > 0, got {self.lr}")
         if not self.adam_eps > 0:
             raise ValueError(f"adam_eps must be > 0, got {self.adam_eps}")
+        if self.order not in ("shuffled", "in-order"):
+            raise ValueError(f"order must be 'shuffled' or 'in-order', got {self.order!r}")
         if self.recompute not in ("on", "off", "auto"):
             raise ValueError(f"recompute must be 'on', 'off' or 'auto', got {self.recompute!r}")
 
@@ -167,6 +175,7 @@ class Trainer:
         self._in_step, self._rng_before = False, None   # a step begun and not yet committed
         self._agreed = (0, False)             # MPI: (stop: 0/1/2, checkpoint due) of the last step
         self._saved_at = time.monotonic()      # when the last checkpoint was written
+        self.ewc = None                        # wavecore.curriculum.EWC: a penalty on the weights
         self.set_clips(clips)
 
     @property
@@ -178,8 +187,10 @@ class Trainer:
         return self._host
 
     # -- data -------------------------------------------------------------------
-    def set_clips(self, clips) -> None:
-        """Train on these clips from now on (the study adds one per stage)."""
+    def set_clips(self, clips, weights=None) -> None:
+        """Train on these clips from now on (the study adds one per stage). weights: each clip's
+        share of the windows (default: by ``settings.sampling``); a clip of weight 0 is held
+        (a conditioned model reads clip i with id i) but never drawn."""
         self.clips = [load_clip(c, self.config) for c in clips]
         if not self.clips:
             raise ValueError("Trainer needs at least one clip")
@@ -188,11 +199,23 @@ class Trainer:
                              "conditioning ids (clip i is read with id i)")
         RF = self.config.receptive_field
         silence = np.full(RF, _audio.silence_class(self.config.classes), np.int64)
-        self._padded = [np.concatenate([silence, c.classes]) for c in self.clips]
-        self.T = min(self.settings.window, min(len(c.classes) for c in self.clips))
+        self.padded = [np.concatenate([silence, c.classes]) for c in self.clips]
         lengths = np.array([len(c.classes) for c in self.clips], dtype=np.float64)
-        w = lengths if self.settings.sampling == "length" else np.ones_like(lengths)
-        self._weights = w / w.sum()
+        if weights is None:
+            w = lengths if self.settings.sampling == "length" else np.ones_like(lengths)
+        else:
+            w = np.asarray(weights, dtype=np.float64)
+            if w.shape != lengths.shape or not (w >= 0).all() or not w.sum() > 0:
+                raise ValueError(f"weights must be {len(lengths)} values >= 0, not all 0; got {weights}")
+        self.clip_weights = w / w.sum()
+        self.T = int(min(self.settings.window, lengths[self.clip_weights > 0].min()))
+        N = RF + self.T
+        # in-order: the windows of one pass over clip i start here (the last one ends at its end)
+        self._pieces = [sorted(set(range(0, len(p) - N + 1, self.T)) | {len(p) - N}) for p in self.padded]
+        per_pass = np.array([len(k) for k in self._pieces], dtype=np.float64)
+        draw = self.clip_weights / per_pass
+        self._draw = draw / draw.sum()
+        self.cursor = None                     # in-order: [clip, next piece] of the pass under way
 
     def sample_windows(self) -> Batch:
         """x: (RF + T, batch) classes drawn from the seeded generator; with a conditioned
@@ -201,10 +224,16 @@ class Trainer:
         x = np.empty((N, self.settings.batch), dtype=np.int64)
         ids = np.empty(self.settings.batch, dtype=np.int64)
         for b in range(self.settings.batch):
-            i = int(self.rng.choice(len(self.clips), p=self._weights))
-            pad = self._padded[i]
-            s = int(self.rng.integers(0, len(pad) - N + 1))
-            x[:, b] = pad[s:s + N]
+            if self.settings.order == "in-order":
+                if self.cursor is None:
+                    self.cursor = [int(self.rng.choice(len(self.clips), p=self._draw)), 0]
+                i, k = self.cursor
+                s = self._pieces[i][k]
+                self.cursor = [i, k + 1] if k + 1 < len(self._pieces[i]) else None
+            else:
+                i = int(self.rng.choice(len(self.clips), p=self.clip_weights))
+                s = int(self.rng.integers(0, len(self.padded[i]) - N + 1))
+            x[:, b] = self.padded[i][s:s + N]
             ids[b] = i
         return Batch(x, ids if self.config.gc_ids else None)
 
@@ -217,7 +246,7 @@ class Trainer:
         The update and the counters change together (Ctrl-C is held while they do); before
         that, an interrupted step has changed nothing but the window generator, which
         ``train`` rewinds before it saves."""
-        self._rng_before = self.rng.bit_generator.state
+        self._rng_before = self.rng.bit_generator.state, self.cursor
         self._in_step = True
         batch = self.sample_windows()
         t0 = time.perf_counter()
@@ -225,11 +254,14 @@ class Trainer:
             loss, grads = self.net.loss_and_grads(self.weights, batch)
         else:
             loss, grads = self._data_parallel_grads(batch)
+        penalty = self.ewc.add_to(self.weights, grads) if self.ewc is not None else 0.0
         norm = self.opt.grad_norm(grads)
         lr = self.lr_at(self.step)
         rec = {"step": self.step + 1, "loss": loss, "bits": bits(loss), "lr": lr, "grad_norm": norm}
+        if penalty:
+            rec["ewc_penalty"] = penalty
         with signals_held():
-            if not (math.isfinite(loss) and math.isfinite(norm)):
+            if not (math.isfinite(loss) and math.isfinite(norm) and math.isfinite(penalty)):
                 self.skipped += 1
                 self.bad_run += 1
                 rec["skipped"] = True
@@ -315,7 +347,7 @@ class Trainer:
             # but the window generator, rewound here, so resume continues exactly
             if self.out_dir:
                 if self._in_step:
-                    self.rng.bit_generator.state = self._rng_before
+                    self.rng.bit_generator.state, self.cursor = self._rng_before
                     self._in_step = False
                 self.save_checkpoint()
             raise
@@ -379,6 +411,8 @@ class Trainer:
         return {"config": self.config.to_dict(), "settings": dataclasses.asdict(self.settings),
                 "step": self.step, "skipped": self.skipped, "bad_run": self.bad_run,
                 "rng": self.rng.bit_generator.state, "adam_step": self.opt.step_count,
+                "clip_weights": self.clip_weights.tolist(), "cursor": self.cursor,
+                "ewc": None if self.ewc is None else self.ewc.state()[0],
                 "clips": [{"name": c.name, "samples": len(c.classes), "fingerprint": c.fingerprint}
                           for c in self.clips],
                 "dtype": self.net.dtype.name, "extra": self.extra}
@@ -391,7 +425,8 @@ class Trainer:
         if self.world.rank != 0:
             return path
         opt = self.opt.state()
-        _ckpt.save(path, self.state(), self.params, opt["m"], opt["v"])
+        _ckpt.save(path, self.state(), self.params, opt["m"], opt["v"],
+                   extra=None if self.ewc is None else self.ewc.state()[1])
         if self.out_dir and os.path.dirname(os.path.abspath(path)) == os.path.abspath(self.out_dir):
             _ckpt.prune(self.out_dir, self.settings.keep)
         return path
@@ -416,6 +451,12 @@ class Trainer:
                 raise _ckpt.CheckpointError(
                     f"{path}: was trained on clips {[c['name'] for c in meta['clips']]}; the clips "
                     "given differ (names, order or content), so the run cannot resume exactly")
+        if "clip_weights" in meta:
+            t.set_clips(t.clips, meta["clip_weights"])
+            t.cursor = meta["cursor"]
+        if meta.get("ewc") is not None:
+            from .curriculum import EWC
+            t.ewc = EWC.from_state(meta["ewc"], arrays, t.net.backend)
         t.opt.load_state({"m": arrays["adam_m"], "v": arrays["adam_v"], "step": meta["adam_step"]})
         t.rng.bit_generator.state = meta["rng"]
         t.step, t.skipped, t.bad_run = meta["step"], meta["skipped"], meta["bad_run"]
