@@ -106,3 +106,44 @@ def run(cmd, timeout, **kw):
 def cli(*args, timeout=120, **kw):
     """The ``wavecore`` command in a child process."""
     return run([sys.executable, "-m", "wavecore.cli", *map(str, args)], timeout, **kw)
+
+
+# -- pages in a real browser ----------------------------------------------------------------------
+def browser():
+    """Chromium's path, or None."""
+    import shutil
+    for b in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(b):
+            return shutil.which(b)
+    return None
+
+
+_PROBE = """<script>window.addEventListener('load', () => {
+  const bad = [...document.images].filter(i => !(i.complete && i.naturalWidth > 0))
+                                  .map(i => i.getAttribute('src'));
+  document.body.setAttribute('data-broken', JSON.stringify(bad));
+  document.body.setAttribute('data-images', String(document.images.length));
+});</script>"""
+
+
+def open_in_browser(page, profile_dir):
+    """Load ``page`` in headless Chromium, from a copy beside it (so its relative links hold)
+    that records which images failed to load: (DOM after load, number of images, broken srcs)."""
+    import json
+    import re
+    probe = os.path.join(os.path.dirname(page), ".probe-" + os.path.basename(page))
+    with open(page, encoding="utf-8") as f:
+        text = f.read()
+    with open(probe, "w", encoding="utf-8") as f:
+        f.write(text.replace("</body>", _PROBE + "</body>"))
+    try:
+        _, dom, _ = run([browser(), "--headless", "--no-sandbox", "--disable-gpu",
+                         "--disable-background-networking", "--disable-component-update",
+                         "--disable-sync", "--no-first-run", "--virtual-time-budget=15000",
+                         f"--user-data-dir={profile_dir}", "--dump-dom", "file://" + probe], timeout=120)
+    finally:
+        os.unlink(probe)
+    broken = re.search(r'data-broken="([^"]*)"', dom)
+    images = re.search(r'data-images="(\d+)"', dom)
+    assert broken and images, "the page did not finish loading in the browser"
+    return dom, int(images.group(1)), json.loads(broken.group(1).replace("&quot;", '"'))

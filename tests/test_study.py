@@ -7,7 +7,7 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import run
+from conftest import browser, open_in_browser
 
 from wavecore import WaveNetConfig, clips
 from wavecore.checkpoint import CheckpointError
@@ -87,6 +87,14 @@ def test_tiny_study_writes_every_artefact(study_dir):
     assert len(M["renders"]) == 3 * (1 + 2) and len(M["unprimed"]) == 3 * 2
     assert M["timeline"] and M["loss_curve"]
     assert M["measures"]["accuracy"]["bwt"] is not None
+    for r in M["renders"] + M["unprimed"]:                 # where every render's sound comes from
+        sh = r["resemblance"]["shares"]
+        assert list(sh) == ["chant", "shriek", "silence", "noise", "novel"]
+        assert sum(sh.values()) == pytest.approx(1.0) and r["resemblance"]["frames"] > 0
+    assert M["monitor"][0][:2] == [0, 0] and all(len(p[2]) == 2 for p in M["monitor"])
+    assert sorted({p[1] for p in M["monitor"]}) == [0, 1, 2]
+    for f in ("merge_stage_1.png", "merge_stage_2.png", "sources_1.png", "moments_2.png", "monitor.png"):
+        assert os.path.exists(os.path.join(study_dir, "figures", f)), f
     for r in M["renders"] + M["unprimed"] + M["timeline"]:
         assert os.path.exists(os.path.join(study_dir, r["path"]))
     assert sorted(f for f in os.listdir(os.path.join(study_dir, "checkpoints")) if f.endswith(".npz")) == \
@@ -133,21 +141,12 @@ def test_study_resume_skips_finished_stages(tmp_path):
     np.testing.assert_array_equal(M2["accuracy"], json.load(open(os.path.join(full, "study.json")))["metrics"]["accuracy"])
 
 
-def _browser():
-    for b in ("chromium", "chromium-browser", "google-chrome"):
-        if shutil.which(b):
-            return shutil.which(b)
-    return None
-
-
-@pytest.mark.skipif(_browser() is None, reason="no Chromium installed (apt-get install chromium)")
+@pytest.mark.skipif(browser() is None, reason="no Chromium installed (apt-get install chromium)")
 def test_report_renders_in_a_real_browser(study_dir, tmp_path):
-    _, dom, _ = run([_browser(), "--headless", "--no-sandbox", "--disable-gpu",
-                     "--disable-background-networking", "--disable-component-update",
-                     "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path}",
-                     "--dump-dom", "file://" + os.path.join(study_dir, "report.html")], timeout=120)
+    dom, images, broken = open_in_browser(os.path.join(study_dir, "report.html"), tmp_path)
+    assert broken == [] and images >= 4 + 3 * 3 + 2 * 3 + 2      # figures, renders, merge maps
     assert "<audio" in dom and dom.count("<audio") >= 3 * 3 + 2 * 3
-    assert dom.count("<img") >= 4 and "measures-table" in dom
+    assert "measures-table" in dom and "What the reproductions became" in dom
     assert "Forgetting and transfer" in dom
 
 
