@@ -123,12 +123,15 @@ _PROBE = """<script>window.addEventListener('load', () => {
                                   .map(i => i.getAttribute('src'));
   document.body.setAttribute('data-broken', JSON.stringify(bad));
   document.body.setAttribute('data-images', String(document.images.length));
+  const audio = [...document.querySelectorAll('audio')];
+  document.body.setAttribute('data-audio', JSON.stringify(audio.map(a => a.duration || 0)));
 });</script>"""
 
 
 def open_in_browser(page, profile_dir):
     """Load ``page`` in headless Chromium, from a copy beside it (so its relative links hold)
-    that records which images failed to load: (DOM after load, number of images, broken srcs)."""
+    that records which images failed to load: (DOM after load, number of images, broken srcs).
+    The players' durations as loaded (0 where none did) are in the DOM's data-audio."""
     import json
     import re
     probe = os.path.join(os.path.dirname(page), ".probe-" + os.path.basename(page))

@@ -3,8 +3,9 @@
 NumPy reference ops with hand-written backprop (``wavecore.ops``), compiled CPU
 kernels (``wavecore._cpu``), audio I/O and μ-law (``wavecore.audio``), the model
 (``WaveNet``), Adam, and gradient checks (``wavecore.testing``); the study
-(``wavecore.study``), its named recipes (``wavecore.presets``) and its costs
-(``wavecore.plan``) load on first use.
+(``wavecore.study``), its curricula (``wavecore.curriculum``), named recipes
+(``wavecore.presets``), costs (``wavecore.plan``), measures (``wavecore.measures``) and the
+HTML objects show in Jupyter (``wavecore.display``) load on first use.
 """
 import importlib
 
@@ -22,6 +23,7 @@ __all__ = ["Adam", "AudioError", "BackendError", "Batch", "ConfigError", "WaveNe
 
 
 def __getattr__(name):                       # wavecore.presets etc. without importing them here
-    if name in ("presets", "plan", "study", "report", "measures", "sampler", "train"):
+    if name in ("presets", "plan", "study", "report", "measures", "sampler", "train", "curriculum",
+                "compare", "display", "clips"):
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'wavecore' has no attribute {name!r}")

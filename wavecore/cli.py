@@ -282,13 +282,11 @@ def cmd_study(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from . import clips as builtin
     from .study import demo_setup
     cfg, clips, settings = demo_setup(args.quick)
     settings = _study_settings(args, settings)
-    print(f"wavecore demo: a learn-and-forget study on the built-in clips "
-          f"{', '.join(builtin.DEMO)} ({len(clips[0][1]) / cfg.sample_rate:g} s each at "
-          f"{cfg.sample_rate} Hz)")
+    print("wavecore demo: a learn-and-forget study on the built-in songs " + ", ".join(
+        f"{n} ({len(x) / cfg.sample_rate:.1f} s)" for n, x in clips) + f" at {cfg.sample_rate} Hz")
     return _run_study(cfg, clips, settings, args)
 
 
@@ -499,8 +497,8 @@ def build_parser() -> argparse.ArgumentParser:
     pst.set_defaults(func=cmd_study)
 
     pd = sub.add_parser("demo", help="the study on the built-in clips, small model (minutes)",
-                        description="Run the learn-and-forget study on built-in synthesised clips "
-                        "(a hip-hop style mix, a breakbeat, scratch shrieks) with a small model, "
+                        description="Run the learn-and-forget study on three built-in synthesised "
+                        "songs (verse, scratch shriek, chorus; drums and bass) with a small model, "
                         "and print the path of the report. Flags left out take the demo's values "
                         "(wavecore.study.demo_setup).")
     pd.add_argument("--quick", action="store_true", help="shorter clips and stages (a smoke test)")

@@ -1,7 +1,9 @@
 """Built-in clips, synthesised deterministically in NumPy (no downloads), in the spirit of the
-material the study was first run on: a breakbeat, a bass line, vinyl-scratch shrieks, a
-formant-synthesised chant of "don't", and a mix of them. ``get(name)`` returns float32
-mono audio in [-1, 1] at ``sample_rate``; the same call always gives the same samples.
+material the study was first run on: 2 s loops (a breakbeat, a bass line, vinyl-scratch
+shrieks, a formant-synthesised chant of "don't", and a mix of them) and three songs of two
+bars each, a rapped verse ending in a scratch shriek, then a chorus phrase (the demo's clips,
+``SONGS``). ``get(name)`` returns float32 mono audio in [-1, 1] at ``sample_rate``; the same
+call always gives the same samples.
 """
 from __future__ import annotations
 
@@ -231,8 +233,8 @@ def noise_song(sr=8000, seconds=3.81, seed=13):
 
 CLIPS = {"breakbeat": breakbeat, "bassline": bassline, "shriek": shriek, "chant": chant,
          "hype": hype, "hype_song": hype_song, "truss_song": truss_song, "noise_song": noise_song}
-DEMO = ("hype", "breakbeat", "shriek")        # the demo study's order: the song first
-SONGS = ("hype_song", "truss_song", "noise_song")
+SONGS = ("hype_song", "truss_song", "noise_song")   # the demo study's clips, in its order
+DEMO = SONGS
 
 
 def names() -> list[str]:

@@ -106,6 +106,10 @@ class WaveNetConfig:
             raise ConfigError(f"WaveNet config is not valid JSON: {e}") from None
         return cls.from_dict(d)
 
+    def _repr_html_(self) -> str:
+        from .display import config_html
+        return config_html(self)
+
     def describe(self) -> str:
         if self.dilations_override is None:
             shape = f"{self.stacks}x{self.layers} layers"

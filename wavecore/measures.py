@@ -1,5 +1,7 @@
 """Numbers the study reports: continual-learning measures over the stage x clip matrices,
-and how close a render stays to its original.
+how close a render stays to its original (``closeness``), and where a render's sound comes from
+(``resemblance``: shares of clips, silence, noise and novel sound, and which moments of each
+clip are drawn on; defined at ``Sources`` and ``resemblance`` below).
 
 Matrices have one row per stage and one column per clip, in the order the clips are added:
 row 0 is the untrained network (the baseline b), row i (1..K) is after stage i, which

@@ -22,7 +22,8 @@ from .study import StudySettings, study_train_settings
 ESSAY_DILATIONS = "5x[1, 1, 2, ..., 4096]"
 
 DESCRIPTIONS = {
-    "demo": "the demo's small model and schedule (2 x 8 layers, 8 kHz; stage 1 until memorised)",
+    "demo": "the demo's small model and schedule (2 x 8 layers, 8 kHz; stage 1 until memorised, "
+            "at most 2000 steps, then 500 per clip)",
     "essay": "the essay's recipe: 70 layers (5x[1, 1, 2, ..., 4096], 2.56 s), S = 1024, windows "
              "of 2 x 96 000, Adam 1e-3 restarted per stage, 100 000 + 20 000 per song, renders "
              "primed by song 1's first receptive field, 6 s at T = 0.9 / 0.7 / 0.6",
@@ -32,13 +33,13 @@ NAMES = tuple(DESCRIPTIONS)
 
 def demo(quick: bool = False) -> tuple[WaveNetConfig, StudySettings]:
     """A 2 x 8-layer WaveNet (R = D = 32, S = 128, 8 kHz, receptive field 64 ms); stage 1 runs
-    until the newest clip is memorised (teacher-forced accuracy >= 0.998, at most 1500 steps),
-    later stages train 400 steps each; renders continue 1.9 s after a 0.1 s prime (the rest of a
-    2 s built-in clip). quick: 150 / 50 steps, 0.9 s renders (a smoke test)."""
+    until the newest clip is memorised (teacher-forced accuracy >= 0.998, at most 2000 steps),
+    later stages train 500 steps each; renders continue 4 s after a 0.1 s prime. quick: 150 / 50
+    steps, 0.9 s renders (a smoke test)."""
     cfg = WaveNetConfig(layers=8, stacks=2, residual_channels=32, dilation_channels=32,
                         skip_channels=128, sample_rate=8000)
-    return cfg, StudySettings(steps_per_stage=150 if quick else 1500, later_steps=50 if quick else 400,
-                              memorised_accuracy=0.998, render_seconds=0.9 if quick else 1.9)
+    return cfg, StudySettings(steps_per_stage=150 if quick else 2000, later_steps=50 if quick else 500,
+                              memorised_accuracy=0.998, render_seconds=0.9 if quick else 4.0)
 
 
 def essay() -> tuple[WaveNetConfig, StudySettings]:

@@ -172,8 +172,9 @@ def _moments(plt, M, j, path):
     n = max((len(h) for h in rows if h is not None), default=1)
     H = np.array([np.zeros(n) if h is None else h / max(1.0, h.sum()) for h in rows])
     fig, ax = plt.subplots(figsize=(4.2, 0.45 + 0.22 * S))
-    ax.imshow(H, aspect="auto", cmap="Greens", vmin=0, interpolation="nearest",
-              extent=[0, n * dt, S + 0.5, 0.5])
+    from matplotlib.colors import PowerNorm
+    ax.imshow(H, aspect="auto", cmap="Greens", norm=PowerNorm(0.5, vmin=0, vmax=max(H.max(), 1e-9)),
+              interpolation="nearest", extent=[0, n * dt, S + 0.5, 0.5])
     ax.set_yticks(range(1, S + 1), [f"after {s}" for s in range(1, S + 1)], fontsize=6)
     ax.tick_params(axis="x", labelsize=6)
     ax.set_title(f"moments of {clip} the renders draw on", fontsize=7)
@@ -326,11 +327,11 @@ def _html(M, originals) -> str:
            "teacher-forced and the seen clips are reproduced at each temperature, primed with their "
            f"first moments.</p><p>{_curriculum_words(M)}</p>", "<h2 id='stages'>Stages</h2><table><tr><th>stage</th><th>trained on</th>"
            "<th>steps</th><th>ended</th><th>wall time</th><th>of it: training / checks / timeline / "
-           "scoring / renders</th></tr>"]
+           "within-stage curves / EWC Fisher / scoring / renders</th></tr>"]
     for st in M["stages"]:
         t = st.get("time", {})
-        split = " / ".join(f"{t[k]:.0f} s" for k in ("training", "checks", "timeline", "scoring", "renders")
-                           if k in t)
+        split = " / ".join(f"{t.get(k, 0):.0f} s" for k in ("training", "checks", "timeline", "monitor",
+                                                            "ewc", "scoring", "renders"))
         out.append(f"<tr><td>{st['stage']}</td><td>{e(', '.join(st['clips']))}</td><td>{st['steps']}</td>"
                    f"<td>{e(st.get('ended', ''))}</td><td>{st['seconds']:.0f} s</td><td>{split}</td></tr>")
     out.append("</table>")

@@ -37,11 +37,18 @@ from .ops import (
 
 @dataclass
 class Generation:
-    """What a sampler returns: classes (B, n) and the decoded audio (B, n) float32."""
+    """What a sampler returns: classes (B, n) and the decoded audio (B, n) float32. In Jupyter
+    it shows one player per stream (wavecore.display)."""
     classes: np.ndarray
     sample_rate: int
     n_classes: int
     logits: np.ndarray | None = None        # (n, B, A) when asked for (tests)
+    temperatures: tuple | None = None       # per stream
+    seeds: tuple | None = None              # per stream (None: uniforms were given)
+
+    def _repr_html_(self) -> str:
+        from .display import generation_html
+        return generation_html(self)
 
     @functools.cached_property
     def audio(self) -> np.ndarray:
@@ -171,7 +178,9 @@ class _Sampler:
         B, hist, temps, U, ids = self._prepare(n_samples, streams, temperature, prime, prime_rate,
                                                prime_classes, seed, uniforms, gc)
         classes, logits = self._run(hist, temps, U, ids, progress, return_logits)
-        return Generation(classes, self.config.sample_rate, self.config.classes, logits)
+        seeds = None if uniforms is not None else tuple(int(x) for x in self._streams(seed, B, "seed"))
+        return Generation(classes, self.config.sample_rate, self.config.classes, logits,
+                          tuple(float(t) for t in temps), seeds)
 
 
 class NaiveSampler(_Sampler):

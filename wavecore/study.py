@@ -1,12 +1,15 @@
 """The incremental learn-and-forget study.
 
 Stage 1 trains on clip 1 (until the network has memorised it, or a fixed number of steps),
-stage k on clips 1..k. Before stage 1 (the untrained baseline) and after every stage, every
-clip, seen or not, is scored teacher-forced (bits/sample, top-1 accuracy and the
-per-position trace), so R[stage, clip] matrices and the measures of wavecore.measures
-follow. After every stage each seen clip is reproduced at every temperature, primed with
-its first ``prime_seconds``, and compared with the original; one unprimed render per
-temperature shows what the network makes up on its own. Inside each stage, every
+stage k on clips 1..k (the ``cumulative`` curriculum; ``sequential``, ``replay`` and ``joint``
+are in wavecore.curriculum, with EWC). Before stage 1 (the untrained baseline) and after every
+stage, every clip, seen or not, is scored teacher-forced (bits/sample, top-1 accuracy and the
+per-position trace), so R[stage, clip] matrices and the measures of wavecore.measures follow;
+inside each stage every ``eval_every`` steps too, on fixed positions (the within-stage curves).
+After every stage each seen clip is reproduced at every temperature, primed with its first
+``prime_seconds``, and compared with the original; one unprimed render per temperature shows
+what the network makes up on its own; every render's frames are attributed to the clips,
+silence, noise or novel sound (measures.resemblance). Inside each stage, every
 ``timeline_every`` steps, a short render of the newest clip lets one hear it being learned.
 A checkpoint follows every stage; ``resume=True`` skips finished stages. With a conditioned
 model (config.gc_ids >= number of clips) clip j is trained, scored and rendered with id j;
@@ -14,9 +17,10 @@ the unprimed renders of stage s use the newest clip's id.
 
 Layout of the output directory:
     originals/NN_NAME.wav         the clips as the model hears them (μ-law, model rate)
-    stage_S/NAME_T0.6.wav         primed reproductions; stage_S/unprimed_T0.6.wav
-    timeline/stage_S_step_N.wav   renders of the newest clip during stage S
-    checkpoints/ckpt-*.npz        one per stage
+    stage_S/NAME_stageS_T0.6_stepN.wav   primed reproductions (prime + continuation);
+                                  stage_S/unprimed_stageS_T0.6_stepN.wav
+    timeline/NAME_stageS_T0.7_stepN.wav  renders of the newest clip during stage S
+    checkpoints/ckpt-*.npz        one per stage (and on Ctrl-C, SIGTERM, by time)
     study.json                    progress and every number (for resume)
     metrics.json, report.html, figures/*.png   written by wavecore.report
 """
@@ -154,6 +158,22 @@ class Study:
                                    threshold_db=self.settings.trim_db, source=clip.name)
         return load_clip(a, self.config, name=clip.name)
 
+    def _repr_html_(self) -> str:
+        """In Jupyter: the config, the clips, and the results so far (read from the output
+        directory, so a study running in another process shows its progress too)."""
+        from .display import config_html, study_html
+        M = None
+        for name, key in (("metrics.json", None), ("study.json", "metrics")):
+            path = os.path.join(self.out, name)
+            if os.path.exists(path):
+                with open(path, encoding="utf-8") as f:
+                    M = json.load(f)
+                M = M[key] if key else M
+                break
+        clips = ", ".join(f"{c.name} ({len(c.classes) / self.config.sample_rate:.1f} s)" for c in self.clips)
+        head = f"<div><b>Study</b> of {len(self.clips)} clips: {clips}; curriculum {self.settings.curriculum}</div>"
+        return head + config_html(self.config) + (study_html(M, self.out) if M else "<div>Not started.</div>")
+
     # -- bookkeeping ----------------------------------------------------------
     def _identity(self) -> dict:
         return {"config": self.config.to_dict(),
@@ -208,7 +228,8 @@ class Study:
                 M["monitor"].append(self._monitor(trainer, 0))
             self._write(state_path, state)
         with signals_voted(self.world):
-            return self._stages(trainer, part, state, state_path, done, progress, log)
+            from .display import StudyResults
+            return StudyResults(self._stages(trainer, part, state, state_path, done, progress, log), self.out)
 
     def _stages(self, trainer, part, state, state_path, done, progress, log):
         """Stages done + 1 .. K (``part``: the progress of stage done + 1 when it resumes)."""
@@ -560,10 +581,9 @@ def _named(clips):
 
 def demo_setup(quick: bool = False, **overrides):
     """The demo study: (config, clips, settings): the ``demo`` preset (wavecore.presets.demo) on
-    the three built-in clips, 2 s each (quick: 1 s)."""
+    the three built-in songs (wavecore.clips.SONGS: 4.4, 5.0 and 3.8 s; quick: their first 1 s)."""
     from . import clips as builtin
     from .presets import demo
     cfg, settings = demo(quick)
-    seconds = 1.0 if quick else 2.0
-    clips = [(name, builtin.get(name, cfg.sample_rate, seconds)) for name in builtin.DEMO]
+    clips = [(name, builtin.get(name, cfg.sample_rate, 1.0 if quick else None)) for name in builtin.SONGS]
     return cfg, clips, dataclasses.replace(settings, **overrides)
