@@ -8,15 +8,14 @@ import re
 import sys
 from html.parser import HTMLParser
 
-import numpy as np
 import pytest
 import soundfile as sf
 from conftest import browser, open_in_browser, run
+from test_study import CFG, tiny_settings
 
 from wavecore import WaveNet, WaveNetConfig, clips
 from wavecore.sampler import CachedSampler
 from wavecore.study import Study
-from test_study import CFG, tiny_settings
 
 
 class Tags(HTMLParser):

@@ -30,10 +30,13 @@ def test_runs_top_to_bottom(tmp_path):
     nb = nbformat.read(NOTEBOOK, as_version=4)
     client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
                                      resources={"metadata": {"path": str(tmp_path)}})
-    client.execute(cwd=str(tmp_path), preexec_fn=_kernel_signals)   # raises on a failing cell
+    # the notebook writes under tempfile's directory: here, this test's own
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    client.execute(cwd=str(tmp_path), env=env, preexec_fn=_kernel_signals)   # raises on a failing cell
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
     assert html.count("data:audio/wav;base64") >= 4 + 4 + 4 + 9     # songs, rounds, temperatures, study
     assert sum("image/png" in o.get("data", {}) for o in outputs) >= 5
     text = "".join(o.get("text", "") for o in outputs)
     assert "cumulative: accuracy after each stage" in text and "sequential: accuracy" in text
+    assert any(p.startswith("learn-and-forget-") for p in os.listdir(tmp_path))   # wrote only there

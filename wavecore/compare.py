@@ -7,8 +7,6 @@ from __future__ import annotations
 import html
 import os
 
-import numpy as np
-
 from .files import atomic_write, make_dir
 from .report import CSS, _audio_tag, _curriculum_words, _fmt, _plt, _share_bar, load
 

@@ -93,10 +93,13 @@ def _labels(M) -> list[str]:
     return list(M["clips"]) + ["silence", "noise", "novel"]
 
 
-def _colors(plt, M) -> list:
+TAB10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+         "#bcbd22", "#17becf"]
+
+
+def _colors(M) -> list[str]:
     """One colour per source: the clips from tab10, then silence, noise and novel in greys."""
-    tab = plt.get_cmap("tab10")
-    return [tab(j % 10) for j in range(len(M["clips"]))] + ["#e6e6e6", "#9a9a9a", "#333333"]
+    return [TAB10[j % 10] for j in range(len(M["clips"]))] + ["#e6e6e6", "#9a9a9a", "#333333"]
 
 
 def _shares(r, labels) -> list[float]:
@@ -132,7 +135,7 @@ def _merge_map(plt, M, stage, path):
 
 def _sources_by_stage(plt, M, j, path):
     """Clip j's reproductions' shares, stacked, stage by stage; one panel per temperature."""
-    labels, temps, colors = _labels(M), M["temperatures"], _colors(plt, M)
+    labels, temps, colors = _labels(M), M["temperatures"], _colors(M)
     clip = M["clips"][j]
     fig, axes = plt.subplots(1, len(temps), figsize=(1.4 + 2.2 * len(temps), 2.3), squeeze=False,
                              sharey=True)
@@ -212,10 +215,7 @@ def _share_bar(r, M) -> str:
     res = r.get("resemblance")
     if not res:
         return ""
-    labels = _labels(M)
-    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-               "#7f7f7f", "#bcbd22", "#17becf"]
-    colors = [palette[j % 10] for j in range(len(M["clips"]))] + ["#e6e6e6", "#9a9a9a", "#333333"]
+    labels, colors = _labels(M), _colors(M)
     sh = _shares(r, labels)
     bar = "".join(f"<span style='width:{100 * v:.1f}%;background:{c}' title='{html.escape(k)} "
                   f"{100 * v:.0f}%'></span>" for k, v, c in zip(labels, sh, colors) if v > 0)

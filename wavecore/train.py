@@ -8,11 +8,12 @@ holds RF + T samples; the loss covers its last T, i.e. T consecutive samples of 
 shortest clip. Which clip a window comes from is drawn with probability proportional to
 the clip's length (``sampling="length"``: every sample of the set equally often) or
 uniformly (``sampling="uniform"``: every clip equally often, short ones seen more), or by
-weights the caller sets (``set_clips(clips, weights)``: a study's curriculum). ``order="in-order"``
-feeds a drawn clip whole, as consecutive windows in time order (from its silent start to its
-end), before the next clip is drawn, as the essay's runs did; the clip is then drawn with
-probability proportional to weight / windows per pass, so each clip's share of the windows is
-its weight either way. All draws come from one seeded ``numpy.random.Generator`` whose state is checkpointed.
+weights the caller sets (``set_clips(clips, weights)``: a study's curriculum).
+``order="in-order"`` feeds a drawn clip whole, as consecutive windows in time order (from its
+silent start to its end), before the next clip is drawn, as the essay's runs did; the clip is
+then drawn with probability proportional to weight / windows per pass, so each clip's share of
+the windows is its weight either way. All draws come from one seeded
+``numpy.random.Generator`` whose state is checkpointed, with the position in the pass.
 A model with global conditioning (``gc_ids > 0``) reads clip i of the set with id i.
 """
 from __future__ import annotations
