@@ -377,8 +377,9 @@ def test_results_do_not_depend_on_thread_order(order, monkeypatch):
 
 
 def test_study_on_gpu_equals_study_on_numpy(dev, tmp_path):
-    """The learn-and-forget study end to end (training, evaluation, renders, checkpoints) on
-    backend="gpu" gives the numbers of the NumPy reference (float64)."""
+    """The learn-and-forget study end to end (training, evaluation, renders, checkpoints; replay
+    with in-order windows, EWC, the within-stage curves) on backend="gpu" gives the numbers of
+    the NumPy reference (float64)."""
     from wavecore import clips
     from wavecore.study import Study, StudySettings
     cfg = WaveNetConfig(layers=3, stacks=1, residual_channels=4, dilation_channels=4,
@@ -387,14 +388,20 @@ def test_study_on_gpu_equals_study_on_numpy(dev, tmp_path):
     metrics = {}
     for backend in ("numpy", "gpu"):
         train = TrainSettings(steps=10 ** 6, batch=2, window=200, lr=3e-3, schedule="constant",
-                              warmup=3, checkpoint_every=0, dtype="float64", backend=backend)
+                              warmup=3, checkpoint_every=0, dtype="float64", backend=backend,
+                              order="in-order")
         st = StudySettings(steps_per_stage=8, check_every=4, timeline_every=0, timeline_seconds=0.02,
-                           unprimed_seconds=0.03, prime=0.01, render_seconds=0.09, train=train)
+                           unprimed_seconds=0.03, prime=0.01, render_seconds=0.09, train=train,
+                           curriculum="replay", replay=0.3, ewc=5.0, ewc_positions=8, eval_every=3,
+                           eval_positions=64)
         out = tmp_path / backend
         metrics[backend] = Study(cfg, two, st, out_dir=str(out)).run(progress=False, log=lambda *a: None)
     a, b = metrics["numpy"], metrics["gpu"]
     np.testing.assert_allclose(b["bits"], a["bits"], rtol=1e-9)
     assert b["accuracy"] == a["accuracy"]
+    np.testing.assert_allclose([p[2] for p in b["monitor"]], [p[2] for p in a["monitor"]], rtol=1e-9)
+    assert [s["fisher_mean"] for s in b["curriculum"]["ewc"]["stages"]] == \
+        pytest.approx([s["fisher_mean"] for s in a["curriculum"]["ewc"]["stages"]], rel=1e-9)
     assert [r["path"] for r in b["renders"]] == [r["path"] for r in a["renders"]]
     for r in a["renders"]:
         assert (tmp_path / "gpu" / r["path"]).read_bytes() == (tmp_path / "numpy" / r["path"]).read_bytes()
