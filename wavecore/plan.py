@@ -172,9 +172,8 @@ class Plan:
         return size(self.config)
 
     def _with_ranks(self, n: int) -> float:
-        s = dict(self.seconds)
         K = len(self.clips)
-        return sum(v / (n if k == "training" else min(n, K + 1)) for k, v in s.items())
+        return sum(v / (n if k == "training" else min(n, K + 1)) for k, v in self.seconds.items())
 
 
 def _count(n: float) -> str:
