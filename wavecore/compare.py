@@ -22,7 +22,9 @@ def build(dirs, out: str) -> str:
     make_dir(files)
     names = _names([d for d, _ in studies])
     _curves(studies, names, os.path.join(files, "curves.png"))
-    rel = lambda d, p: os.path.relpath(os.path.join(os.path.abspath(d), p), page_dir)   # noqa: E731
+
+    def rel(d, p):                      # a study's file, relative to the page
+        return os.path.relpath(os.path.join(os.path.abspath(d), p), page_dir)
     e = html.escape
     clips = studies[0][1]["clips"]
     same = all(M["clips"] == clips for _, M in studies)

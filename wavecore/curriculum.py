@@ -84,10 +84,13 @@ class EWC:
         grads += ewc_backward(cache).astype(grads.dtype)
         return penalty
 
-    def state(self) -> tuple[dict, dict]:
-        """(JSON part, arrays) for a checkpoint."""
-        return ({"lam": self.lam, "c": self.c, "stages": self.stages},
-                {"ewc_A": self.backend.to_host(self.A), "ewc_b": self.backend.to_host(self.b)})
+    def meta(self) -> dict:
+        """The checkpoint's JSON part."""
+        return {"lam": self.lam, "c": self.c, "stages": self.stages}
+
+    def arrays(self) -> dict:
+        """The checkpoint's arrays (on the host)."""
+        return {"ewc_A": self.backend.to_host(self.A), "ewc_b": self.backend.to_host(self.b)}
 
     @classmethod
     def from_state(cls, meta: dict, arrays: dict, backend) -> "EWC":

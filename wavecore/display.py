@@ -11,6 +11,7 @@ import base64
 import html
 import io
 import os
+import tempfile
 
 import numpy as np
 
@@ -41,15 +42,6 @@ def png_html(path_or_bytes, alt: str = "", width: int | None = None) -> str:
     w = f" width='{width}'" if width else ""
     return (f"<img alt='{html.escape(alt)}'{w} "
             f"src='data:image/png;base64,{base64.b64encode(data).decode('ascii')}'>")
-
-
-def figure_png(fig) -> bytes:
-    """A matplotlib figure's PNG bytes (the figure is closed)."""
-    import matplotlib.pyplot as plt
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return buf.getvalue()
 
 
 def _table(rows, head=None) -> str:
@@ -111,7 +103,7 @@ def study_html(M: dict, out_dir: str, title: str = "Study") -> str:
                              "accuracy of each clip after it"]))
     plt = report._plt()
     figs = []
-    with _tempdir() as d:
+    with tempfile.TemporaryDirectory() as d:
         report._heatmap(plt, M, "accuracy", os.path.join(d, "a.png"),
                         "Teacher-forced accuracy (bold: clip already trained on)", ".2f", "viridis", 0, 1)
         figs.append(png_html(os.path.join(d, "a.png"), "accuracy heatmap"))
@@ -141,7 +133,3 @@ class StudyResults(dict):
     def _repr_html_(self) -> str:
         return study_html(self, self.out_dir, "Study results")
 
-
-def _tempdir():
-    import tempfile
-    return tempfile.TemporaryDirectory()

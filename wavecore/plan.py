@@ -342,7 +342,8 @@ def _estimate(plan: Plan, ranks: int, eval_rate: float, sampler_costs: dict, rep
     every = st.eval_every if st.eval_every is not None else monitor_every(cfg, st, clips)
     monitor = 0.0
     if every:
-        evals = 1 + sum(n // every + sum(1 for k in range(20) if 2 ** k < min(n, every)) for n in plan.steps)
+        evals = 1 + sum(n // every + sum(1 for k in range(64) if 2 ** k < every and 2 ** k <= n)
+                        for n in plan.steps)        # every N steps, and 1, 2, 4, ... < N into a stage
         monitor = evals * sum(_scored_flops(cfg, len(c.classes), chunk, st.eval_positions)
                               for c in clips) / eval_rate
     plan.seconds = {"training": train, "checks": checks, "timeline": timeline, "monitor": monitor,

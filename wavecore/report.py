@@ -245,7 +245,8 @@ def _fmt(v, fmt=".3f"):
 
 
 def load(d: str) -> dict:
-    """A study's metrics: DIR/metrics.json (written after every stage), else DIR/study.json."""
+    """A study's metrics: DIR/metrics.json (written after every stage), else DIR/study.json.
+    ValueError (naming the file) when neither is there, one is unreadable or no stage ended."""
     for name, key in (("metrics.json", None), ("study.json", "metrics")):
         path = os.path.join(d, name)
         if os.path.exists(path):

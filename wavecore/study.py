@@ -162,14 +162,11 @@ class Study:
         """In Jupyter: the config, the clips, and the results so far (read from the output
         directory, so a study running in another process shows its progress too)."""
         from .display import config_html, study_html
-        M = None
-        for name, key in (("metrics.json", None), ("study.json", "metrics")):
-            path = os.path.join(self.out, name)
-            if os.path.exists(path):
-                with open(path, encoding="utf-8") as f:
-                    M = json.load(f)
-                M = M[key] if key else M
-                break
+        from .report import load
+        try:
+            M = load(self.out)
+        except ValueError:                       # nothing there yet, or no stage ended
+            M = None
         clips = ", ".join(f"{c.name} ({len(c.classes) / self.config.sample_rate:.1f} s)" for c in self.clips)
         head = f"<div><b>Study</b> of {len(self.clips)} clips: {clips}; curriculum {self.settings.curriculum}</div>"
         return head + config_html(self.config) + (study_html(M, self.out) if M else "<div>Not started.</div>")

@@ -413,7 +413,7 @@ class Trainer:
                 "step": self.step, "skipped": self.skipped, "bad_run": self.bad_run,
                 "rng": self.rng.bit_generator.state, "adam_step": self.opt.step_count,
                 "clip_weights": self.clip_weights.tolist(), "cursor": self.cursor,
-                "ewc": None if self.ewc is None else self.ewc.state()[0],
+                "ewc": None if self.ewc is None else self.ewc.meta(),
                 "clips": [{"name": c.name, "samples": len(c.classes), "fingerprint": c.fingerprint}
                           for c in self.clips],
                 "dtype": self.net.dtype.name, "extra": self.extra}
@@ -427,7 +427,7 @@ class Trainer:
             return path
         opt = self.opt.state()
         _ckpt.save(path, self.state(), self.params, opt["m"], opt["v"],
-                   extra=None if self.ewc is None else self.ewc.state()[1])
+                   extra=None if self.ewc is None else self.ewc.arrays())
         if self.out_dir and os.path.dirname(os.path.abspath(path)) == os.path.abspath(self.out_dir):
             _ckpt.prune(self.out_dir, self.settings.keep)
         return path
