@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from common import window  # noqa: E402
 
 from wavecore import WaveNet, layout, presets  # noqa: E402
-from wavecore.plan import step_flops  # noqa: E402
+from wavecore.flops import step_flops  # noqa: E402
 from wavecore.workspace import available_memory, step_bytes  # noqa: E402
 
 B = 2

@@ -50,11 +50,11 @@ def test_defaults_come_from_the_settings_dataclasses():
     assert f"default {StudySettings().memorised_accuracy}" in study_help
     assert "default: the demo's" in p._subparsers._group_actions[0].choices["demo"].format_help()
     # the demo's values live in demo_setup only: flags left out keep them
-    from wavecore.cli import _study_settings
+    from wavecore.cli import study_settings
     _, _, demo = demo_setup()
-    got = _study_settings(p.parse_args(["demo"]), demo)
+    got = study_settings(p.parse_args(["demo"]), demo)
     assert got == demo
-    got = _study_settings(p.parse_args(["demo", "--batch", "7", "--memorised", "0.5"]), demo)
+    got = study_settings(p.parse_args(["demo", "--batch", "7", "--memorised", "0.5"]), demo)
     assert got.train.batch == 7 and got.memorised_accuracy == 0.5 and got.steps_per_stage == demo.steps_per_stage
 
 

@@ -15,7 +15,7 @@ from test_study import CFG, tiny_settings
 
 from wavecore import WaveNet, WaveNetConfig, clips
 from wavecore.sampler import CachedSampler
-from wavecore.study import Study
+from wavecore.study import Record, Study
 
 
 class Tags(HTMLParser):
@@ -85,11 +85,11 @@ def test_a_study_shows_its_heatmap_and_the_latest_stages_players(study):
         assert any(a["alt"] == "accuracy heatmap" and a["src"].startswith("data:image/png;base64,")
                    for a in imgs)
         assert any(a["alt"] == "merge map, stage 2" for a in imgs)
-        latest = [r for r in M["renders"] + M["unprimed"] if r["stage"] == 2]
+        latest = [r for r in M.renders + M.unprimed if r.stage == 2]
         got = wavs(text)
         assert len(got) == len(latest) == 2 * 3 + 3
         assert all(sr == 8000 for _, sr in got)
-    assert json.loads(json.dumps(M)) == dict(M)                 # still plain data
+    assert Record.from_dict(json.loads(json.dumps(M.to_dict()))) == M.record   # a JSON round trip
 
 
 def test_nothing_imports_ipython():

@@ -12,9 +12,9 @@ import pytest
 import soundfile as sf
 from conftest import cli, spawned
 
-from wavecore import Adam, WaveNetConfig, clips, layout, plan, presets
+from wavecore import Adam, WaveNetConfig, clips, layout
 from wavecore.checkpoint import latest, load
-from wavecore.study import StudySettings, demo_setup
+from wavecore.study import StudySettings, demo_setup, plan, presets
 from wavecore.train import Trainer, TrainSettings
 
 MODEL = ["--layers", "3", "--stacks", "1", "--residual", "8", "--dilation", "8", "--skip", "16",
@@ -65,25 +65,32 @@ def test_study_plan_of_the_essay_preset(tmp_path):
 
 
 def _fake_plan(steps=(100, 20, 20), step_s=(0.5, 0.5, 0.5)):
+    """A plan whose rates are given, not measured: forward FLOP/s, the sampler's seconds per
+    (forced, generated) step, the report's seconds per figure and spectrogram."""
     cfg = WaveNetConfig(layers=3, stacks=1, sample_rate=8000)
-    st = StudySettings(memorise=False, steps_per_stage=steps[0], later_steps=steps[1])
+    st = StudySettings(memorise=False, steps_per_stage=steps[0], later_steps=steps[1], eval_every=0,
+                       timeline_every=1, timeline_seconds=0.05, temperatures=(0.7,), render_seconds=0.5,
+                       unprimed_seconds=0.5)
     cl = [Trainer(cfg, [np.sin(np.arange(4000.0))]).clips[0]] * len(steps)
     p = plan.Plan(cfg, st, cl, 1, "cpu", 2, list(steps), [2000] * len(steps), False, 1, 1, 1, 1 << 34,
-                  2000, list(step_s), {"training": sum(n * s for n, s in zip(steps, step_s)),
-                                       "checks": 0.0, "timeline": 14.0, "scoring": 30.0,
-                                       "renders": 50.0, "report": 10.0}, 3.0)
-    return p
+                  2000, list(step_s), measure_s=3.0,
+                  rates={"eval_flops_per_s": 1e9, "sampler": {1: (1e-4, 1e-3)}, "report": (0.5, 0.25)})
+    return plan.rescaled(p, st)                 # the estimate, from those rates
 
 
 def test_hours_scales_the_schedule_keeping_its_ratio():
     p = _fake_plan()
+    # a timeline render after every step: 0.05 s generated after the receptive field and the prime
+    assert p.seconds["timeline"] == pytest.approx(140 * ((9 + 800) * 1e-4 + 400 * 1e-3))
+    fixed = plan.rescaled(p, p.settings, steps=[0, 0, 0]).total_s            # scoring, renders, report
+    assert fixed > 0 and p.seconds["training"] == 70
     fitted, f = plan.fit_hours(p, 0.1)
     q = plan.rescaled(p, fitted)
     assert fitted.later_steps / fitted.steps_per_stage == pytest.approx(0.2, rel=0.01)
     assert q.total_s + p.measure_s == pytest.approx(360, rel=0.01)    # the budget, to rounding
     assert f == pytest.approx(fitted.steps_per_stage / 100, rel=0.01) and not fitted.memorise
     with pytest.raises(plan.PlanError, match="scoring and renders alone take about"):
-        plan.fit_hours(p, 0.02)                                       # 72 s < 90 s fixed
+        plan.fit_hours(p, 0.9 * fixed / 3600)
 
 
 def test_plan_refuses_a_step_that_does_not_fit(monkeypatch):

@@ -13,8 +13,9 @@ from conftest import browser, open_in_browser
 from wavecore import WaveNetConfig, clips
 from wavecore.checkpoint import CheckpointError
 from wavecore.measures import closeness, continual_measures
-from wavecore.report import build
 from wavecore.study import Study, StudySettings
+from wavecore.study.presets import demo
+from wavecore.study.report import build
 from wavecore.train import TrainSettings
 
 CFG = WaveNetConfig(layers=4, stacks=1, residual_channels=8, dilation_channels=8,
@@ -77,7 +78,7 @@ def two_clips():
 def study_dir(tmp_path_factory):
     out = str(tmp_path_factory.mktemp("study"))
     M = Study(CFG, two_clips(), tiny_settings(), out_dir=out).run(progress=False, log=lambda *a: None)
-    build(out, M)
+    build(out, M.record)
     return out
 
 
@@ -139,7 +140,7 @@ def test_study_resume_skips_finished_stages(tmp_path):
     logs = []
     M2 = Study(CFG, two_clips(), st, out_dir=done).run(resume=True, progress=False, log=logs.append)
     assert any("resuming after stage 1" in line for line in logs)
-    np.testing.assert_array_equal(M2["accuracy"], json.load(open(os.path.join(full, "study.json")))["metrics"]["accuracy"])
+    np.testing.assert_array_equal(M2.accuracy, json.load(open(os.path.join(full, "study.json")))["metrics"]["accuracy"])
 
 
 @pytest.mark.skipif(browser() is None, reason="no Chromium installed (apt-get install chromium)")
@@ -152,22 +153,21 @@ def test_report_renders_in_a_real_browser(study_dir, tmp_path):
 
 
 def test_a_small_wavenet_memorises_a_loop(tmp_path):
-    """The demo's model (wavecore.presets.demo) on the 2 s built-in mix: stage 1 until memorised;
+    """The demo's model (wavecore.study.presets.demo) on the 2 s built-in mix: stage 1 until memorised;
     teacher-forced accuracy high, and the primed T=0.6 reproduction follows the original for at
     least 1.0 s of its 1.9 s (within 12 dB log-spectral distance)."""
-    from wavecore.presets import demo
     cfg, st = demo()
     st = dataclasses.replace(st, timeline_every=0, temperatures=(0.6,), render_seconds=1.9,
                              steps_per_stage=1500)
     M = Study(cfg, [("hype", clips.get("hype", 8000, 2.0))], st, out_dir=str(tmp_path)).run(
         progress=False, log=lambda *a: None)
-    assert M["stages"][0]["ended"] == "memorised"
-    assert M["accuracy"][1][0] >= 0.998
-    (r,) = M["renders"]
-    print(f"stage 1: {M['stages'][0]['steps']} steps; T=0.6 render follows {r['follow_s']:.2f} s, "
-          f"LSD {r['lsd_db']:.1f} dB")
-    assert r["follow_s"] >= 1.0
-    assert r["resemblance"]["shares"]["hype"] >= 0.9        # and the frames say it is the mix
+    assert M.stages[0].ended == "memorised"
+    assert M.accuracy[1][0] >= 0.998
+    (r,) = M.renders
+    print(f"stage 1: {M.stages[0].steps} steps; T=0.6 render follows {r.follow_s:.2f} s, "
+          f"LSD {r.lsd_db:.1f} dB")
+    assert r.follow_s >= 1.0
+    assert r.resemblance["shares"]["hype"] >= 0.9        # and the frames say it is the mix
 
 
 def test_cli_study_on_files(tmp_path, capsys):
@@ -196,6 +196,6 @@ def test_conditioned_study_runs(tmp_path):
     cfg = dataclasses.replace(CFG, gc_ids=2, gc_channels=4)
     M = Study(cfg, two_clips(), tiny_settings(timeline_every=0), out_dir=str(tmp_path)).run(
         progress=False, log=lambda *a: None)
-    assert np.array(M["accuracy"]).shape == (3, 2) and len(M["renders"]) == 3 * 3
+    assert np.array(M.accuracy).shape == (3, 2) and len(M.renders) == 3 * 3
     with pytest.raises(ValueError, match="conditioning ids"):
         Study(dataclasses.replace(cfg, gc_ids=1), two_clips(), tiny_settings(), out_dir=str(tmp_path / "x"))

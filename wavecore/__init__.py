@@ -3,9 +3,10 @@
 NumPy reference ops with hand-written backprop (``wavecore.ops``), compiled CPU
 kernels (``wavecore._cpu``), audio I/O and μ-law (``wavecore.audio``), the model
 (``WaveNet``), Adam, and gradient checks (``wavecore.testing``); the study
-(``wavecore.study``), its curricula (``wavecore.curriculum``), named recipes
-(``wavecore.presets``), costs (``wavecore.plan``), measures (``wavecore.measures``) and the
-HTML objects show in Jupyter (``wavecore.display``) load on first use.
+(``wavecore.study``: its settings, presets, activities, record, plan, report and compare), its
+curricula (``wavecore.curriculum``), measures (``wavecore.measures``) and the HTML objects show
+in Jupyter (``wavecore.display``) load on first use; ``wavecore.presets``, ``wavecore.plan``,
+``wavecore.report`` and ``wavecore.compare`` name the study's modules.
 """
 import importlib
 
@@ -22,8 +23,13 @@ __all__ = ["Adam", "AudioError", "BackendError", "Batch", "ConfigError", "WaveNe
            "__version__"]
 
 
+_LAZY = {"study": ".study", "presets": ".study.presets", "plan": ".study.plan",
+         "report": ".study.report", "compare": ".study.compare", "measures": ".measures",
+         "sampler": ".sampler", "train": ".train", "curriculum": ".curriculum", "display": ".display",
+         "clips": ".clips"}
+
+
 def __getattr__(name):                       # wavecore.presets etc. without importing them here
-    if name in ("presets", "plan", "study", "report", "measures", "sampler", "train", "curriculum",
-                "compare", "display", "clips"):
-        return importlib.import_module(f".{name}", __name__)
+    if name in _LAZY:
+        return importlib.import_module(_LAZY[name], __name__)
     raise AttributeError(f"module 'wavecore' has no attribute {name!r}")

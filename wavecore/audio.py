@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import math
 import os
+import struct
 import warnings
 from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
+import soundfile as sf
+from scipy.signal import resample_poly
 
-from .backend import cpu_kernel
 from .files import atomic_write
+from .kernels import cpu_kernel
 from .ops import mu_law as _mu_law_ref
 
 
@@ -53,7 +56,6 @@ def resample(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
         raise AudioError(f"sample rates must be positive, got {from_rate} -> {to_rate}")
     if from_rate == to_rate:
         return np.asarray(audio, dtype=np.float32)
-    from scipy.signal import resample_poly
     frac = Fraction(int(to_rate), int(from_rate))
     y = resample_poly(np.asarray(audio, dtype=np.float64), frac.numerator, frac.denominator)
     return y.astype(np.float32)
@@ -66,7 +68,6 @@ def load(path, sample_rate: int, *, min_samples: int = 1) -> np.ndarray:
     corrupt file, zero-length or non-finite audio, or audio shorter than
     ``min_samples`` after resampling.
     """
-    import soundfile as sf
 
     name = _name(path)
     if not os.path.exists(path):
@@ -96,7 +97,6 @@ def wav_declared_frames(path) -> int | None:
     """The frame count a RIFF/WAVE file's header declares (its data chunk's size over the
     block size), or None for other formats and streamed headers (size 0 or 0xFFFFFFFF).
     libsndfile reads the frames present and says nothing when the file is shorter."""
-    import struct
     try:
         with open(path, "rb") as f:
             head = f.read(12)
@@ -127,7 +127,6 @@ def wav_declared_frames(path) -> int | None:
 
 def save(path, audio, sample_rate: int) -> None:
     """Write mono audio as 16-bit PCM WAV, atomically (temporary file then rename)."""
-    import soundfile as sf
 
     a = check_audio(audio, path)
     if sample_rate <= 0:

@@ -11,36 +11,19 @@ CuPy is imported lazily, only when the GPU is asked for, so ``import wavecore`` 
 """
 from __future__ import annotations
 
-import contextlib
-import importlib
 import os
 
 import numpy as np
 
-# Idle OpenMP threads that spin steal the cores that BLAS and NumPy work between kernel calls
-# needs (when BLAS threads and OpenMP took turns on 2 cores, a reference-config step took
-# 1.54 s spinning and 0.80 s passive). The training step keeps BLAS single-threaded inside
-# its OpenMP blocks, where the two policies measure within 3 %; passive stays the default so
-# that nothing spins while Python evaluates, renders or writes. A value the user set wins;
-# it must be set before the first kernel loads libgomp.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+from . import workspace
+from ._gpu import probe
+from ._gpu.device import compiler
+from .compute import Backend, BackendError, blas_threads, default_threads, no_options
+from .advance import CpuAdvance
+from .kernels import cpu_kernel
+from .reference import reference_loss_and_grads
 
 BACKENDS = ("numpy", "cpu", "gpu", "auto")
-_kernels: dict = {}
-
-
-class BackendError(RuntimeError):
-    """The requested backend cannot run here (not built, no CuPy, no device)."""
-
-
-def cpu_kernel(stem: str):
-    """The compiled module ``wavecore._cpu.<stem>``, or None when it is not built."""
-    if stem not in _kernels:
-        try:
-            _kernels[stem] = importlib.import_module(f"wavecore._cpu.{stem}")
-        except ImportError:
-            _kernels[stem] = None
-    return _kernels[stem]
 
 
 def cpu_available() -> bool:
@@ -56,7 +39,6 @@ def gpu_status() -> tuple[bool, str]:
     """(available, reason). Never raises; imports CuPy only when called. With the environment
     variable WAVECORE_GPU=emulate the GPU code runs on the CPU emulator (a testing aid)."""
     if os.environ.get("WAVECORE_GPU", "") == "emulate":
-        from ._gpu.device import compiler
         if compiler() is None:
             return False, "WAVECORE_GPU=emulate needs a C++ compiler (set CXX or install g++)"
         return True, "the CPU emulator of the GPU kernels (WAVECORE_GPU=emulate; slow, for tests)"
@@ -66,9 +48,10 @@ def gpu_status() -> tuple[bool, str]:
 def cuda_status() -> tuple[bool, str]:
     """(available, reason) of CuPy and a CUDA device. Never raises."""
     try:
-        import cupy
+        import cupy                 # the gpu extra, only when the GPU is asked for
     except Exception as e:  # ImportError, or a broken CUDA install raising anything
-        return False, f"CuPy is not importable ({type(e).__name__}: {e}); pip install 'wavecore[gpu]'"
+        return False, (f"CuPy is not importable ({type(e).__name__}: {e}); pip install 'wavecore[gpu]' "
+                       "(CUDA 12) or 'wavecore[gpu-cuda13]' (CUDA 13)")
     try:
         n = cupy.cuda.runtime.getDeviceCount()
     except Exception as e:
@@ -107,7 +90,7 @@ def make(backend="auto", threads: int | None = None) -> "Backend":
         return backend
     name = resolve(backend)
     if name == "gpu":
-        from ._gpu.backend import GpuBackend
+        from ._gpu.backend import GpuBackend    # the GPU path (it subclasses Backend), when asked for
         return GpuBackend(threads)
     return (CpuBackend if name == "cpu" else NumpyBackend)(threads)
 
@@ -130,111 +113,12 @@ def for_sampler(net, backend="auto", threads: int | None = None) -> "Backend":
     return make(backend, threads)
 
 
-def default_threads() -> int:
-    """Cores this process may use (the affinity mask where the OS exposes it)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
-        return max(1, os.cpu_count() or 1)
-
-
-_controller = None
-
-
-@contextlib.contextmanager
-def blas_threads(n: int):
-    """Run the BLAS libraries with ``n`` threads inside the block (threadpoolctl)."""
-    global _controller
-    if _controller is None:
-        from threadpoolctl import ThreadpoolController
-        _controller = ThreadpoolController()
-    with _controller.limit(limits=n, user_api="blas"):
-        yield
-
-
-# -- the backend objects ------------------------------------------------------------------
-class Backend:
-    """One compute path. Arrays live in ``xp`` (numpy or cupy); a step's gradient is an array
-    there, valid until the next step of the same window shape."""
-
-    name = "?"
-    xp = np
-    recompute = "auto"      # "on", "off" or "auto": see CpuBackend.uses_recompute
-
-    def __init__(self, threads: int | None = None):
-        self.threads = default_threads() if threads is None else int(threads)
-        if self.threads < 1:
-            raise ValueError(f"threads must be >= 1, got {threads}")
-
-    def __str__(self) -> str:
-        return self.name
-
-    def __repr__(self) -> str:
-        return f"<wavecore backend {self.name}, {self.threads} thread(s)>"
-
-    # where arrays live
-    def to_device(self, a, dtype=None):
-        """A contiguous array of this backend (no copy when it already is one)."""
-        return np.ascontiguousarray(a, dtype=dtype)
-
-    def to_host(self, a) -> np.ndarray:
-        return np.asarray(a)
-
-    def zeros(self, n: int, dtype):
-        return self.xp.zeros(n, dtype=dtype)
-
-    # the step
-    def loss_and_grads(self, net, params, x, gc):
-        """x: (N, B) host classes -> (mean NLL in nats, grads: flat, on this backend)."""
-        raise NotImplementedError
-
-    def evaluate(self, net, params, x, gc):
-        """Forward only -> (mean NLL, nll: (T, B) host, predicted class: (T, B) host)."""
-        from .model import reference_forward
-        loss, nll, logits = reference_forward(net, self.to_host(params), x, gc)
-        return loss, nll, logits.argmax(-1)
-
-    # data parallelism (wavecore.distributed)
-    def allreduce_(self, world, buf) -> None:
-        """Sum a flat buffer of this backend over the ranks, in place (one message)."""
-        world.allreduce_(buf)
-
-    # Adam
-    def sum_squares(self, g) -> float:
-        g = np.asarray(g).astype(np.float64, copy=False)
-        return float(np.dot(g, g))
-
-    def adam_update(self, p, g, m, v, step, b1, b2, eps_hat, scale) -> None:
-        """m = b1 m + (1-b1) s g; v = b2 v + (1-b2) (s g)^2; p -= step m / (sqrt(v) + eps_hat)."""
-        g = g * g.dtype.type(scale) if scale != 1.0 else g
-        m *= b1
-        m += (1 - b1) * g
-        v *= b2
-        v += (1 - b2) * (g * g)
-        p -= (step * m / (np.sqrt(v) + eps_hat)).astype(p.dtype)
-
-    # the sampler
-    def sampler(self, net, params, **options):
-        """The cached sampler's per-backend part: ``start(B, gcb)`` makes the stream state,
-        ``advance(state, forced=, U=, temps=, out=, logits=)`` runs k steps of it."""
-        from .sampler import NumpyAdvance
-        _no_options(self, options)
-        return NumpyAdvance(net, self.to_host(params))
-
-
-def _no_options(be, options):
-    given = {k: v for k, v in options.items() if v not in (None, "auto")}
-    if given:
-        raise BackendError(f"{', '.join(given)}: only the gpu sampler takes this, not {be.name}")
-
-
 class NumpyBackend(Backend):
     """The reference: wavecore/ops/ and NumPy."""
 
     name = "numpy"
 
     def loss_and_grads(self, net, params, x, gc):
-        from .model import reference_loss_and_grads
         return reference_loss_and_grads(net, params, x, gc)
 
 
@@ -246,7 +130,7 @@ class CpuBackend(Backend):
 
     def __init__(self, threads: int | None = None):
         super().__init__(threads)
-        self._workspaces: dict = {}           # step buffers by window shape (at most 2 kept)
+        self._workspaces: dict = {}           # step buffers by window shape (the three most recent kept)
         self._optim = cpu_kernel("optim")
 
     def uses_recompute(self, cfg, N, B, dtype, size) -> bool:
@@ -257,8 +141,7 @@ class CpuBackend(Backend):
             raise ValueError(f"recompute must be 'on', 'off' or 'auto', got {self.recompute!r}")
         if self.recompute != "auto":
             return self.recompute == "on"
-        from .workspace import available_memory, step_bytes
-        return step_bytes(cfg, N, B, dtype, self.threads, size, False) > available_memory() / 3
+        return workspace.step_bytes(cfg, N, B, dtype, self.threads, size, False) > workspace.available_memory() / 3
 
     def _workspace(self, net, N, B, backward):
         kernel = cpu_kernel("model")
@@ -305,6 +188,19 @@ class CpuBackend(Backend):
         self._optim.adam_update(p, g, m, v, step, b1, b2, eps_hat, scale, self.threads)
 
     def sampler(self, net, params, **options):
-        from .sampler import CpuAdvance
-        _no_options(self, options)
+        no_options(self, options)
         return CpuAdvance(net, np.ascontiguousarray(params, dtype=net.dtype), self.threads)
+
+
+def gpu_report(compile: bool = True) -> dict:
+    """What the GPU path finds here (for ``wavecore info`` and bench/gpu_check.py): CuPy's
+    version or why it is not importable, the CUDA runtime, driver and NVRTC versions, the
+    device, and whether the GPU kernels compile and load (``compile=False`` skips that); with
+    WAVECORE_GPU=emulate it says so and compiles them for the CPU emulator. ``summary`` holds
+    it in one line. Never raises: what fails is said in the dict (wavecore/_gpu/probe.py)."""
+    try:
+        return probe.report(gpu_status, compile)
+    except Exception as e:
+        why = " ".join(f"{type(e).__name__}: {e}".split())
+        return {"available": False, "reason": f"the GPU report failed ({why})",
+                "summary": f"the GPU report failed ({why})"}

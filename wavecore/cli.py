@@ -1,8 +1,9 @@
 """The ``wavecore`` command.
 
-Every default comes from the settings dataclasses (WaveNetConfig, TrainSettings, StudySettings,
-demo_setup): a flag left out is None here and the dataclass decides; a flag given is applied, or
-refused with one line that names it. Values out of range are argparse errors naming the flag.
+Every flag of a setting is declared once, beside its field (WaveNetConfig, TrainSettings,
+StudySettings; wavecore.flags): its help, default, range and choices. A flag left out is None
+here and the dataclass (or the preset) decides; a flag given is applied, or refused with one
+line that names it. Values out of range are argparse errors naming the flag.
 """
 from __future__ import annotations
 
@@ -12,82 +13,53 @@ import dataclasses
 import json
 import os
 import sys
+import time
+import traceback
 import warnings
+
+import numpy as np
 
 from . import __version__, distributed
 from .backend import BACKENDS, cpu_available, cpu_training_available, gpu_status
+from .checkpoint import CheckpointError, latest, load
 from .config import ConfigError, WaveNetConfig
-from .train import TrainSettings
+from .flags import COUNT, COUNT0, NONNEG, POSITIVE, add_flags, flag_of, given
+from .model import WaveNet
+from .sampler import CachedSampler
+from .study import Study, StudySettings, demo_setup, presets
+from .study import plan as _plan
+from .study.compare import build as build_compare
+from .study.record import load as load_record
+from .study.report import build as build_report
+from .study.settings import prime_value
+from .train import Terminated, Trainer, TrainSettings, lr_at, signals_voted, sigterm_as_interrupt
 
-# flag dest -> WaveNetConfig field
-MODEL_FLAGS = {"layers": "layers", "stacks": "stacks", "residual": "residual_channels",
-               "dilation": "dilation_channels", "skip": "skip_channels", "classes": "classes",
-               "sample_rate": "sample_rate", "dilations": "dilations_override"}
-# flag dest -> TrainSettings field (train); the study's and demo's subset below
-TRAIN_FLAGS = ("steps", "batch", "window", "lr", "schedule", "warmup", "clip_norm", "sampling",
-               "checkpoint_every", "checkpoint_minutes", "keep", "seed", "backend", "threads")
-STUDY_TRAIN_FLAGS = ("batch", "window", "lr", "adam_eps", "checkpoint_minutes", "seed", "backend",
-                     "threads", "recompute", "order")
-# flag dest -> StudySettings field
-STUDY_FLAGS = {"steps_per_stage": "steps_per_stage", "later_steps": "later_steps",
-               "memorised": "memorised_accuracy", "temperatures": "temperatures",
-               "timeline_every": "timeline_every", "seed": "seed", "render_seconds": "render_seconds",
-               "prime": "prime", "prime_from": "prime_from", "reset_optimizer": "reset_optimizer",
-               "trim_db": "trim_db", "curriculum": "curriculum", "replay": "replay", "ewc": "ewc",
-               "ewc_fisher": "ewc_fisher", "ewc_positions": "ewc_positions",
-               "eval_every": "eval_every", "eval_positions": "eval_positions"}
-
-
-def _flag(dest: str) -> str:
-    return "--" + dest.replace("_", "-")
-
-
-def _given(args, dests) -> dict:
-    """{dest: value} of the flags the user gave (argparse leaves the others None)."""
-    return {d: getattr(args, d) for d in dests if getattr(args, d, None) is not None}
-
-
-def _number(kind, low=None, high=None, low_open=False):
-    """An argparse type: kind (int/float) within [low, high] (low excluded with low_open)."""
-    def parse(text):
-        try:
-            v = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, "
-                                             f"got {text!r}") from None
-        if low is not None and (v <= low if low_open else v < low):
-            raise argparse.ArgumentTypeError(f"must be {'>' if low_open else '>='} {low}, got {text}")
-        if high is not None and v > high:
-            raise argparse.ArgumentTypeError(f"must be <= {high}, got {text}")
-        return v
-    return parse
+MODEL = ("layers", "stacks", "residual_channels", "dilation_channels", "skip_channels", "classes",
+         "sample_rate", "dilations_override")
+TRAIN = ("steps", "batch", "window", "lr", "schedule", "warmup", "clip_norm", "sampling",
+         "checkpoint_every", "checkpoint_minutes", "keep", "backend", "threads", "seed")
+# the study's flags by group: (title, dataclass, fields)
+STUDY_GROUPS = (
+    ("study", StudySettings, ("steps_per_stage", "memorise", "later_steps", "memorised_accuracy",
+                              "temperatures", "timeline_every")),
+    ("study", TrainSettings, ("batch", "window", "lr", "checkpoint_minutes", "adam_eps")),
+    ("study", StudySettings, ("reset_optimizer",)),
+    ("study", TrainSettings, ("recompute", "backend", "threads", "seed")),
+    ("curriculum", StudySettings, ("curriculum", "replay", "ewc", "ewc_fisher", "ewc_positions")),
+    ("curriculum", TrainSettings, ("order",)),
+    ("curriculum", StudySettings, ("eval_every", "eval_positions")),
+    ("renders", StudySettings, ("render_seconds", "prime", "prime_from", "trim_db")),
+)
 
 
-COUNT, COUNT0, POSITIVE, NONNEG = _number(int, 1), _number(int, 0), _number(float, 0, low_open=True), \
-    _number(float, 0)
-
-
-def _prime(text):
-    """--prime: seconds, or rf (one receptive field)."""
-    return "rf" if text == "rf" else POSITIVE(text)
-
-
-def _dilations(text):
-    from .config import parse_dilations
-    try:
-        return parse_dilations(text)
-    except ConfigError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-
-
-def _config_from_args(args, base: WaveNetConfig | None = None) -> WaveNetConfig:
+def config_from_args(args, base: WaveNetConfig | None = None) -> WaveNetConfig:
     """The model of --config, or ``base`` (WaveNetConfig() or a preset's) with the model flags
     given applied (--layers or --stacks replace a base's own dilation list)."""
-    model = {MODEL_FLAGS[d]: v for d, v in _given(args, MODEL_FLAGS).items()}
+    model = given(args, WaveNetConfig, MODEL)
     if args.config:
         if model:
-            raise ConfigError(f"{_flag(next(k for k, f in MODEL_FLAGS.items() if f in model))}: the "
-                              f"model comes from --config {args.config}; give one or the other")
+            raise ConfigError(f"{flag_of(WaveNetConfig, next(iter(model)))}: the model comes from "
+                              f"--config {args.config}; give one or the other")
         try:
             with open(args.config, encoding="utf-8") as f:
                 return WaveNetConfig.from_json(f.read())
@@ -100,15 +72,30 @@ def _config_from_args(args, base: WaveNetConfig | None = None) -> WaveNetConfig:
     return dataclasses.replace(base, **model)
 
 
+def study_settings(args, base: StudySettings) -> StudySettings:
+    """base with the study's flags given applied (--seed seeds the training and the renders)."""
+    study = {k: v for _, cls, names in STUDY_GROUPS if cls is StudySettings
+             for k, v in given(args, cls, names).items()}
+    train = {k: v for _, cls, names in STUDY_GROUPS if cls is TrainSettings
+             for k, v in given(args, cls, names).items()}
+    if "seed" in train:
+        study["seed"] = train["seed"]
+    return dataclasses.replace(base, train=dataclasses.replace(base.train, **train), **study)
+
+
+def _conditioned(cfg, args, n_clips):
+    """--condition: one global-conditioning id per clip (clip i is read with id i)."""
+    return dataclasses.replace(cfg, gc_ids=n_clips) if args.condition else cfg
+
+
+# -- the commands -------------------------------------------------------------------------------
 def cmd_info(args) -> int:
-    from .model import WaveNet
     meta = None
     if args.checkpoint:
-        from .checkpoint import load
         meta, _ = load(args.checkpoint)
         cfg = WaveNetConfig.from_dict(meta["config"])
     else:
-        cfg = _config_from_args(args)
+        cfg = config_from_args(args)
     ok, why = gpu_status() if args.gpu else (False, "not checked (pass --gpu)")
     info = {}
     if meta:
@@ -132,44 +119,33 @@ def cmd_info(args) -> int:
         print(json.dumps(info, indent=2))
     else:
         for k, v in info.items():
-            if k == "config":
-                print(f"{'model':>22}: {cfg.describe()}")
-            else:
-                print(f"{k:>22}: {v}")
+            print(f"{'model' if k == 'config' else k:>22}: {cfg.describe() if k == 'config' else v}")
     return 0
-
-
-def _conditioned(cfg, args, n_clips):
-    """--condition: one global-conditioning id per clip (clip i is read with id i)."""
-    return dataclasses.replace(cfg, gc_ids=n_clips) if args.condition else cfg
 
 
 def _resume_train(args):
     """train --resume: the checkpoint fixes the model, the seed and the clips; every training
     flag given is applied (and said); without --steps the run goes on to its planned total."""
-    from .checkpoint import CheckpointError, latest
-    from .train import Trainer, lr_at
-    fixed = [d for d in (*MODEL_FLAGS, "config", "condition", "seed")
-             if getattr(args, d, None) not in (None, False)]
+    fixed = [f for f in (*MODEL, "config", "condition", "seed") if getattr(args, f, None) not in (None, False)]
     if fixed:
+        name = flag_of(WaveNetConfig, fixed[0]) if fixed[0] in MODEL else "--" + fixed[0]
         what = "its random state" if fixed[0] == "seed" else "its model"
-        raise ValueError(f"{_flag(fixed[0])}: a resumed run keeps {what} from the checkpoint; "
+        raise ValueError(f"{name}: a resumed run keeps {what} from the checkpoint; "
                          "leave the flag out, or train into a new --out")
     path = latest(args.out)
     if path is None:
         raise CheckpointError(f"--resume: no checkpoint (ckpt-*.npz) in {args.out}")
-    given = _given(args, TRAIN_FLAGS)
-    trainer = Trainer.resume(path, args.clips, **given)
-    old = trainer.resumed_settings
-    if "steps" in given and given["steps"] <= trainer.step:
-        raise ValueError(f"--steps {given['steps']}: the run in {args.out} is already at step "
-                         f"{trainer.step}; give a larger total")
-    print(f"resuming {path} at step {trainer.step} of {trainer.settings.steps}")
-    for d, v in given.items():
+    asked = given(args, TrainSettings, TRAIN)
+    trainer = Trainer.resume(path, args.clips, **asked)
+    old, new, k = trainer.resumed_settings, trainer.settings, trainer.step
+    if "steps" in asked and asked["steps"] <= k:
+        raise ValueError(f"--steps {asked['steps']}: the run in {args.out} is already at step "
+                         f"{k}; give a larger total")
+    print(f"resuming {path} at step {k} of {new.steps}")
+    for d, v in asked.items():
         if d != "steps" and getattr(old, d) != v:
-            print(f"  {_flag(d)} {v} (was {getattr(old, d)})")
-    new, k = trainer.settings, trainer.step
-    if "steps" in given and new.steps != old.steps:
+            print(f"  {flag_of(TrainSettings, d)} {v} (was {getattr(old, d)})")
+    if "steps" in asked and new.steps != old.steps:
         if new.schedule == "cosine":
             print(f"  --steps {new.steps} (was {old.steps}): the cosine schedule now ends at step "
                   f"{new.steps}; the learning rate at step {k} is {lr_at(new, k):.3g} "
@@ -180,13 +156,12 @@ def _resume_train(args):
 
 
 def cmd_train(args) -> int:
-    from .train import Trainer
     if args.resume:
         trainer = _resume_train(args)
     else:
-        cfg = _conditioned(_config_from_args(args), args, len(args.clips))
-        settings = TrainSettings(**_given(args, TRAIN_FLAGS))
-        trainer = Trainer(cfg, args.clips, settings, out_dir=args.out)
+        cfg = _conditioned(config_from_args(args), args, len(args.clips))
+        trainer = Trainer(cfg, args.clips, TrainSettings(**given(args, TrainSettings, TRAIN)),
+                          out_dir=args.out)
     print(f"model: {trainer.config.describe()}; {trainer.net.size:,} parameters, "
           f"backend {trainer.net.backend}")
     trainer.train()
@@ -200,11 +175,6 @@ def cmd_train(args) -> int:
 
 
 def cmd_sample(args) -> int:
-    import numpy as np
-
-    from .checkpoint import CheckpointError, latest, load
-    from .model import WaveNet
-    from .sampler import CachedSampler
     path = args.checkpoint
     if os.path.isdir(path):
         path = latest(path)
@@ -232,15 +202,10 @@ def cmd_sample(args) -> int:
 
 def _run_study(cfg, clips, settings, args) -> int:
     """The study (or, with --plan, its plan); --hours fits its schedule to a budget first."""
-    import time
-
-    from . import plan as _plan
-    from .study import Study
     t0 = time.perf_counter()
     if args.hours is not None and args.resume:
         raise ValueError("--hours: a resumed study keeps the schedule it began with; leave it out")
     study = Study(cfg, clips, settings, out_dir=args.out)
-    lead = study.world.rank == 0
     plan = _plan.make(study.config, study.clips, study.settings)
     if args.hours is not None:
         fitted, f = _plan.fit_hours(plan, args.hours)
@@ -253,10 +218,10 @@ def _run_study(cfg, clips, settings, args) -> int:
         print("\n".join(plan.lines()))
         print(f"(planned in {time.perf_counter() - t0:.0f} s)")
         return 0
-    M = study.run(resume=args.resume, plan=plan)
-    if not lead:                                 # under mpiexec rank 0 alone writes the report
+    rec = study.run(resume=args.resume, plan=plan)
+    if study.world.rank != 0:                    # under mpiexec rank 0 alone writes the report
         return 0
-    acc = M["measures"]["accuracy"]
+    acc = rec.measures["accuracy"]
     print(f"done in {time.perf_counter() - t0:.0f} s (planned {plan.total_s + plan.measure_s:.0f} s); "
           "average accuracy after each stage: " + ", ".join(f"{a:.3f}" for a in acc["average"])
           + (f"; backward transfer {acc['bwt']:+.3f}" if acc["bwt"] is not None else ""))
@@ -264,120 +229,56 @@ def _run_study(cfg, clips, settings, args) -> int:
     return 0
 
 
-def _study_settings(args, base):
-    """base (StudySettings) with the flags given applied."""
-    study = {STUDY_FLAGS[d]: v for d, v in _given(args, STUDY_FLAGS).items()}
-    if args.fixed:
-        study["memorise"] = False
-    train = dataclasses.replace(base.train, **_given(args, STUDY_TRAIN_FLAGS))
-    return dataclasses.replace(base, train=train, **study)
-
-
 def cmd_study(args) -> int:
-    from . import presets
-    from .study import StudySettings
     cfg, settings = presets.get(args.preset) if args.preset else (WaveNetConfig(), StudySettings())
-    cfg = _conditioned(_config_from_args(args, cfg), args, len(args.clips))
-    return _run_study(cfg, args.clips, _study_settings(args, settings), args)
+    cfg = _conditioned(config_from_args(args, cfg), args, len(args.clips))
+    return _run_study(cfg, args.clips, study_settings(args, settings), args)
 
 
 def cmd_demo(args) -> int:
-    from .study import demo_setup
     cfg, clips, settings = demo_setup(args.quick)
-    settings = _study_settings(args, settings)
     print("wavecore demo: a learn-and-forget study on the built-in songs " + ", ".join(
         f"{n} ({len(x) / cfg.sample_rate:.1f} s)" for n, x in clips) + f" at {cfg.sample_rate} Hz")
-    return _run_study(cfg, clips, settings, args)
+    return _run_study(cfg, clips, study_settings(args, settings), args)
 
 
 def cmd_report(args) -> int:
-    from .report import build, load
-    M = load(args.dir)
-    print(f"report: {os.path.abspath(build(args.dir, M))} ({len(M['stages'])} of "
-          f"{len(M['clips'])} stages)")
+    rec = load_record(args.dir)
+    print(f"report: {os.path.abspath(build_report(args.dir, rec))} ({len(rec.stages)} of "
+          f"{len(rec.clips)} stages)")
     return 0
 
 
 def cmd_compare(args) -> int:
-    from .compare import build
-    print(f"page: {os.path.abspath(build(args.dirs, args.out))} ({len(args.dirs)} studies)")
+    print(f"page: {os.path.abspath(build_compare(args.dirs, args.out))} ({len(args.dirs)} studies)")
     return 0
 
 
-def _add_study_flags(p, out, defaults: str):
-    """The study's flags; ``defaults`` says where a flag left out takes its value."""
-    from .study import StudySettings
-    d = StudySettings()
-    dflt = (lambda v: f"default {v}") if defaults == "study" else (lambda v: "default: the demo's")
-    g = p.add_argument_group("study")
-    g.add_argument("--out", default=out, metavar="DIR", help="output directory (default %(default)s)")
-    g.add_argument("--resume", action="store_true",
-                   help="finish an interrupted study in --out (from inside the stage it stopped in)")
-    g.add_argument("--steps-per-stage", type=COUNT,
-                   help=f"step cap per stage (or the fixed count with --fixed; {dflt(d.steps_per_stage)})")
-    g.add_argument("--fixed", action="store_true",
-                   help="train a fixed number of steps per stage instead of until memorised")
-    g.add_argument("--later-steps", type=COUNT,
-                   help="train stages 2.. for exactly this many steps (the original: memorise the "
-                   "first song, then a fixed number per added song)")
-    g.add_argument("--memorised", type=_number(float, 0, 1), metavar="ACC",
-                   help="teacher-forced accuracy on the newest clip that ends a stage, in [0, 1] "
-                   f"({dflt(d.memorised_accuracy)}; 0 ends a stage at its first check)")
-    g.add_argument("--temperatures", type=NONNEG, nargs="+",
-                   help=f"render temperatures ({dflt(' '.join(f'{t:g}' for t in d.temperatures))})")
-    g.add_argument("--timeline-every", type=COUNT0,
-                   help=f"steps between timeline renders, 0: none ({dflt(d.timeline_every)})")
-    g.add_argument("--batch", type=COUNT, help=f"windows per step ({dflt(d.train.batch)})")
-    g.add_argument("--window", type=COUNT, help=f"loss-bearing samples per window ({dflt(d.train.window)})")
-    g.add_argument("--lr", type=POSITIVE, help=f"learning rate, constant ({dflt(d.train.lr)})")
-    g.add_argument("--checkpoint-minutes", type=NONNEG,
-                   help=f"also checkpoint this often inside a stage ({dflt(d.train.checkpoint_minutes)})")
-    g.add_argument("--adam-eps", type=POSITIVE, help=f"Adam's epsilon ({dflt(d.train.adam_eps)})")
-    g.add_argument("--reset-optimizer", action="store_const", const=True,
-                   help="restart Adam's moments and bias correction at every stage; the step count "
-                   "goes on (as the essay's runs did)")
-    g.add_argument("--recompute", choices=["auto", "on", "off"],
-                   help="recompute gate activations in the backward pass: less memory for long "
-                   "windows, about a fifth more time (default auto: when keeping them would take "
-                   "over a third of the memory available)")
-    g.add_argument("--backend", choices=BACKENDS, help="compute path (default auto)")
-    g.add_argument("--threads", type=COUNT, help="threads (default: all cores)")
-    g.add_argument("--seed", type=int, help="seed of the initialisation, windows and renders (default 0)")
-    cu = p.add_argument_group("curriculum")
-    cu.add_argument("--curriculum", choices=["cumulative", "sequential", "replay", "joint"],
-                    help="what stage k trains on: cumulative: clips 1..k (the essay's); sequential: "
-                    "clip k alone; replay: clip k plus --replay of the windows from older clips; "
-                    f"joint: every clip from stage 1 on, the reference ({dflt(d.curriculum)})")
-    cu.add_argument("--replay", type=_number(float, 0, 0.999), metavar="F",
-                    help=f"replay: the fraction of windows from earlier clips ({dflt(d.replay)})")
-    cu.add_argument("--ewc", type=NONNEG, metavar="LAMBDA",
-                    help="elastic weight consolidation of strength LAMBDA: after every stage a "
-                    "diagonal Fisher, and a penalty toward that stage's weights (default: none)")
-    cu.add_argument("--ewc-fisher", choices=["true", "empirical"],
-                    help="the Fisher from labels drawn from the model (true) or the clips' own "
-                    f"next samples (empirical) ({dflt(d.ewc_fisher)})")
-    cu.add_argument("--ewc-positions", type=COUNT,
-                    help=f"positions the Fisher is estimated over, per stage ({dflt(d.ewc_positions)})")
-    cu.add_argument("--order", choices=["shuffled", "in-order"],
-                    help="shuffled: every window anywhere in its clip; in-order: a drawn clip is fed "
-                    f"whole as consecutive windows, as the essay's code did ({dflt(d.train.order)})")
-    cu.add_argument("--eval-every", type=COUNT0, metavar="N",
-                    help="within-stage curves: score every clip every N steps (and 1, 2, 4, ... steps "
-                    "into each stage); 0: off (default: the N that costs about 3 %% of training)")
-    cu.add_argument("--eval-positions", type=COUNT,
-                    help=f"the fixed positions of each clip those scores read ({dflt(d.eval_positions)})")
-    r = p.add_argument_group("renders")
-    r.add_argument("--render-seconds", type=POSITIVE,
-                   help=f"continuation each render adds after its prime ({dflt(d.render_seconds)})")
-    r.add_argument("--prime", type=_prime, metavar="SECONDS|rf",
-                   help=f"seconds of the original a render reads first, or rf: one receptive field "
-                   f"({dflt(d.prime)})")
-    r.add_argument("--prime-from", choices=["own", "first"],
-                   help="own: each clip's render starts from that clip; first: every render starts "
-                   f"from clip 1, as the essay's code did ({dflt(d.prime_from)})")
-    r.add_argument("--trim-db", type=float, metavar="DB",
-                   help="trim each clip's leading and trailing frames quieter than this RMS in dBFS "
-                   "(-20 = RMS 0.1, the essay's threshold; default: no trimming)")
+# -- the parser ---------------------------------------------------------------------------------
+class _OldSpelling(argparse.Action):
+    """A flag's former name: works as the new one, and says so once."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"{parser.prog}: {option_string} is now {self.metavar}; the old spelling still works",
+              file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
+def _add_study_flags(p, out, defaults: str | None):
+    """The study's flags (STUDY_GROUPS); defaults: what the help names as a flag's default
+    (None: the dataclasses' own)."""
+    groups = {}
+    for title, cls, names in STUDY_GROUPS:
+        if title not in groups:
+            groups[title] = p.add_argument_group(title)
+            if title == "study":
+                groups[title].add_argument("--out", default=out, metavar="DIR",
+                                           help="output directory (default %(default)s)")
+                groups[title].add_argument("--resume", action="store_true", help="finish an "
+                                           "interrupted study in --out (from inside the stage it stopped in)")
+        add_flags(groups[title], cls, names, StudySettings().train if cls is TrainSettings else None, defaults)
+    groups["renders"].add_argument("--prime", dest="prime", type=prime_value, help=argparse.SUPPRESS,
+                                   action=_OldSpelling, metavar="--prime-seconds")
     c = p.add_argument_group("cost")
     c.add_argument("--plan", action="store_true",
                    help="print what the study will cost (model, schedule, memory, measured speed, "
@@ -388,42 +289,9 @@ def _add_study_flags(p, out, defaults: str):
 
 
 def _add_model_flags(p):
-    d = WaveNetConfig()
     g = p.add_argument_group("model (or --config)")
     g.add_argument("--config", metavar="JSON", help="a WaveNetConfig JSON file")
-    g.add_argument("--layers", type=COUNT, help=f"layers per stack (default {d.layers})")
-    g.add_argument("--stacks", type=COUNT, help=f"stacks (default {d.stacks})")
-    g.add_argument("--residual", type=COUNT, help=f"residual channels R (default {d.residual_channels})")
-    g.add_argument("--dilation", type=COUNT, help=f"gate channels D (default {d.dilation_channels})")
-    g.add_argument("--skip", type=COUNT, help=f"skip channels S (default {d.skip_channels})")
-    g.add_argument("--classes", type=_number(int, 2), help=f"μ-law classes (default {d.classes})")
-    g.add_argument("--sample-rate", type=COUNT, help=f"Hz (default {d.sample_rate})")
-    g.add_argument("--dilations", type=_dilations, metavar="SPEC",
-                   help="the dilation of every layer, e.g. '5x[1, 1, 2, ..., 4096]' (the essay's 70 "
-                   "layers) or '1, 2, 4, 8'; replaces --layers and --stacks")
-
-
-def _add_train_flags(p):
-    d = TrainSettings()
-    p.add_argument("--steps", type=COUNT,
-                   help=f"total steps (default {d.steps}; with --resume: the run's planned total, "
-                   "or a new one)")
-    p.add_argument("--batch", type=COUNT, help=f"windows per step (default {d.batch})")
-    p.add_argument("--window", type=COUNT, help=f"loss-bearing samples per window (default {d.window})")
-    p.add_argument("--lr", type=POSITIVE, help=f"peak learning rate (default {d.lr})")
-    p.add_argument("--schedule", choices=["cosine", "constant"], help=f"(default {d.schedule})")
-    p.add_argument("--warmup", type=COUNT0, help=f"linear warm-up steps (default {d.warmup})")
-    p.add_argument("--clip-norm", type=NONNEG, help=f"gradient clipping, 0: off (default {d.clip_norm})")
-    p.add_argument("--sampling", choices=["length", "uniform"],
-                   help=f"draw windows by clip length or uniformly per clip (default {d.sampling})")
-    p.add_argument("--checkpoint-every", type=COUNT0,
-                   help=f"steps between checkpoints, 0: by time only (default {d.checkpoint_every})")
-    p.add_argument("--checkpoint-minutes", type=NONNEG,
-                   help=f"minutes between checkpoints, 0: by steps only (default {d.checkpoint_minutes:g})")
-    p.add_argument("--keep", type=COUNT, help=f"checkpoints kept (default {d.keep})")
-    p.add_argument("--backend", choices=BACKENDS, help="compute path (default auto)")
-    p.add_argument("--threads", type=COUNT, help="threads (default: all cores)")
-    p.add_argument("--seed", type=int, help=f"seed of the initialisation and the windows (default {d.seed})")
+    add_flags(g, WaveNetConfig, MODEL)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -432,7 +300,6 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import presets
     p = _Parser(prog="wavecore", description="A WaveNet engine written from scratch: train on "
                 "clips, sample, and study how a WaveNet learns and forgets.")
     p.add_argument("--version", action="version", version=f"wavecore {__version__}")
@@ -456,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     pt.add_argument("clips", nargs="+", metavar="CLIP", help="audio files")
     pt.add_argument("--out", required=True, metavar="DIR", help="output directory")
     _add_model_flags(pt)
-    _add_train_flags(pt)
+    add_flags(pt.add_argument_group("training"), TrainSettings, TRAIN)
     pt.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
     pt.add_argument("--condition", action="store_true",
                     help="global conditioning: clip i is read with id i (sample with --gc i)")
@@ -491,7 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a named recipe, every flag given overriding it: " + "; ".join(
                          f"{k}: {v}" for k, v in presets.DESCRIPTIONS.items()))
     _add_model_flags(pst)
-    _add_study_flags(pst, "wavecore-study", "study")
+    _add_study_flags(pst, "wavecore-study", None)
     pst.add_argument("--condition", action="store_true",
                      help="global conditioning: clip j is trained and rendered with id j")
     pst.set_defaults(func=cmd_study)
@@ -500,9 +367,9 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Run the learn-and-forget study on three built-in synthesised "
                         "songs (verse, scratch shriek, chorus; drums and bass) with a small model, "
                         "and print the path of the report. Flags left out take the demo's values "
-                        "(wavecore.study.demo_setup).")
+                        "(wavecore.study.presets.demo_setup).")
     pd.add_argument("--quick", action="store_true", help="shorter clips and stages (a smoke test)")
-    _add_study_flags(pd, "wavecore-demo", "demo")
+    _add_study_flags(pd, "wavecore-demo", "default: the demo's")
     pd.set_defaults(func=cmd_demo)
 
     pr = sub.add_parser("report", help="rebuild a study's report.html from its metrics and renders",
@@ -526,14 +393,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _saved(args) -> str:
     """Where an interrupted run's progress is: ' at step N (PATH)', or ''."""
-    from .checkpoint import latest, load
     d = args.out if args.cmd == "train" else os.path.join(args.out, "checkpoints")
     path = latest(d) if os.path.isdir(d) else None
     return f" at step {load(path)[0]['step']} ({path})" if path else ""
 
 
 def main(argv=None) -> int:
-    from .train import Terminated, signals_voted, sigterm_as_interrupt
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -562,7 +427,6 @@ def main(argv=None) -> int:
         return 1
     except Exception:                                   # a bug: under MPI, stop the others too
         if w.size > 1:
-            import traceback
             traceback.print_exc()
             sys.stderr.flush()
             w.abort(1)

@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from . import layout
+from .flags import COUNT, number, parsed, setting
 
 
 class ConfigError(ValueError):
@@ -13,7 +17,7 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class WaveNetConfig:
-    """Hyper-parameters of a WaveNet (see DESIGN.md §2 for the function).
+    """Hyper-parameters of a WaveNet (the function is in the README, "The model").
 
     Dilations are ``stacks × [1, 2, 4, …, 2**(layers - 1)]``, or any list given as
     ``dilations_override`` (a list, or a spec string such as ``"5x[1, 1, 2, ..., 4096]"``: see
@@ -21,16 +25,20 @@ class WaveNetConfig:
     has kernel 2).
     """
 
-    layers: int = 10               # layers per stack
-    stacks: int = 2
-    residual_channels: int = 32    # R
-    dilation_channels: int = 32    # D (gate width)
-    skip_channels: int = 256       # S
-    classes: int = 256             # A, μ-law levels
-    sample_rate: int = 16000
+    layers: int = setting(10, "layers per stack", type=COUNT)
+    stacks: int = setting(2, "stacks", type=COUNT)
+    residual_channels: int = setting(32, "residual channels R", flag="residual", type=COUNT)
+    dilation_channels: int = setting(32, "gate channels D", flag="dilation", type=COUNT)
+    skip_channels: int = setting(256, "skip channels S", flag="skip", type=COUNT)
+    classes: int = setting(256, "μ-law classes A", type=number(int, 2))
+    sample_rate: int = setting(16000, "Hz", type=COUNT)
     gc_ids: int = 0                # number of global-conditioning ids (0: none)
     gc_channels: int = 16          # width of the conditioning embedding
-    dilations_override: tuple[int, ...] | None = field(default=None)
+    dilations_override: tuple[int, ...] | None = setting(
+        None, "the dilation of every layer, e.g. '5x[1, 1, 2, ..., 4096]' (the essay's 70 layers) "
+        "or '1, 2, 4, 8'; replaces --layers and --stacks", flag="dilations",
+        type=parsed(lambda text: parse_dilations(text)), metavar="SPEC", default_text="--stacks x "
+        "[1, 2, ..., 2^(layers - 1)]")
 
     def __post_init__(self):
         ints = ("layers", "stacks", "residual_channels", "dilation_channels",
@@ -107,8 +115,19 @@ class WaveNetConfig:
         return cls.from_dict(d)
 
     def _repr_html_(self) -> str:
-        from .display import config_html
-        return config_html(self)
+        """In Jupyter: its layers, receptive field in samples and ms, channels, parameters."""
+        e = html.escape
+        rows = [("layers", f"{self.n_layers} (dilations {e(format_dilations(self.dilations))})"),
+                ("receptive field", f"{self.receptive_field:,} samples = {self.receptive_field_ms:.1f} ms "
+                                    f"at {self.sample_rate:,} Hz"),
+                ("channels", f"residual {self.residual_channels}, gate {self.dilation_channels}, "
+                             f"skip {self.skip_channels}, {self.classes} μ-law classes"),
+                ("parameters", f"{layout.size(self):,}"),
+                ("conditioning", f"{self.gc_ids} ids" if self.gc_ids else "none")]
+        cell = "border:1px solid #ddd;padding:2px 8px"
+        return ("<div><b>WaveNet</b><table style='border-collapse:collapse'>" + "".join(
+            f"<tr><td style='{cell}'>{k}</td><td style='{cell}'>{v}</td></tr>" for k, v in rows)
+            + "</table></div>")
 
     def describe(self) -> str:
         if self.dilations_override is None:

@@ -6,6 +6,7 @@ Stage k of K (clips in the order they are added):
 - ``replay``: clip k, plus a fraction ``replay`` of the windows from clips 1..k-1 (split among
   them by the trainer's ``sampling``);
 - ``joint``: clips 1..K from stage 1 on: the reference the others' forgetting is read against.
+A new one is a ``Curriculum`` passed to ``register``.
 The trainer always holds clips 1..k (1..K for joint), so a conditioned model reads clip j with
 id j whatever the curriculum; a clip with weight 0 is never drawn.
 
@@ -20,36 +21,84 @@ F_i = mean over the positions of (d log p(label) / d θ_i)². The draws use thei
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
 import numpy as np
 
 from .model import Batch
 from .ops.ewc import ewc_backward, ewc_forward
 
-CURRICULA = ("cumulative", "sequential", "replay", "joint")
 FISHERS = ("true", "empirical")
+
+
+@dataclass(frozen=True)
+class Curriculum:
+    """What each stage trains on. ``held(stage, K)``: how many clips (1..n) the trainer holds in
+    ``stage`` (1-based); ``weights(stage, base, replay)``: (n,) each held clip's share of the
+    stage's windows (sum 1), from ``base`` (the held clips' weights by the trainer's sampling:
+    their lengths or ones); ``words``: what stage k trains on, in the report's words (``{replay}``
+    is the replay fraction in %)."""
+    name: str
+    words: str
+    held: Callable[[int, int], int]
+    weights: Callable[[int, np.ndarray, float], np.ndarray]
+
+
+CURRICULA: dict[str, Curriculum] = {}
+
+
+def register(curriculum: Curriculum) -> Curriculum:
+    """Make a curriculum known by its name to studies, the command's --curriculum and the report."""
+    CURRICULA[curriculum.name] = curriculum
+    return curriculum
+
+
+def _all_held(stage, base, replay):
+    return base / base.sum()
+
+
+def _newest(stage, base, replay):
+    w = np.zeros_like(base)
+    w[stage - 1] = 1.0
+    if stage > 1 and replay > 0:
+        w[stage - 1] = 1.0 - replay
+        w[:stage - 1] = replay * base[:stage - 1] / base[:stage - 1].sum()
+    return w
+
+
+register(Curriculum("cumulative", "stage k trained on clips 1..k", lambda s, K: s, _all_held))
+register(Curriculum("sequential", "stage k trained on clip k alone", lambda s, K: s,
+                    lambda s, base, replay: _newest(s, base, 0.0)))
+register(Curriculum("replay", "stage k trained on clip k plus {replay:.0f} % of windows from the "
+                    "clips before it", lambda s, K: s, _newest))
+register(Curriculum("joint", "every stage trained on all clips", lambda s, K: K, _all_held))
+
+
+def get(name: str) -> Curriculum:
+    if name not in CURRICULA:
+        raise ValueError(f"curriculum must be one of {', '.join(CURRICULA)}, got {name!r}")
+    return CURRICULA[name]
 
 
 def stage_clips(curriculum: str, stage: int, K: int) -> int:
     """How many clips (1..n) the trainer holds in ``stage`` (1-based)."""
-    return K if curriculum == "joint" else stage
+    return get(curriculum).held(stage, K)
 
 
 def stage_weights(curriculum: str, stage: int, lengths, sampling: str = "length",
                   replay: float = 0.0) -> np.ndarray:
     """(n,) each held clip's share of the stage's windows (sum 1), n = stage_clips(...).
     lengths: the held clips' lengths (samples)."""
-    if curriculum not in CURRICULA:
-        raise ValueError(f"curriculum must be one of {', '.join(CURRICULA)}, got {curriculum!r}")
     L = np.asarray(lengths, dtype=np.float64)
-    base = L if sampling == "length" else np.ones_like(L)
-    if curriculum in ("cumulative", "joint"):
-        return base / base.sum()
-    w = np.zeros_like(L)
-    w[stage - 1] = 1.0
-    if curriculum == "replay" and stage > 1 and replay > 0:
-        w[stage - 1] = 1.0 - replay
-        w[:stage - 1] = replay * base[:stage - 1] / base[:stage - 1].sum()
-    return w
+    return get(curriculum).weights(stage, L if sampling == "length" else np.ones_like(L), replay)
+
+
+def consolidate(trainer, lam: float, F: np.ndarray) -> None:
+    """EWC after a stage: add the penalty of Fisher F toward the trainer's parameters now."""
+    if trainer.ewc is None:
+        trainer.ewc = EWC(lam, trainer.net.size, trainer.net.backend)
+    trainer.ewc.consolidate(F, trainer.params)
 
 
 class EWC:

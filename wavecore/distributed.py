@@ -15,6 +15,7 @@ through the order of floating-point summation.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 
 import numpy as np
@@ -33,7 +34,6 @@ def launched_size() -> int:
 
 def mpi_available() -> bool:
     """Whether mpi4py is installed (the ``mpi`` extra), without importing it."""
-    import importlib.util
     return importlib.util.find_spec("mpi4py") is not None
 
 
@@ -58,7 +58,7 @@ class World(Single):
     """The MPI job: COMM_WORLD, and the ranks on this host (a shared-memory split)."""
 
     def __init__(self):
-        from mpi4py import MPI
+        from mpi4py import MPI      # the mpi extra, only under mpiexec
         self.MPI = MPI
         self.comm = MPI.COMM_WORLD
         self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()

@@ -5,7 +5,8 @@
 ``offset_table(cfg)``: its offsets in ``BLOCKS`` order, indexed by the C constants of
 ``c_header()`` (``WC_OUT_W1`` ...). The header is written into ``wavecore/_cpu/layout.h`` when
 the Cython kernels are built (setup.py) and put in front of the CUDA sources when they are
-compiled (wavecore/_gpu/device.py), so adding a block changes this file only.
+compiled (wavecore/_gpu/device.py). Adding a block changes this file and the enum and
+``layout_indices()`` of ``wavecore/_cpu/layout.pxd`` (tests/test_layout.py checks they agree).
 
 Standard library and NumPy only: setup.py runs this file to write the header.
 """

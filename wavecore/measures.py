@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .audio import mu_law_decode
+
 
 def continual_measures(R: np.ndarray) -> dict:
     """R: (K+1, K), row 0 the baseline, higher is better. Returns plain floats and lists."""
@@ -195,7 +197,6 @@ class Sources:
                 x = np.fft.irfft(np.fft.rfft(rng.standard_normal(n)) * shape, n)
                 x *= 10 ** (db / 20) / (np.sqrt(np.mean(x ** 2)) + 1e-12)
                 noise.append(log_mel(x, **self._frame)[0])
-        from .audio import mu_law_decode
         noise.append(log_mel(mu_law_decode(rng.integers(0, classes, n), classes), **self._frame)[0])
         noise = np.concatenate(noise)
         K = len(clips)

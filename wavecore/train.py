@@ -31,13 +31,16 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from tqdm import tqdm
 
 from . import audio as _audio
 from . import checkpoint as _ckpt
 from . import distributed
-from .backend import default_threads
+from .backend import BACKENDS, default_threads
+from .curriculum import EWC
 from .config import WaveNetConfig
 from .files import make_dir
+from .flags import COUNT, COUNT0, NONNEG, POSITIVE, setting
 from .model import Batch, WaveNet
 from .optim import Adam
 
@@ -46,31 +49,45 @@ class TrainingError(RuntimeError):
     """Training cannot go on (e.g. the loss kept coming out non-finite)."""
 
 
+SCHEDULES = ("cosine", "constant")
+SAMPLINGS = ("length", "uniform")
+ORDERS = ("shuffled", "in-order")
+RECOMPUTE = ("auto", "on", "off")
+
+
 @dataclass
 class TrainSettings:
-    steps: int = 2000              # total steps (the schedule's length)
-    batch: int = 4                 # windows per step
-    window: int = 4000             # loss-bearing samples per window (T)
-    lr: float = 2e-3
-    schedule: str = "cosine"       # "constant" or "cosine" (after warmup, down to lr * min_lr_ratio)
-    warmup: int = 50
+    """Every default of ``wavecore train``; each field with a flag declares it here (wavecore.flags)."""
+    steps: int = setting(2000, "total steps (with --resume: the run's planned total, or a new one)",
+                         type=COUNT)
+    batch: int = setting(4, "windows per step", type=COUNT)
+    window: int = setting(4000, "loss-bearing samples per window", type=COUNT)
+    lr: float = setting(2e-3, "peak learning rate", type=POSITIVE)
+    schedule: str = setting("cosine", "the learning rate after warm-up: constant, or a cosine down "
+                            "to lr * min_lr_ratio at the last step", choices=SCHEDULES)
+    warmup: int = setting(50, "linear warm-up steps", type=COUNT0)
     min_lr_ratio: float = 0.1
-    clip_norm: float = 1.0         # global gradient-norm clipping (0: off)
-    adam_eps: float = 1e-8         # Adam's epsilon
-    sampling: str = "length"       # "length" or "uniform"
-    seed: int = 0
+    clip_norm: float = setting(1.0, "global gradient-norm clipping, 0: off", type=NONNEG)
+    adam_eps: float = setting(1e-8, "Adam's epsilon", type=POSITIVE)
+    sampling: str = setting("length", "draw windows by clip length or uniformly per clip",
+                            choices=SAMPLINGS)
+    seed: int = setting(0, "seed of the initialisation and the windows (a study's renders too)",
+                        type=int)
     log_every: int = 10
-    checkpoint_every: int = 500    # steps between checkpoints (0: by time only)
-    checkpoint_minutes: float = 10.0  # ... and at most this long between them (0: by steps only)
-    keep: int = 3                  # checkpoints kept
+    checkpoint_every: int = setting(500, "steps between checkpoints, 0: by time only", type=COUNT0)
+    checkpoint_minutes: float = setting(10.0, "minutes between checkpoints, 0: by steps only",
+                                        type=NONNEG)
+    keep: int = setting(3, "checkpoints kept", type=COUNT)
     max_bad_steps: int = 10        # consecutive non-finite steps before giving up
     dtype: str = "float32"
-    backend: str = "auto"
-    threads: int | None = None
-    recompute: str = "auto"        # "on": recompute gate activations in backward (less memory),
-                                   # "off": keep them, "auto": on when keeping them would not fit
-    order: str = "shuffled"        # "shuffled": every window anywhere; "in-order": a drawn clip
-                                   # whole, in consecutive windows
+    backend: str = setting("auto", "compute path", choices=BACKENDS)
+    threads: int | None = setting(None, "threads", type=COUNT, default_text="all cores")
+    recompute: str = setting("auto", "recompute gate activations in the backward pass: less memory "
+                             "for long windows, about a fifth more time (auto: when keeping them "
+                             "would take over a third of the memory available)", choices=RECOMPUTE)
+    order: str = setting("shuffled", "shuffled: every window anywhere in its clip; in-order: a drawn "
+                         "clip is fed whole as consecutive windows, as the essay's code did",
+                         choices=ORDERS)
 
     def __post_init__(self):
         for k in ("steps", "batch", "window", "log_every"):
@@ -79,18 +96,14 @@ class TrainSettings:
         for k in ("checkpoint_every", "checkpoint_minutes", "keep", "max_bad_steps", "warmup"):
             if getattr(self, k) < 0:
                 raise ValueError(f"TrainSettings.{k} must be >= 0, got {getattr(self, k)}")
-        if self.schedule not in ("constant", "cosine"):
-            raise ValueError(f"schedule must be 'constant' or 'cosine', got {self.schedule!r}")
-        if self.sampling not in ("length", "uniform"):
-            raise ValueError(f"sampling must be 'length' or 'uniform', got {self.sampling!r}")
+        for k, choices in (("schedule", SCHEDULES), ("sampling", SAMPLINGS), ("order", ORDERS),
+                           ("recompute", RECOMPUTE)):
+            if getattr(self, k) not in choices:
+                raise ValueError(f"{k} must be one of {', '.join(choices)}, got {getattr(self, k)!r}")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
         if not self.adam_eps > 0:
             raise ValueError(f"adam_eps must be > 0, got {self.adam_eps}")
-        if self.order not in ("shuffled", "in-order"):
-            raise ValueError(f"order must be 'shuffled' or 'in-order', got {self.order!r}")
-        if self.recompute not in ("on", "off", "auto"):
-            raise ValueError(f"recompute must be 'on', 'off' or 'auto', got {self.recompute!r}")
 
 
 @dataclass
@@ -178,6 +191,10 @@ class Trainer:
         self._saved_at = time.monotonic()      # when the last checkpoint was written
         self.ewc = None                        # wavecore.curriculum.EWC: a penalty on the weights
         self.set_clips(clips)
+
+    def reset_optimizer(self) -> None:
+        """Restart Adam's moments and bias correction; the step count goes on."""
+        self.opt.reset()
 
     @property
     def params(self) -> np.ndarray:
@@ -456,7 +473,6 @@ class Trainer:
             t.set_clips(t.clips, meta["clip_weights"])
             t.cursor = meta["cursor"]
         if meta.get("ewc") is not None:
-            from .curriculum import EWC
             t.ewc = EWC.from_state(meta["ewc"], arrays, t.net.backend)
         t.opt.load_state({"m": arrays["adam_m"], "v": arrays["adam_v"], "step": meta["adam_step"]})
         t.rng.bit_generator.state = meta["rng"]
@@ -536,6 +552,5 @@ def signals_held():
 
 def _progress(total, desc, enabled):
     """tqdm on a terminal; silent otherwise."""
-    from tqdm import tqdm
     return tqdm(total=total, desc=desc, unit="step", leave=False, dynamic_ncols=True,
                 disable=not (enabled and sys.stderr.isatty()))

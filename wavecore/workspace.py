@@ -11,6 +11,8 @@ chunks of HEAD_ROWS rows per thread, so its buffers do not grow with the window.
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 HEAD_ROWS = 128          # output-head rows per thread per chunk
@@ -61,7 +63,6 @@ def available_memory() -> int:
     except OSError:
         pass
     try:
-        import os
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
         return 1 << 34

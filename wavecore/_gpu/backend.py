@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import Backend, BackendError
+from ..compute import Backend, BackendError
 from . import device, ops
+from .model import GpuModel
+from .sampler import GpuSampler
 
 
 class GpuBackend(Backend):
@@ -21,7 +23,6 @@ class GpuBackend(Backend):
     def step_of(self, net):
         """The GpuModel (workspaces, CUDA graphs) of this net."""
         if self._model[0] is not net:
-            from .model import GpuModel
             self._model = (net, GpuModel(net, self.dev))
         return self._model[1]
 
@@ -68,6 +69,5 @@ class GpuBackend(Backend):
         self.dev.set_tf32(on)
 
     def sampler(self, net, params, streams_per_block=None, gpu_kernel="auto"):
-        from .sampler import GpuSampler
         return GpuSampler(net, self.to_device(params, net.dtype), self.dev,
                           streams_per_block=streams_per_block, kernel=gpu_kernel)

@@ -57,7 +57,7 @@ def find() -> str | None:
     if got:
         return got[0]
     try:
-        from cuda.pathfinder import load_nvidia_dynamic_lib
+        from cuda.pathfinder import load_nvidia_dynamic_lib   # CUDA 13's CuPy finds its libraries so
         return load_nvidia_dynamic_lib("cublas").abs_path
     except Exception:
         pass

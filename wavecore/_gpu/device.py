@@ -26,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import layout
+from .. import distributed, layout
+from .cublas import Cublas
 
 KERNELS = Path(__file__).parent / "kernels"
 STEMS = ("input_conv", "gate", "residual_skip", "output_head", "softmax_ce", "optim", "sampler")
@@ -226,9 +227,8 @@ class CudaDevice(Device):
     name = "cuda"
 
     def __init__(self):
-        import cupy
+        import cupy                 # CuPy only when the GPU is asked for
 
-        from .. import distributed
         super().__init__()
         self.xp = cupy
         if distributed.launched_size() > 1:        # one GPU per rank, chosen by its local rank
@@ -246,7 +246,7 @@ class CudaDevice(Device):
         self.tf32 = os.environ.get("WAVECORE_TF32", "") == "1"
 
     def _compile(self, name, dtype):
-        import cupy
+        import cupy                 # CuPy only when the GPU is asked for
         if dtype not in self._modules:
             real = "double" if dtype == np.float64 else "float"
             self._modules[dtype] = cupy.RawModule(code=self._src, options=(
@@ -275,7 +275,7 @@ class CudaDevice(Device):
         dst.set(np.ascontiguousarray(host, dtype=dst.dtype))
 
     def _stream(self):
-        import cupy
+        import cupy                 # CuPy only when the GPU is asked for
         if self._capture_stream is None:
             self._capture_stream = cupy.cuda.Stream(non_blocking=True)
             self._events = [cupy.cuda.Event(disable_timing=True) for _ in range(2)]
@@ -283,7 +283,7 @@ class CudaDevice(Device):
 
     @contextlib.contextmanager
     def on_capture_stream(self):
-        import cupy
+        import cupy                 # CuPy only when the GPU is asked for
         cur, stream = cupy.cuda.get_current_stream(), self._stream()
         stream.wait_event(cur.record(self._events[0]))
         with stream:
@@ -304,7 +304,7 @@ class CudaDevice(Device):
 
     def _launch_graph(self, graph) -> None:
         """Replay on the capture stream, ordered after and before the current stream's work."""
-        import cupy
+        import cupy                 # CuPy only when the GPU is asked for
         cur, stream = cupy.cuda.get_current_stream(), self._capture_stream
         stream.wait_event(cur.record(self._events[0]))        # a wait takes the event's state
         graph.launch(stream)                                   # when issued: reusing it is safe
@@ -320,7 +320,6 @@ class CudaDevice(Device):
             out *= beta
             return out
         if self._blas is None:                # first used by an eager step, never while capturing
-            from .cublas import Cublas
             self._blas = Cublas.load(self.xp)
             self._blas.set_tf32(self.tf32)
         self._blas.set_stream(self.xp.cuda.get_current_stream().ptr)
@@ -338,7 +337,7 @@ class CudaDevice(Device):
     def allreduce_(self, world, buf) -> None:
         """Sum a device buffer over the ranks in place through NCCL (one communicator per
         process, its id sent from rank 0 over MPI), on the current stream."""
-        from cupy.cuda import nccl
+        from cupy.cuda import nccl  # NCCL only for several GPUs
         if self._nccl is None:
             uid = world.bcast(nccl.get_unique_id() if world.rank == 0 else None)
             self._nccl = nccl.NcclCommunicator(world.size, uid, world.rank)

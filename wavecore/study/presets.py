@@ -12,12 +12,15 @@ NAME``); any flag given overrides the preset's value.
   counts); after every stage, renders at T = 0.9, 0.7, 0.6 primed by song 1's first receptive
   field and continued for 6 s.
 
->>> config, settings = wavecore.presets.get("essay")
+>>> config, settings = wavecore.study.presets.get("essay")
 """
 from __future__ import annotations
 
-from .config import WaveNetConfig
-from .study import StudySettings, study_train_settings
+import dataclasses
+
+from .. import clips as builtin
+from ..config import WaveNetConfig
+from .settings import StudySettings, study_train_settings
 
 ESSAY_DILATIONS = "5x[1, 1, 2, ..., 4096]"
 
@@ -58,3 +61,11 @@ def get(name: str) -> tuple[WaveNetConfig, StudySettings]:
     if name not in DESCRIPTIONS:
         raise ValueError(f"unknown preset {name!r}; the presets are {', '.join(NAMES)}")
     return demo() if name == "demo" else essay()
+
+
+def demo_setup(quick: bool = False, **overrides):
+    """The demo study: (config, clips, settings): the ``demo`` preset on the three built-in songs
+    (wavecore.clips.SONGS: 4.4, 5.0 and 3.8 s; quick: their first 1 s)."""
+    cfg, settings = demo(quick)
+    clips = [(name, builtin.get(name, cfg.sample_rate, 1.0 if quick else None)) for name in builtin.SONGS]
+    return cfg, clips, dataclasses.replace(settings, **overrides)

@@ -14,12 +14,21 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import tempfile
 import time
 
 import numpy as np
 
-from . import distributed
-from .workspace import available_memory, step_bytes
+from .. import distributed
+from ..curriculum import stage_clips, stage_weights
+from ..flops import forward_flops, step_flops
+from ..layout import size as param_count
+from ..model import Batch
+from ..sampler import CachedSampler
+from ..train import Trainer, eval_chunk
+from ..workspace import available_memory, step_bytes
+from . import report
+from .activities import activities, priced
 
 FLOP_CAP = 1e12          # a timed step does at most about this much work (seconds)
 
@@ -30,8 +39,7 @@ class PlanError(ValueError):
 
 def schedule(settings, K: int) -> list[int]:
     """Steps per stage (a cap when a stage ends on memorisation)."""
-    later = settings.later_steps if settings.later_steps is not None else settings.steps_per_stage
-    return [settings.steps_per_stage] + [later] * (K - 1)
+    return [settings.steps(k) for k in range(1, K + 1)]
 
 
 def stage_windows(settings, clips) -> list[int]:
@@ -43,34 +51,10 @@ def stage_windows(settings, clips) -> list[int]:
 
 def drawn(settings, stage: int, clips) -> list[int]:
     """The clips (indices) stage ``stage`` draws windows from, by the study's curriculum."""
-    from .curriculum import stage_clips, stage_weights
     n = stage_clips(settings.curriculum, stage, len(clips))
     w = stage_weights(settings.curriculum, stage, [len(c.classes) for c in clips[:n]],
                       settings.train.sampling, settings.replay)
     return [j for j in range(n) if w[j] > 0]
-
-
-def forward_flops(cfg, T: int, B: int) -> float:
-    """Floating-point operations of the forward pass over B windows of RF + T samples: each
-    layer's dilated conv and residual 1x1 over its rows, the skip GEMM and the head over TB."""
-    R, D, S, A, L = cfg.residual_channels, cfg.dilation_channels, cfg.skip_channels, cfg.classes, cfg.n_layers
-    rows, total = (cfg.receptive_field + T - 2) * B, 0.0
-    for d in cfg.dilations:
-        rows -= d * B
-        total += 2.0 * rows * (2 * R * 2 * D + D * R)
-    return total + 2.0 * T * B * (L * D * S + S * S + S * A)
-
-
-def step_flops(cfg, T: int, B: int, recompute: bool = False) -> float:
-    """A training step: the backward pass costs twice the forward; recomputing the gate
-    activations adds each layer's dilated conv once more."""
-    extra = 0.0
-    if recompute:
-        rows = (cfg.receptive_field + T - 2) * B
-        for d in cfg.dilations:
-            rows -= d * B
-            extra += 2.0 * rows * 2 * cfg.residual_channels * 2 * cfg.dilation_channels
-    return 3 * forward_flops(cfg, T, B) + extra
 
 
 @dataclasses.dataclass
@@ -93,6 +77,7 @@ class Plan:
     step_s: list = dataclasses.field(default_factory=list)    # seconds per step, per stage
     seconds: dict = dataclasses.field(default_factory=dict)   # estimated wall time by part
     measure_s: float = 0.0
+    rates: dict = dataclasses.field(default_factory=dict)   # measured: forward FLOP/s, sampler, report
 
     # -- counts -----------------------------------------------------------------------------
     @property
@@ -145,14 +130,14 @@ class Plan:
             + f"{self.samples_per_s:,.0f} trained samples/s, {self.step_s[0]:.3g} s per step"
             + ("" if self.measured_T == self.windows[0] else
                f" (timed at windows of {self.measured_T:,}, scaled by the work of a step)"),
-            f"time      about {_duration(self.total_s)}: " + ", ".join(
-                f"{k} {_duration(v)} ({100 * v / max(self.total_s, 1e-9):.0f} %)" for k, v in self.seconds.items()),
+            f"time      about {duration(self.total_s)}: " + ", ".join(
+                f"{k} {duration(v)} ({100 * v / max(self.total_s, 1e-9):.0f} %)" for k, v in self.seconds.items()),
             f"renders   after every stage at T = {', '.join(f'{t:g}' for t in st.temperatures)}: "
             f"{st.render_seconds:g} s after a {st.prime_samples(cfg) / sr:.2f} s prime "
             f"({'clip 1' if st.prime_from == 'first' else 'each clip'}'s start)",
         ]
         if self.ranks == 1 and distributed.mpi_available():
-            est = ", ".join(f"{n} ranks {_duration(self._with_ranks(n))}" for n in (2, 4, 8))
+            est = ", ".join(f"{n} ranks {duration(self._with_ranks(n))}" for n in (2, 4, 8))
             out.append(f"MPI       on N machines like this one, one rank each: {est} (training split "
                        f"by windows, scoring and renders by clip; the Allreduce of "
                        f"{_gb(self.params * np.dtype(st.train.dtype).itemsize)} per step not included)")
@@ -164,12 +149,11 @@ class Plan:
                 f"{' (at most)' if self.settings.memorise else ''} of {self.batch} x "
                 f"{self.windows[0]:,} samples, {_count(self.trained_samples)} trained samples; step "
                 f"memory {_gb(self.step_bytes + self.state_bytes)}; {self.samples_per_s:,.0f} samples/s "
-                f"-> about {_duration(self.total_s)} (study overhead {100 * over / max(self.total_s, 1e-9):.0f} %)")
+                f"-> about {duration(self.total_s)} (study overhead {100 * over / max(self.total_s, 1e-9):.0f} %)")
 
     @property
     def params(self) -> int:
-        from .layout import size
-        return size(self.config)
+        return param_count(self.config)
 
     def _with_ranks(self, n: int) -> float:
         K = len(self.clips)
@@ -191,7 +175,8 @@ def _gb(n: float) -> str:
     return f"{n / 2 ** 30:.2f} GiB" if n >= 2 ** 30 else f"{n / 2 ** 20:.0f} MiB"
 
 
-def _duration(s: float) -> str:
+def duration(s: float) -> str:
+    """Seconds in words: 42 s, 17 min, 3.5 h, 2.0 days."""
     if s < 90:
         return f"{s:.0f} s"
     if s < 5400:
@@ -204,7 +189,6 @@ def _duration(s: float) -> str:
 # -- making a plan ----------------------------------------------------------------------------------
 def make(config, clips, settings) -> Plan:
     """Count the study's work and time a few steps of it here (every rank under mpiexec)."""
-    from .train import Trainer
     world = distributed.world()
     t0 = time.perf_counter()
     ts = settings.train
@@ -230,15 +214,13 @@ def make(config, clips, settings) -> Plan:
                 windows, recompute, light, keep, state, avail)
     del probe
     _measure(plan, world)
+    _estimate(plan)
     plan.measure_s = time.perf_counter() - t0
     return plan
 
 
 def _measure(plan: Plan, world) -> None:
-    """Time the training step, an evaluation chunk and the sampler; fill plan.seconds."""
-    from .model import Batch
-    from .sampler import CachedSampler
-    from .train import Trainer, eval_chunk
+    """Time the training step, an evaluation chunk and the sampler (plan.step_s, plan.rates)."""
     cfg, st, clips = plan.config, plan.settings, plan.clips
     RF, B = cfg.receptive_field, plan.batch
     Bl = max(1, -(-B // world.size))
@@ -285,97 +267,46 @@ def _measure(plan: Plan, world) -> None:
         gen = max(1e-9, (took[2] - took[1]) / 2048)
         forced = max(0.0, took[1] - 64 * gen) / (RF + 1)
         costs[streams] = world.bcast((forced, gen))           # seconds per forced, generated step
-    _estimate(plan, world.size, eval_rate, costs, world.bcast(_report_cost(cfg.sample_rate)))
+    plan.rates = {"eval_flops_per_s": eval_rate, "sampler": costs,
+                  "report": world.bcast(_report_cost(cfg.sample_rate))}
 
 
 def _report_cost(sr) -> tuple[float, float]:
     """Seconds to draw one of the report's summary figures and one render's spectrogram."""
-    import tempfile
-
-    from . import report
-    plt = report._plt()
-    M = {"accuracy": [[0.5, 0.5]] * 3, "clips": ["a", "b"]}
+    plt = report.pyplot()
     with tempfile.TemporaryDirectory() as d:
         t0 = time.perf_counter()
-        report._heatmap(plt, M, "accuracy", os.path.join(d, "h.png"), "", ".2f", "viridis", 0, 1)
+        report.heatmap(plt, [[0.5, 0.5]] * 3, ["a", "b"], os.path.join(d, "h.png"), "", ".2f",
+                       "viridis", 0, 1)
         t1 = time.perf_counter()
-        report._spectrogram(plt, np.zeros(sr, np.float32) + 0.1, sr, os.path.join(d, "s.png"), "")
+        report.spectrogram(plt, np.zeros(sr, np.float32) + 0.1, sr, os.path.join(d, "s.png"), "")
         return t1 - t0, time.perf_counter() - t1
 
 
-def _estimate(plan: Plan, ranks: int, eval_rate: float, sampler_costs: dict, report_cost) -> None:
-    """plan.seconds from the measured rates: the training step per stage, forward FLOP/s, the
-    sampler's (forced, generated) seconds per step by stream count, the report's figures."""
-    from .study import render_jobs
-    from .train import eval_chunk
-    cfg, st, clips = plan.config, plan.settings, plan.clips
-    K, sr = len(clips), cfg.sample_rate
-    P = st.prime_samples(cfg)
-    chunk = eval_chunk(cfg)
-    train = sum(n * s for n, s in zip(plan.steps, plan.step_s))
-    checks = 0.0
-    if st.memorise:
-        size = min(chunk, st.check_positions)
-        one = -(-st.check_positions // size) * forward_flops(cfg, size, 1) / eval_rate
-        fixed_later = st.later_steps is not None
-        checks = sum((n // st.check_every) * one for k, n in enumerate(plan.steps)
-                     if k == 0 or not fixed_later)
-    def render_s(streams, prime, n):                  # one sampler call
-        forced, gen = sampler_costs[streams]
-        return (cfg.receptive_field + prime) * forced + n * gen
-
-    timeline = 0.0
-    if st.timeline_every:
-        one = render_s(1, P, int(round(st.timeline_seconds * sr)))
-        timeline = sum(n // st.timeline_every for n in plan.steps) * one
-    score_one = sum(_scored_flops(cfg, len(c.classes), chunk, st.score_positions) for c in clips) / eval_rate
-    scoring = (K + 1) * score_one / min(ranks, K)
-    n_render = int(round(st.render_seconds * sr))
-    n_unprimed = int(round(st.unprimed_seconds * sr))
-    renders = report = 0.0
-    fig, spec = report_cost
-    for s in range(1, K + 1):
-        S = len(st.temperatures)
-        jobs = [render_s(S, P, n_render)] * len(render_jobs(st, cfg, clips, s)) + [render_s(S, 0, n_unprimed)]
-        renders += sum(sorted(jobs, reverse=True)[::ranks])
-        report += 4 * fig + len(jobs) * len(st.temperatures) * spec + (K * spec if s == 1 else 0)
-    every = st.eval_every if st.eval_every is not None else monitor_every(cfg, st, clips)
-    monitor = 0.0
-    if every:
-        evals = 1 + sum(n // every + sum(1 for k in range(64) if 2 ** k < every and 2 ** k <= n)
-                        for n in plan.steps)        # every N steps, and 1, 2, 4, ... < N into a stage
-        monitor = evals * sum(_scored_flops(cfg, len(c.classes), chunk, st.eval_positions)
-                              for c in clips) / eval_rate
-    plan.seconds = {"training": train, "checks": checks, "timeline": timeline, "monitor": monitor,
-                    "scoring": scoring, "renders": renders, "report": report}
-    if st.ewc is not None:          # one forward and backward per position (+ a forward: true)
-        one = (step_flops(cfg, 1, 1) + (forward_flops(cfg, 1, 1) if st.ewc_fisher == "true" else 0))
-        plan.seconds["ewc"] = K * st.ewc_positions * one / eval_rate
+def _estimate(plan: Plan) -> None:
+    """plan.seconds from the measured rates: the training step per stage, each activity's cost
+    (wavecore.study.activities) at the forward FLOP/s and the sampler's speed, the report's
+    figures."""
+    cfg, st, clips, r = plan.config, plan.settings, plan.clips, plan.rates
+    K = len(clips)
+    acts = activities(_Costing(cfg, st, clips))
+    seconds = {"training": sum(n * s for n, s in zip(plan.steps, plan.step_s))}
+    for a in acts:
+        seconds[a.name] = sum(priced(a.cost(s, plan.steps[s - 1] if s else 0), r["eval_flops_per_s"],
+                                     r["sampler"], plan.ranks) for s in range(K + 1))
+    fig, spec = r["report"]
+    renders = next(a for a in acts if a.name == "renders")
+    seconds["report"] = sum(4 * fig + len(renders.jobs(s)) * len(st.temperatures) * spec
+                            + (K * spec if s == 1 else 0) for s in range(1, K + 1))
+    plan.seconds = seconds
 
 
-MONITOR_SHARE = 0.03      # the within-stage curves' default cost, as a share of training
-
-
-def monitor_every(cfg, settings, clips) -> int:
-    """The default ``eval_every``: the fewest steps between two scorings of every clip (on
-    ``eval_positions`` positions each) for which their forward passes cost at most
-    MONITOR_SHARE of the training steps' FLOPs. The extra scorings at 1, 2, 4, ... steps into
-    a stage add about log2(N) per stage; the cost measured is in each stage's time split."""
-    from .train import eval_chunk
-    chunk = eval_chunk(cfg)
-    scoring = sum(_scored_flops(cfg, len(c.classes), chunk, settings.eval_positions) for c in clips)
-    T = min(settings.train.window, min(len(c.classes) for c in clips))
-    step = step_flops(cfg, T, settings.train.batch)
-    return max(1, int(np.ceil(scoring / (MONITOR_SHARE * step))))
-
-
-def _scored_flops(cfg, n, chunk, positions):
-    """The work of scoring a clip of n samples (Trainer.evaluate)."""
-    if positions is not None and positions < n:
-        size = min(chunk, positions)
-        return -(-positions // size) * forward_flops(cfg, size, 1)
-    c = min(chunk, n)
-    return -(-n // c) * forward_flops(cfg, c, 1)
+@dataclasses.dataclass
+class _Costing:
+    """What an activity reads to state its cost (a Study, without running one)."""
+    config: object
+    settings: object
+    clips: list
 
 
 def fit_hours(plan: Plan, hours: float):
@@ -383,29 +314,24 @@ def fit_hours(plan: Plan, hours: float):
     plan's own measurement), keeping the ratio of the first stage to the later ones; stages then
     train their counts (no early end on memorisation). Returns (settings, fraction of the
     preset's schedule)."""
-    st = plan.settings
     budget = hours * 3600 - plan.measure_s
-    fixed = plan.seconds["scoring"] + plan.seconds["renders"] + plan.seconds["report"]
-    per_step = [s + (plan.seconds["timeline"] / max(1, sum(plan.steps)))
-                for s in plan.step_s]
-    base = sum(n * c for n, c in zip(plan.steps, per_step))
-    f = (budget - fixed) / base
+    fixed_steps = dataclasses.replace(plan.settings, memorise=False)
+    full = rescaled(plan, fixed_steps)
+    none = rescaled(plan, fixed_steps, steps=[0] * len(plan.steps))
+    fixed = none.total_s                          # what does not grow with the steps
+    f = (budget - fixed) / max(1e-9, full.total_s - fixed)
     if f <= 0 or f * plan.steps[0] < 1:
         raise PlanError(f"--hours {hours:g}: scoring and renders alone take about "
-                        f"{_duration(fixed)} here, and a step {plan.step_s[0]:.3g} s; give more time "
+                        f"{duration(fixed)} here, and a step {plan.step_s[0]:.3g} s; give more time "
                         "or fewer temperatures, shorter --render-seconds or fewer clips")
     first = max(1, round(f * plan.steps[0]))
     later = max(1, round(f * plan.steps[1])) if len(plan.steps) > 1 else None
-    new = dataclasses.replace(st, memorise=False, steps_per_stage=first, later_steps=later)
-    return new, f
+    return dataclasses.replace(fixed_steps, steps_per_stage=first, later_steps=later), f
 
 
-def rescaled(plan: Plan, settings) -> Plan:
+def rescaled(plan: Plan, settings, steps=None) -> Plan:
     """The plan of ``settings`` (another schedule) from the same measurements."""
-    p = dataclasses.replace(plan, settings=settings, steps=schedule(settings, len(plan.clips)))
-    s = dict(plan.seconds)
-    s["training"] = sum(n * t for n, t in zip(p.steps, p.step_s))
-    s["timeline"] = plan.seconds["timeline"] * sum(p.steps) / max(1, sum(plan.steps))
-    s["checks"] = 0.0 if not settings.memorise else plan.seconds["checks"]
-    p.seconds = s
+    p = dataclasses.replace(plan, settings=settings,
+                            steps=steps if steps is not None else schedule(settings, len(plan.clips)))
+    _estimate(p)
     return p

@@ -1,32 +1,52 @@
 """The study's report: figures (matplotlib, PNG) and one self-contained report.html with
-relative links only, plus metrics.json with every number."""
+relative links only, plus metrics.json with every number (wavecore.study.record).
+
+The parts are public, for other pages (``wavecore compare``, the Jupyter view): ``pyplot()``,
+one function per figure (each takes the pyplot module, what it draws and the PNG's path),
+``save_figure``, ``share_bar``, ``audio_tag``, ``curriculum_words``, ``page`` and ``build``.
+"""
 from __future__ import annotations
 
 import html
-import json
 import os
+import warnings
 
 import numpy as np
 
-from . import audio as _audio
-from .files import atomic_write, make_dir
-from .measures import stft_db
+from .. import audio as _audio
+from ..curriculum import CURRICULA
+from ..files import atomic_write, make_dir
+from ..measures import stft_db
+from .activities import KINDS
+from .record import write_metrics
 
 
-def _plt():
-    import matplotlib
+def pyplot():
+    """matplotlib.pyplot on the Agg backend with the report's style (imported here, at plot
+    time: matplotlib is slow to import and a study that writes no report never needs it)."""
+    import matplotlib           # at plot time: slow to import, and only the report draws
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # (after choosing the Agg backend)
     plt.rcParams.update({"figure.dpi": 100, "font.size": 9, "axes.spines.top": False,
                          "axes.spines.right": False})
     return plt
 
 
-def _heatmap(plt, M, key, path, title, fmt, cmap, vmin=None, vmax=None):
-    R = np.array(M[key])
+def save_figure(plt, fig, path):
+    """Lay out (quietly: a figure too small for tight layout is kept as drawn), write, close."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Tight layout not applied")
+        fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def heatmap(plt, matrix, clips, path, title, fmt, cmap, vmin=None, vmax=None):
+    """A stage x clip matrix (row 0: untrained); bold: the clip was already trained on."""
+    R = np.array(matrix)
     fig, ax = plt.subplots(figsize=(1.6 + 1.3 * R.shape[1], 1.0 + 0.55 * R.shape[0]))
     im = ax.imshow(R, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
-    ax.set_xticks(range(R.shape[1]), M["clips"])
+    ax.set_xticks(range(R.shape[1]), clips)
     ax.set_yticks(range(R.shape[0]), ["untrained"] + [f"after stage {i}" for i in range(1, R.shape[0])])
     for i in range(R.shape[0]):
         for j in range(R.shape[1]):
@@ -36,87 +56,80 @@ def _heatmap(plt, M, key, path, title, fmt, cmap, vmin=None, vmax=None):
                     fontweight="bold" if seen else "normal")
     ax.set_title(title)
     fig.colorbar(im, ax=ax, fraction=0.04)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(plt, fig, path)
 
 
 def _luma(rgba):
     return 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2]
 
 
-def _loss_curve(plt, M, path):
+def loss_curve(plt, rec, path):
     fig, ax = plt.subplots(figsize=(8, 3))
-    if M["loss_curve"]:
-        c = np.array(M["loss_curve"])
+    if rec.loss_curve:
+        c = np.array(rec.loss_curve)
         ax.plot(c[:, 0], c[:, 1], lw=0.8, color="#444")
-    for st in M["stages"]:
-        ax.axvline(st["end_step"], color="#c33", lw=0.8, ls="--")
-        ax.text(st["end_step"], ax.get_ylim()[1], f" end of stage {st['stage']}", color="#c33",
+    for st in rec.stages:
+        ax.axvline(st.end_step, color="#c33", lw=0.8, ls="--")
+        ax.text(st.end_step, ax.get_ylim()[1], f" end of stage {st.stage}", color="#c33",
                 fontsize=7, va="top", rotation=90)
     ax.set_xlabel("step")
     ax.set_ylabel("training loss (bits/sample)")
     ax.set_yscale("log")
     ax.set_title("Training loss (windows of the clips of the current stage)")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(plt, fig, path)
 
 
-def _traces(plt, M, path):
-    K = len(M["clips"])
+def traces(plt, rec, path):
+    K = len(rec.clips)
     fig, axes = plt.subplots(K, 1, figsize=(8, 1.9 * K), squeeze=False)
     cmap = plt.get_cmap("viridis")
-    S = len(M["traces"])
+    S = len(rec.traces)
     for j, ax in enumerate(axes[:, 0]):
-        blocks = M.get("trace_blocks", [None] * K)[j] or {"starts": [0], "bins": len(M["traces"][0][j])}
-        nb, sr, dt = blocks["bins"], M["sample_rate"], M["trace_bin_seconds"]
+        blocks = (rec.trace_blocks or [None] * K)[j] or {"starts": [0], "bins": len(rec.traces[0][j])}
+        nb, sr, dt = blocks["bins"], rec.sample_rate, rec.trace_bin_seconds
         for s in range(S):
-            y = np.array(M["traces"][s][j])
+            y = np.array(rec.traces[s][j])
             for b, start in enumerate(blocks["starts"]):   # the scored blocks, where they lie
                 ax.plot(start / sr + np.arange(nb) * dt, y[b * nb:(b + 1) * nb], lw=0.8,
                         color=cmap(s / max(1, S - 1)),
                         label=None if b else "untrained" if s == 0 else f"after stage {s}")
         ax.set_ylabel("bits/sample")
-        ax.set_title(f"{M['clips'][j]}: where in the clip the network knows what comes next",
+        ax.set_title(f"{rec.clips[j]}: where in the clip the network knows what comes next",
                      fontsize=9)
         ax.set_ylim(bottom=0)
     axes[-1, 0].set_xlabel("time in clip (s)")
     axes[0, 0].legend(fontsize=7, ncol=min(S, 5), loc="upper right")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(plt, fig, path)
 
 
-def _labels(M) -> list[str]:
+def _labels(rec) -> list[str]:
     """The resemblance shares' names: the clips, silence, noise, novel."""
-    return list(M["clips"]) + ["silence", "noise", "novel"]
+    return list(rec.clips) + ["silence", "noise", "novel"]
 
 
 TAB10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
          "#bcbd22", "#17becf"]
 
 
-def _colors(M) -> list[str]:
+def _colors(rec) -> list[str]:
     """One colour per source: the clips from tab10, then silence, noise and novel in greys."""
-    return [TAB10[j % 10] for j in range(len(M["clips"]))] + ["#e6e6e6", "#9a9a9a", "#333333"]
+    return [TAB10[j % 10] for j in range(len(rec.clips))] + ["#e6e6e6", "#9a9a9a", "#333333"]
 
 
 def _shares(r, labels) -> list[float]:
-    sh = (r.get("resemblance") or {}).get("shares", {})
+    sh = (r.resemblance or {}).get("shares", {})
     return [sh.get(k, 0.0) for k in labels]
 
 
-def _merge_map(plt, M, stage, path):
+def merge_map(plt, rec, stage, path):
     """Rendered clip x source heatmaps of one stage, one panel per temperature."""
-    labels, temps = _labels(M), M["temperatures"]
-    rows = [r for r in M["renders"] if r["stage"] == stage] + \
-        [dict(r, clip="unprimed") for r in M["unprimed"] if r["stage"] == stage]
-    names = list(dict.fromkeys(r["clip"] for r in rows))
+    labels, temps = _labels(rec), rec.temperatures
+    rows = [r for r in rec.renders + rec.unprimed if r.stage == stage]
+    names = list(dict.fromkeys(r.clip for r in rows))
     fig, axes = plt.subplots(1, len(temps), figsize=(0.6 + 0.62 * len(labels) * len(temps),
                                                      0.9 + 0.42 * len(names)), squeeze=False)
     for ax, t in zip(axes[0], temps):
-        by = {r["clip"]: _shares(r, labels) for r in rows if r["temperature"] == t}
+        by = {r.clip: _shares(r, labels) for r in rows if r.temperature == t}
         H = np.array([by.get(n, [np.nan] * len(labels)) for n in names])
         ax.imshow(H, cmap="Blues", vmin=0, vmax=1, aspect="auto")
         ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=7)
@@ -128,21 +141,19 @@ def _merge_map(plt, M, stage, path):
                             color="white" if H[i, j] > 0.55 else "black")
         ax.set_title(f"T = {t:g}", fontsize=8)
     fig.suptitle(f"Merge map after stage {stage}: where each render's frames come from (%)", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(plt, fig, path)
 
 
-def _sources_by_stage(plt, M, j, path):
+def sources_by_stage(plt, rec, j, path):
     """Clip j's reproductions' shares, stacked, stage by stage; one panel per temperature."""
-    labels, temps, colors = _labels(M), M["temperatures"], _colors(M)
-    clip = M["clips"][j]
+    labels, temps, colors = _labels(rec), rec.temperatures, _colors(rec)
+    clip = rec.clips[j]
     fig, axes = plt.subplots(1, len(temps), figsize=(1.4 + 2.2 * len(temps), 2.3), squeeze=False,
                              sharey=True)
     for ax, t in zip(axes[0], temps):
-        rs = sorted((r for r in M["renders"] if r["clip"] == clip and r["temperature"] == t),
-                    key=lambda r: r["stage"])
-        x = [r["stage"] for r in rs]
+        rs = sorted((r for r in rec.renders if r.clip == clip and r.temperature == t),
+                    key=lambda r: r.stage)
+        x = [r.stage for r in rs]
         bottom = np.zeros(len(rs))
         for k, name in enumerate(labels):
             v = np.array([_shares(r, labels)[k] for r in rs])
@@ -154,68 +165,62 @@ def _sources_by_stage(plt, M, j, path):
     axes[0, 0].set_ylabel("share of frames")
     axes[0, -1].legend(fontsize=6, loc="center left", bbox_to_anchor=(1, 0.5))
     fig.suptitle(f"What {clip}'s reproduction is made of, stage by stage", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(plt, fig, path)
 
 
-def _moments(plt, M, j, path):
+def moments(plt, rec, j, path):
     """Which moments of clip j the stage's renders draw on: a strip per stage under the
     original's spectrogram (same time axis)."""
-    clip, S = M["clips"][j], len(M["stages"])
+    clip, S = rec.clips[j], len(rec.stages)
     rows, dt = [], 0.1
     for s in range(1, S + 1):
         h = None
-        for r in M["renders"] + M["unprimed"]:
-            res = r.get("resemblance")
-            if r["stage"] == s and res:
+        for r in rec.renders + rec.unprimed:
+            res = r.resemblance
+            if r.stage == s and res:
                 v = np.array(res["moments"][clip], np.float64)
                 h, dt = (v if h is None else h + v), res["moment_bin_s"]
         rows.append(h)
     n = max((len(h) for h in rows if h is not None), default=1)
     H = np.array([np.zeros(n) if h is None else h / max(1.0, h.sum()) for h in rows])
     fig, ax = plt.subplots(figsize=(4.2, 0.45 + 0.22 * S))
-    from matplotlib.colors import PowerNorm
+    from matplotlib.colors import PowerNorm      # matplotlib at plot time (see pyplot)
     ax.imshow(H, aspect="auto", cmap="Greens", norm=PowerNorm(0.5, vmin=0, vmax=max(H.max(), 1e-9)),
               interpolation="nearest", extent=[0, n * dt, S + 0.5, 0.5])
     ax.set_yticks(range(1, S + 1), [f"after {s}" for s in range(1, S + 1)], fontsize=6)
     ax.tick_params(axis="x", labelsize=6)
     ax.set_title(f"moments of {clip} the renders draw on", fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(plt, fig, path)
 
 
-def _monitor(plt, M, path):
+def monitor_curves(plt, rec, path):
     """Teacher-forced bits/sample of every clip during the whole run (fixed positions), with the
     stage boundaries: a new clip's arrival, the drop it causes and any recovery."""
     fig, ax = plt.subplots(figsize=(8, 3))
-    pts = M.get("monitor", [])
+    pts = rec.monitor
     if pts:
         steps = np.array([p[0] for p in pts])
         B = np.array([p[2] for p in pts])
         cmap = plt.get_cmap("tab10")
-        for j, c in enumerate(M["clips"]):
+        for j, c in enumerate(rec.clips):
             ax.plot(steps, B[:, j], lw=1.0, marker=".", ms=2.5, color=cmap(j % 10), label=c)
-    for st in M["stages"]:
-        ax.axvline(st["end_step"], color="#c33", lw=0.8, ls="--")
+    for st in rec.stages:
+        ax.axvline(st.end_step, color="#c33", lw=0.8, ls="--")
     ax.set_xlabel("step")
     ax.set_ylabel("bits/sample (teacher-forced)")
-    ax.set_title(f"Within-stage curves ({M.get('curriculum', {}).get('name', 'cumulative')}): every clip, "
+    ax.set_title(f"Within-stage curves ({rec.curriculum.name}): every clip, "
                  "seen or not; dashed: end of a stage", fontsize=9)
     if pts:
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(plt, fig, path)
 
 
-def _share_bar(r, M) -> str:
+def share_bar(r, rec) -> str:
     """A render's shares as an inline stacked bar and its largest parts in words."""
-    res = r.get("resemblance")
+    res = r.resemblance
     if not res:
         return ""
-    labels, colors = _labels(M), _colors(M)
+    labels, colors = _labels(rec), _colors(rec)
     sh = _shares(r, labels)
     bar = "".join(f"<span style='width:{100 * v:.1f}%;background:{c}' title='{html.escape(k)} "
                   f"{100 * v:.0f}%'></span>" for k, v, c in zip(labels, sh, colors) if v > 0)
@@ -224,84 +229,62 @@ def _share_bar(r, M) -> str:
     return f"<div class='shares'>{bar}</div><div class='note'>{words}</div>"
 
 
-def _spectrogram(plt, x, sr, path, title):
+def spectrogram(plt, x, sr, path, title):
     fig, ax = plt.subplots(figsize=(4.2, 1.6))
     S = stft_db(x)
     ax.imshow(S.T, origin="lower", aspect="auto", cmap="magma", vmin=-60, vmax=S.max(),
               extent=[0, len(x) / sr, 0, sr / 2000])
     ax.set_ylabel("kHz")
     ax.set_title(title, fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(plt, fig, path)
 
 
-def _audio_tag(rel):
+def audio_tag(rel):
     return f'<audio controls preload="none" src="{html.escape(rel)}"></audio>'
 
 
-def _fmt(v, fmt=".3f"):
-    return "–" if v is None else format(v, fmt)
+def num(v, spec=".3f"):
+    """A number for a table cell; a dash for None."""
+    return "–" if v is None else format(v, spec)
 
 
-def load(d: str) -> dict:
-    """A study's metrics: DIR/metrics.json (written after every stage), else DIR/study.json.
-    ValueError (naming the file) when neither is there, one is unreadable or no stage ended."""
-    for name, key in (("metrics.json", None), ("study.json", "metrics")):
-        path = os.path.join(d, name)
-        if os.path.exists(path):
-            try:
-                with open(path, encoding="utf-8") as f:
-                    M = json.load(f)
-            except (OSError, json.JSONDecodeError) as e:
-                raise ValueError(f"{path}: cannot read it ({e})") from None
-            M = M[key] if key else M
-            if not M.get("stages"):
-                raise ValueError(f"{path}: no stage has ended yet; there is nothing to show")
-            return M
-    raise ValueError(f"{d}: neither metrics.json nor study.json is there (is it the --out of a study?)")
-
-
-def build(out_dir, M: dict) -> str:
-    """Write figures/, metrics.json and report.html into out_dir; return the report's path.
-    A spectrogram already in figures/ is kept (the report is rebuilt after every stage)."""
-    plt = _plt()
+def build(out_dir, rec) -> str:
+    """Write figures/, metrics.json and report.html into out_dir for a study's record
+    (wavecore.study.record); return the report's path. A spectrogram already in figures/ is kept
+    (the report is rebuilt after every stage)."""
+    plt = pyplot()
     fig_dir = os.path.join(out_dir, "figures")
     make_dir(fig_dir)
-    sr = M["sample_rate"]
-    _heatmap(plt, M, "accuracy", os.path.join(fig_dir, "accuracy.png"),
-             "Teacher-forced top-1 accuracy (bold: clip already trained on)", ".2f", "viridis", 0, 1)
-    _heatmap(plt, M, "bits", os.path.join(fig_dir, "bits.png"),
-             "Teacher-forced bits per sample (lower is better)", ".2f", "magma_r", 0, None)
-    _loss_curve(plt, M, os.path.join(fig_dir, "loss.png"))
-    _traces(plt, M, os.path.join(fig_dir, "traces.png"))
-    _monitor(plt, M, os.path.join(fig_dir, "monitor.png"))
-    with_shares = any(r.get("resemblance") for r in M["renders"] + M["unprimed"])
-    for st in M["stages"] if with_shares else []:
-        png = os.path.join(fig_dir, f"merge_stage_{st['stage']}.png")
+    sr = rec.sample_rate
+    heatmap(plt, rec.accuracy, rec.clips, os.path.join(fig_dir, "accuracy.png"),
+            "Teacher-forced top-1 accuracy (bold: clip already trained on)", ".2f", "viridis", 0, 1)
+    heatmap(plt, rec.bits, rec.clips, os.path.join(fig_dir, "bits.png"),
+            "Teacher-forced bits per sample (lower is better)", ".2f", "magma_r", 0, None)
+    loss_curve(plt, rec, os.path.join(fig_dir, "loss.png"))
+    traces(plt, rec, os.path.join(fig_dir, "traces.png"))
+    monitor_curves(plt, rec, os.path.join(fig_dir, "monitor.png"))
+    with_shares = any(r.resemblance for r in rec.renders + rec.unprimed)
+    for st in rec.stages if with_shares else []:
+        png = os.path.join(fig_dir, f"merge_stage_{st.stage}.png")
         if not os.path.exists(png):                          # a stage's renders do not change
-            _merge_map(plt, M, st["stage"], png)
-    for j in range(len(M["clips"])) if with_shares else []:
-        _sources_by_stage(plt, M, j, os.path.join(fig_dir, f"sources_{j + 1}.png"))
-        _moments(plt, M, j, os.path.join(fig_dir, f"moments_{j + 1}.png"))
-    originals = M["originals"]                   # originals[j]: clip j's file, relative
+            merge_map(plt, rec, st.stage, png)
+    for j in range(len(rec.clips)) if with_shares else []:
+        sources_by_stage(plt, rec, j, os.path.join(fig_dir, f"sources_{j + 1}.png"))
+        moments(plt, rec, j, os.path.join(fig_dir, f"moments_{j + 1}.png"))
+    originals = rec.originals                   # originals[j]: clip j's file, relative
     for k, rel in enumerate(originals):
         png = os.path.join(fig_dir, f"spec_original_{k + 1}.png")
         if not os.path.exists(png):                          # drawn by an earlier stage's report
-            _spectrogram(plt, _audio.load(os.path.join(out_dir, rel), sr), sr, png,
-                         f"original: {M['clips'][k]}")
-    for r in M["renders"] + M["unprimed"]:
-        png = os.path.join("figures", "spec_" + r["path"].replace(os.sep, "_").replace(".wav", ".png"))
-        r["spectrogram"] = png
-        if os.path.exists(os.path.join(out_dir, png)):      # drawn by an earlier stage's report
-            continue
-        x = _audio.load(os.path.join(out_dir, r["path"]), sr)
-        label = r.get("clip", "unprimed")
-        _spectrogram(plt, x, sr, os.path.join(out_dir, png),
-                     f"stage {r['stage']}, {label}, T={r['temperature']:g}")
-    atomic_write(os.path.join(out_dir, "metrics.json"), lambda f: json.dump(M, f, indent=1), "w")
+            spectrogram(plt, _audio.load(os.path.join(out_dir, rel), sr), sr, png,
+                         f"original: {rec.clips[k]}")
+    for r in rec.renders + rec.unprimed:
+        png = os.path.join(out_dir, r.spectrogram)
+        if not os.path.exists(png):                          # drawn by an earlier stage's report
+            spectrogram(plt, _audio.load(os.path.join(out_dir, r.path), sr), sr, png,
+                        f"stage {r.stage}, {r.clip}, T={r.temperature:g}")
+    write_metrics(out_dir, rec)
     path = os.path.join(out_dir, "report.html")
-    atomic_write(path, lambda f: f.write(_html(M, originals)), "w")
+    atomic_write(path, lambda f: f.write(page(rec)), "w")
     return path
 
 
@@ -313,48 +296,50 @@ img{max-width:100%}.cell img{width:260px;display:block}.note{color:#555;font-siz
 .shares{display:flex;width:260px;height:9px;margin:3px 0;border:1px solid #ccc}.shares span{display:block;height:100%}"""
 
 
-def _html(M, originals) -> str:
-    clips, temps = M["clips"], M["temperatures"]
+PARTS = [("training", "training")] + [(k.name, k.title) for k in KINDS]   # a stage's time split
+
+
+def page(rec) -> str:
+    """report.html's text for a study's record."""
+    clips, temps, originals = rec.clips, rec.temperatures, rec.originals
     K = len(clips)
     e = html.escape
-    done = len(M["stages"])
+    done = len(rec.stages)
     out = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>wavecore study</title>"
            f"<style>{CSS}</style></head><body>",
            "<h1>How the WaveNet learned and forgot</h1>",
            "" if done == K else f"<p id='partial'><b>In progress: {done} of {K} stages done.</b> "
            "This page is rewritten after every stage.</p>",
-           f"<p>{K} clips added one per stage: {', '.join(e(c) for c in clips)}. Sample rate {M['sample_rate']} Hz, "
-           f"receptive field {M['receptive_field']} samples. After every stage each clip is scored "
+           f"<p>{K} clips added one per stage: {', '.join(e(c) for c in clips)}. Sample rate {rec.sample_rate} Hz, "
+           f"receptive field {rec.receptive_field} samples. After every stage each clip is scored "
            "teacher-forced and the seen clips are reproduced at each temperature, primed with their "
-           f"first moments.</p><p>{_curriculum_words(M)}</p>", "<h2 id='stages'>Stages</h2><table><tr><th>stage</th><th>trained on</th>"
-           "<th>steps</th><th>ended</th><th>wall time</th><th>of it: training / checks / timeline / "
-           "within-stage curves / EWC Fisher / scoring / renders</th></tr>"]
-    for st in M["stages"]:
-        t = st.get("time", {})
-        split = " / ".join(f"{t.get(k, 0):.0f} s" for k in ("training", "checks", "timeline", "monitor",
-                                                            "ewc", "scoring", "renders"))
-        out.append(f"<tr><td>{st['stage']}</td><td>{e(', '.join(st['clips']))}</td><td>{st['steps']}</td>"
-                   f"<td>{e(st.get('ended', ''))}</td><td>{st['seconds']:.0f} s</td><td>{split}</td></tr>")
+           f"first moments.</p><p>{curriculum_words(rec)}</p>",
+           "<h2 id='stages'>Stages</h2><table><tr><th>stage</th><th>trained on</th><th>steps</th>"
+           "<th>ended</th><th>wall time</th><th>of it: " + " / ".join(t for _, t in PARTS) + "</th></tr>"]
+    for st in rec.stages:
+        split = " / ".join(f"{st.time.get(k, 0):.0f} s" for k, _ in PARTS)
+        out.append(f"<tr><td>{st.stage}</td><td>{e(', '.join(st.clips))}</td><td>{st.steps}</td>"
+                   f"<td>{e(st.ended)}</td><td>{st.seconds:.0f} s</td><td>{split}</td></tr>")
     out.append("</table>")
     out.append("<h2 id='reproductions'>Reproductions</h2><p class='note'>Each render starts with the "
                "original's first moments (the prime) and continues on its own. LSD: log-spectral distance "
                "to the original continuation (dB, lower is closer); follows: how long it stays within 12 dB "
                "of the original before diverging.</p>")
-    by = {(r["stage"], r["clip"], r["temperature"]): r for r in M["renders"]}
-    shares = any(r.get("resemblance") for r in M["renders"] + M["unprimed"])
+    by = {(r.stage, r.clip, r.temperature): r for r in rec.renders}
+    shares = any(r.resemblance for r in rec.renders + rec.unprimed)
     for j, c in enumerate(clips):
         out.append(f"<h3>{e(c)}</h3><table><tr><th>original</th>" +
                    "".join(f"<th>T = {t:g}</th>" for t in temps) + "</tr>")
         orig = originals[j]
-        for st in M["stages"]:
-            s = st["stage"]
+        for st in rec.stages:
+            s = st.stage
             if s <= j:
                 continue
             row = [f"<tr><td class='cell'>after stage {s}<br>"]
             if s == j + 1:
                 strip = (f"<img src='figures/moments_{j + 1}.png' alt='moments of {e(c)} drawn on'>"
                          if shares else "")
-                row[0] = (f"<tr><td class='cell'>{_audio_tag(orig)}<img src='figures/spec_original_{j + 1}.png' "
+                row[0] = (f"<tr><td class='cell'>{audio_tag(orig)}<img src='figures/spec_original_{j + 1}.png' "
                           f"alt='original {e(c)}'>{strip}after stage {s}")
             row[0] += "</td>"
             for t in temps:
@@ -362,102 +347,99 @@ def _html(M, originals) -> str:
                 if r is None:
                     row.append("<td>–</td>")
                     continue
-                how = (f"LSD {r['lsd_db']:.1f} dB, follows {r['follow_s']:.2f} s" if r.get("lsd_db") is not None
-                       else f"primed by {e(r.get('primed_by', '?'))}")
-                row.append(f"<td class='cell'>{_audio_tag(r['path'])}<img src='{e(r['spectrogram'])}' "
-                           f"alt='render'>{_share_bar(r, M)}{how}</td>")
+                how = (f"LSD {r.lsd_db:.1f} dB, follows {r.follow_s:.2f} s" if r.lsd_db is not None
+                       else f"primed by {e(r.primed_by)}")
+                row.append(f"<td class='cell'>{audio_tag(r.path)}<img src='{e(r.spectrogram)}' "
+                           f"alt='render'>{share_bar(r, rec)}{how}</td>")
             out.append("".join(row) + "</tr>")
         out.append("</table>")
     out.append("<h3>Unprimed (after silence)</h3><table><tr><th>stage</th>" +
                "".join(f"<th>T = {t:g}</th>" for t in temps) + "</tr>")
-    for st in M["stages"]:
-        cells = [r for r in M["unprimed"] if r["stage"] == st["stage"]]
-        out.append(f"<tr><td>{st['stage']}</td>" + "".join(
-            f"<td class='cell'>{_audio_tag(r['path'])}<img src='{e(r['spectrogram'])}' alt='unprimed'>"
-            f"{_share_bar(r, M)}</td>" for r in cells) + "</tr>")
+    for st in rec.stages:
+        cells = [r for r in rec.unprimed if r.stage == st.stage]
+        out.append(f"<tr><td>{st.stage}</td>" + "".join(
+            f"<td class='cell'>{audio_tag(r.path)}<img src='{e(r.spectrogram)}' alt='unprimed'>"
+            f"{share_bar(r, rec)}</td>" for r in cells) + "</tr>")
     out.append("</table>")
     if shares:
         out.append("<h2 id='merge'>What the reproductions became</h2><p class='note'>Every frame (32 ms, "
                    "log-mel) of a render's continuation is attributed to its nearest frame among all "
                    "clips' frames and noise at the clips' levels; frames below -60 dBFS are silence, frames "
                    "farther from everything than the clips' own typical separation "
-                   f"(τ = {_tau(M):.1f} dB) are novel (wavecore/measures.py). A merge map shows, per "
+                   f"(τ = {_tau(rec):.1f} dB) are novel (wavecore/measures.py). A merge map shows, per "
                    "rendered clip, the share of its frames taken from each source; the strips under the "
                    "originals above show which moments of each clip the stage's renders draw on.</p>")
-        for st in M["stages"]:
-            out.append(f"<img src='figures/merge_stage_{st['stage']}.png' alt='merge map, stage {st['stage']}'>")
+        for st in rec.stages:
+            out.append(f"<img src='figures/merge_stage_{st.stage}.png' alt='merge map, stage {st.stage}'>")
         out.append("<h3>Each clip's reproduction, stage by stage</h3>")
         for j in range(K):
-            if any(r["clip"] == clips[j] for r in M["renders"]):
+            if any(r.clip == clips[j] for r in rec.renders):
                 out.append(f"<img src='figures/sources_{j + 1}.png' alt='sources of {e(clips[j])}'>")
     out.append("<h2 id='matrices'>What it knows: R[stage, clip]</h2>"
                "<img src='figures/accuracy.png' alt='accuracy matrix'> <img src='figures/bits.png' alt='bits matrix'>")
-    out.append(_measures_table(M))
+    out.append(measures_table(rec))
     out.append("<h2 id='traces'>Where in each clip it knows what comes next</h2>"
                "<p class='note'>Teacher-forced bits per sample along each clip, averaged over "
-               f"{M['trace_bin_seconds'] * 1000:g} ms bins, one line per stage"
+               f"{rec.trace_bin_seconds * 1000:g} ms bins, one line per stage"
                + (". Long clips are scored at the same evenly spread blocks of positions after every "
                   "stage (the gaps between the lines)" if any(len(b["starts"]) > 1 for b in
-                                                              M.get("trace_blocks", [])) else "")
+                                                              rec.trace_blocks or []) else "")
                + ".</p>"
                "<img src='figures/traces.png' alt='per-position NLL traces'>")
     out.append("<h2 id='monitor'>Within each stage</h2><p class='note'>Teacher-forced bits per sample "
-               f"of every clip on {M.get('eval_positions', '?')} fixed positions, every "
-               f"{M.get('monitor_every', '?')} steps and 1, 2, 4, ... steps into each stage: a clip's "
+               f"of every clip on {rec.eval_positions} fixed positions, every "
+               f"{rec.monitor_every} steps and 1, 2, 4, ... steps into each stage: a clip's "
                "rise right after a new one arrives, and any recovery, is the stability gap (De Lange et "
                "al., ICLR 2023).</p><img src='figures/monitor.png' alt='within-stage curves'>")
     out.append("<h2 id='loss'>Training loss</h2><img src='figures/loss.png' alt='loss curve'>")
-    if M["timeline"]:
+    if rec.timeline:
         out.append("<h2 id='timeline'>Hearing it learn</h2><p class='note'>Short renders (T = 0.7) of "
                    "the newest clip during each stage.</p><table><tr><th>stage</th><th>step</th><th>clip</th>"
                    "<th>render</th></tr>")
-        for t in M["timeline"]:
-            out.append(f"<tr><td>{t['stage']}</td><td>{t['step']}</td><td>{e(t['clip'])}</td>"
-                       f"<td>{_audio_tag(t['path'])}</td></tr>")
+        for t in rec.timeline:
+            out.append(f"<tr><td>{t.stage}</td><td>{t.step}</td><td>{e(t.clip)}</td>"
+                       f"<td>{audio_tag(t.path)}</td></tr>")
         out.append("</table>")
     out.append("<p class='note'>Every number is in <a href='metrics.json'>metrics.json</a>. "
                "Definitions: see wavecore/measures.py.</p></body></html>")
     return "\n".join(out)
 
 
-def _tau(M) -> float:
-    for r in M["renders"] + M["unprimed"]:
-        if r.get("resemblance"):
-            return r["resemblance"]["tau_db"]
+def _tau(rec) -> float:
+    for r in rec.renders + rec.unprimed:
+        if r.resemblance:
+            return r.resemblance["tau_db"]
     return float("nan")
 
 
-def _curriculum_words(M) -> str:
-    cu = M.get("curriculum") or {"name": "cumulative", "order": "shuffled"}
-    what = {"cumulative": "stage k trained on clips 1..k",
-            "sequential": "stage k trained on clip k alone",
-            "replay": f"stage k trained on clip k plus {100 * (cu.get('replay') or 0):.0f} % of windows "
-                      "from the clips before it",
-            "joint": "every stage trained on all clips"}[cu["name"]]
-    ewc = cu.get("ewc")
-    return (f"Curriculum: <b>{cu['name']}</b> ({what}); windows {cu.get('order', 'shuffled')}"
-            + ("" if not ewc else f"; EWC λ = {ewc['lambda']:g}, {ewc['fisher']} Fisher over "
-               f"{ewc['positions']} positions per stage") + ".")
+def curriculum_words(rec) -> str:
+    """The study's curriculum in words (wavecore.curriculum's own, for any registered one)."""
+    cu = rec.curriculum
+    known = CURRICULA.get(cu.name)
+    what = f" ({known.words.format(replay=100 * (cu.replay or 0))})" if known else ""
+    return (f"Curriculum: <b>{html.escape(cu.name)}</b>{what}; windows {cu.order}"
+            + ("" if not cu.ewc else f"; EWC λ = {cu.ewc.strength:g}, {cu.ewc.fisher} Fisher over "
+               f"{cu.ewc.positions} positions per stage") + ".")
 
 
-def _measures_table(M) -> str:
-    ma, mb = M["measures"]["accuracy"], M["measures"]["bits"]
+def measures_table(rec) -> str:
+    ma, mb = rec.measures["accuracy"], rec.measures["bits"]
     K = len(ma["average"])                        # stages done (all of them once it has ended)
-    clips = M["clips"][:K]
+    clips = rec.clips[:K]
     rows = ["<h2 id='measures'>Forgetting and transfer</h2><table id='measures-table'><tr><th>after stage</th>"
             "<th>average accuracy (seen clips)</th><th>average forgetting (accuracy)</th>"
             "<th>average forgetting (bits)</th>" +
             "".join(f"<th>forgetting of {html.escape(c)} (accuracy / bits)</th>" for c in clips[:-1]) + "</tr>"]
     for k in range(1, K + 1):
         cells = [f"<td>{k}</td><td>{ma['average'][k - 1]:.3f}</td>",
-                 f"<td>{_fmt(ma['average_forgetting'][k])}</td><td>{_fmt(mb['average_forgetting'][k])}</td>"]
+                 f"<td>{num(ma['average_forgetting'][k])}</td><td>{num(mb['average_forgetting'][k])}</td>"]
         for j in range(K - 1):
             fa, fb = ma["forgetting"][k][j], mb["forgetting"][k][j]
-            cells.append(f"<td>{_fmt(fa)} / {_fmt(fb)}</td>")
+            cells.append(f"<td>{num(fa)} / {num(fb)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     rows.append("</table>")
-    rows.append(f"<p>Backward transfer: accuracy {_fmt(ma['bwt'], '+.3f')}, bits {_fmt(mb['bwt'], '+.3f')} "
+    rows.append(f"<p>Backward transfer: accuracy {num(ma['bwt'], '+.3f')}, bits {num(mb['bwt'], '+.3f')} "
                 f"(accuracy &lt; 0 or bits &gt; 0: later stages made earlier clips worse). Forward transfer: "
-                f"accuracy {_fmt(ma['fwt'], '+.3f')}, bits {_fmt(mb['fwt'], '+.3f')} (accuracy &gt; 0 or bits "
+                f"accuracy {num(ma['fwt'], '+.3f')}, bits {num(mb['fwt'], '+.3f')} (accuracy &gt; 0 or bits "
                 "&lt; 0: earlier training helps on a clip before it is trained on).</p>")
     return "\n".join(rows)

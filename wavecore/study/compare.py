@@ -7,8 +7,9 @@ from __future__ import annotations
 import html
 import os
 
-from .files import atomic_write, make_dir
-from .report import CSS, _audio_tag, _curriculum_words, _fmt, _plt, _share_bar, load
+from ..files import atomic_write, make_dir
+from .record import load
+from .report import CSS, audio_tag, curriculum_words, num, pyplot, save_figure, share_bar
 
 
 def build(dirs, out: str) -> str:
@@ -26,8 +27,8 @@ def build(dirs, out: str) -> str:
     def rel(d, p):                      # a study's file, relative to the page
         return os.path.relpath(os.path.join(os.path.abspath(d), p), page_dir)
     e = html.escape
-    clips = studies[0][1]["clips"]
-    same = all(M["clips"] == clips for _, M in studies)
+    clips = studies[0][1].clips
+    same = all(M.clips == clips for _, M in studies)
     out_html = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>wavecore: {len(studies)} "
                 f"studies compared</title><style>{CSS}</style></head><body>",
                 f"<h1>{len(studies)} studies side by side</h1>",
@@ -38,16 +39,16 @@ def build(dirs, out: str) -> str:
                 "<th>average forgetting (accuracy / bits)</th><th>BWT (accuracy / bits)</th>"
                 "<th>FWT (accuracy / bits)</th><th>wall time</th></tr>"]
     for (d, M), n in zip(studies, names):
-        ma, mb = M["measures"]["accuracy"], M["measures"]["bits"]
-        S = len(M["stages"])
+        ma, mb = M.measures["accuracy"], M.measures["bits"]
+        S = len(M.stages)
         out_html.append(
-            f"<tr><td><a href='{e(rel(d, 'report.html'))}'>{e(n)}</a></td><td>{_curriculum_words(M)}</td>"
-            f"<td>{S} of {len(M['clips'])}</td><td>{ma['average'][-1]:.3f}</td>"
-            f"<td>{_fmt(ma['average_forgetting'][S] if S > 1 else None)} / "
-            f"{_fmt(mb['average_forgetting'][S] if S > 1 else None)}</td>"
-            f"<td>{_fmt(ma['bwt'], '+.3f')} / {_fmt(mb['bwt'], '+.3f')}</td>"
-            f"<td>{_fmt(ma['fwt'], '+.3f')} / {_fmt(mb['fwt'], '+.3f')}</td>"
-            f"<td>{sum(s['seconds'] for s in M['stages']):.0f} s</td></tr>")
+            f"<tr><td><a href='{e(rel(d, 'report.html'))}'>{e(n)}</a></td><td>{curriculum_words(M)}</td>"
+            f"<td>{S} of {len(M.clips)}</td><td>{ma['average'][-1]:.3f}</td>"
+            f"<td>{num(ma['average_forgetting'][S] if S > 1 else None)} / "
+            f"{num(mb['average_forgetting'][S] if S > 1 else None)}</td>"
+            f"<td>{num(ma['bwt'], '+.3f')} / {num(mb['bwt'], '+.3f')}</td>"
+            f"<td>{num(ma['fwt'], '+.3f')} / {num(mb['fwt'], '+.3f')}</td>"
+            f"<td>{sum(s.seconds for s in M.stages):.0f} s</td></tr>")
     out_html.append("</table><p class='note'>Forgetting (Chaudhry et al. 2018): how far each earlier "
                     "clip fell below its best; BWT / FWT (Lopez-Paz &amp; Ranzato 2017): accuracy &lt; 0 "
                     "or bits &gt; 0 means later stages made earlier clips worse / earlier stages did not "
@@ -58,7 +59,7 @@ def build(dirs, out: str) -> str:
                     f"<img src='{e(stem)}_files/curves.png' alt='within-stage curves'>")
     out_html.append("<h2 id='merge'>Merge maps</h2><table><tr><th>stage</th>"
                     + "".join(f"<th>{e(n)}</th>" for n in names) + "</tr>")
-    for s in range(1, max(len(M["stages"]) for _, M in studies) + 1):
+    for s in range(1, max(len(M.stages) for _, M in studies) + 1):
         cells = []
         for d, M in studies:
             png = os.path.join(d, "figures", f"merge_stage_{s}.png")
@@ -68,7 +69,7 @@ def build(dirs, out: str) -> str:
     out_html.append("</table>")
     out_html.append("<h2 id='players'>The same reproduction in each study</h2><table><tr><th>clip, stage, "
                     "temperature</th>" + "".join(f"<th>{e(n)}</th>" for n in names) + "</tr>")
-    index = [{(r["clip"], r["stage"], r["temperature"]): r for r in M["renders"]} for _, M in studies]
+    index = [{(r.clip, r.stage, r.temperature): r for r in M.renders} for _, M in studies]
     keys = sorted({k for ix in index for k in ix}, key=lambda k: (clips.index(k[0]) if k[0] in clips else 99,
                                                                   k[1], -k[2]))
     for k in keys:
@@ -76,7 +77,7 @@ def build(dirs, out: str) -> str:
         for (d, M), ix in zip(studies, index):
             r = ix.get(k)
             row.append("<td>–</td>" if r is None else
-                       f"<td class='cell'>{_audio_tag(rel(d, r['path']))}{_share_bar(r, M)}</td>")
+                       f"<td class='cell'>{audio_tag(rel(d, r.path))}{share_bar(r, M)}</td>")
         out_html.append("".join(row) + "</tr>")
     out_html.append("</table></body></html>")
     atomic_write(out, lambda f: f.write("\n".join(out_html)), "w")
@@ -90,26 +91,24 @@ def _names(dirs) -> list[str]:
 
 
 def _curves(studies, names, path):
-    plt = _plt()
-    clips = list(dict.fromkeys(c for _, M in studies for c in M["clips"]))
+    plt = pyplot()
+    clips = list(dict.fromkeys(c for _, M in studies for c in M.clips))
     fig, axes = plt.subplots(1, len(clips), figsize=(1.5 + 3.4 * len(clips), 2.8), squeeze=False,
                              sharey=True)
     cmap = plt.get_cmap("tab10")
     for j, (c, ax) in enumerate(zip(clips, axes[0])):
         for i, ((_, M), n) in enumerate(zip(studies, names)):
-            pts = M.get("monitor") or []
-            if c not in M["clips"] or not pts:
+            pts = M.monitor or []
+            if c not in M.clips or not pts:
                 continue
-            k = M["clips"].index(c)
+            k = M.clips.index(c)
             ax.plot([p[0] for p in pts], [p[2][k] for p in pts], lw=1.0, marker=".", ms=2,
                     color=cmap(i % 10), label=n)
-            for st in M["stages"][:-1]:
-                ax.axvline(st["end_step"], color=cmap(i % 10), lw=0.6, ls="--", alpha=0.6)
+            for st in M.stages[:-1]:
+                ax.axvline(st.end_step, color=cmap(i % 10), lw=0.6, ls="--", alpha=0.6)
         ax.set_title(c, fontsize=9)
         ax.set_xlabel("step")
     axes[0, 0].set_ylabel("bits/sample")
-    if any(M.get("monitor") for _, M in studies):
+    if any(M.monitor for _, M in studies):
         axes[0, -1].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(plt, fig, path)

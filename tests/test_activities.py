@@ -1,0 +1,95 @@
+"""The study's parts: triggers counted as they fire, the plan pricing exactly the activities'
+costs, a curriculum registered here alone running through a study and its report, and the
+typed record reading back a study written before the record had a schema."""
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+from conftest import cli
+from test_study import CFG, tiny_settings, two_clips
+
+from wavecore import curriculum
+from wavecore.cli import build_parser
+from wavecore.study import Record, Study, load
+from wavecore.study.activities import Every, activities, priced
+from wavecore.study.plan import _Costing, rescaled
+from wavecore.study.report import build
+
+OLD = os.path.join(os.path.dirname(__file__), "data", "study_9e0c730")
+
+
+@pytest.mark.parametrize("k,doubling", [(1, False), (7, False), (50, True), (64, True), (3, True)])
+def test_a_trigger_counts_what_it_fires(k, doubling):
+    t = Every(k, doubling)
+    for steps in (0, 1, 5, 63, 64, 65, 200):
+        assert t.count(steps) == sum(t.fires(n) for n in range(1, steps + 1)), steps
+    assert Every(50, True).count(120) == 2 + 6            # 50, 100; and 1, 2, 4, 8, 16, 32
+
+
+def test_the_plan_is_the_sum_of_the_activities_costs():
+    """Each activity's cost, priced at given rates, is the plan's line for it (nothing restated)."""
+    from test_plan import _fake_plan
+    p = _fake_plan()
+    st = p.settings
+    for a in activities(_Costing(p.config, st, p.clips)):
+        want = sum(priced(a.cost(s, p.steps[s - 1] if s else 0), p.rates["eval_flops_per_s"],
+                          p.rates["sampler"], 1) for s in range(len(p.clips) + 1))
+        assert p.seconds[a.name] == pytest.approx(want), a.name
+    assert list(p.seconds) == ["training", "checks", "timeline", "monitor", "scoring", "renders", "report"]
+    more = rescaled(p, st, steps=[2 * n for n in p.steps])
+    assert more.seconds["timeline"] == pytest.approx(2 * p.seconds["timeline"])   # one per step
+    assert more.seconds["renders"] == pytest.approx(p.seconds["renders"])          # one per stage
+
+
+def _toy_weights(stage, base, replay):
+    """Every held clip alike (whatever their lengths)."""
+    return np.ones_like(base) / len(base)
+
+
+def test_a_curriculum_registered_here_runs_a_study_and_its_report(tmp_path):
+    toy = curriculum.register(curriculum.Curriculum(
+        "toy-even", "stage k trained on clips 1..k, each alike", lambda s, K: s, _toy_weights))
+    try:
+        sub = build_parser()._subparsers._group_actions[0].choices["study"]
+        assert "toy-even" in sub.format_help()
+        st = tiny_settings(timeline_every=0, curriculum=toy.name)
+        rec = Study(CFG, two_clips(), st, out_dir=tmp_path).run(progress=False, log=lambda *a: None)
+        assert rec.curriculum.name == "toy-even" and len(rec.stages) == 2
+        page = build(str(tmp_path), rec.record)
+        html = open(page, encoding="utf-8").read()
+        assert "<b>toy-even</b> (stage k trained on clips 1..k, each alike)" in html
+    finally:
+        del curriculum.CURRICULA["toy-even"]
+    # without the registration (another process): the report still builds, naming it
+    assert "<b>toy-even</b>;" in open(build(str(tmp_path), load(str(tmp_path))), encoding="utf-8").read()
+
+
+def test_a_study_written_before_the_schema_is_read_and_its_report_rebuilt(tmp_path):
+    """tests/data/study_9e0c730: a tiny study (replay, in-order windows, EWC, within-stage
+    curves) as wavecore wrote it before the record was typed; `wavecore report` rebuilds it."""
+    d = tmp_path / "old"
+    shutil.copytree(OLD, d)
+    before = json.load(open(d / "metrics.json"))
+    assert "schema" not in before
+    rec = load(str(d))
+    assert isinstance(rec, Record) and rec.curriculum.ewc.strength == 1.0 and len(rec.stages) == 2
+    code, out, err = cli("report", d, timeout=300)
+    assert code == 0, err
+    assert "(2 of 2 stages)" in out
+    after = json.load(open(d / "metrics.json"))
+    assert after.pop("schema") == 2 and after == before        # the same numbers, now with a schema
+    html = open(d / "report.html", encoding="utf-8").read()
+    assert html.count("<audio") == len(before["renders"]) + len(before["unprimed"]) + 2 + len(before["timeline"])
+    for r in before["renders"] + before["unprimed"]:
+        assert os.path.exists(d / r["spectrogram"]), r["spectrogram"]
+
+
+def test_a_record_from_a_newer_wavecore_is_refused(tmp_path):
+    d = tmp_path / "new"
+    shutil.copytree(OLD, d)
+    M = json.load(open(d / "metrics.json"))
+    json.dump({**M, "schema": 99}, open(d / "metrics.json", "w"))
+    with pytest.raises(ValueError, match=r"metrics.json: written by a newer wavecore \(schema 99"):
+        load(str(d))

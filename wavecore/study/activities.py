@@ -1,0 +1,350 @@
+"""What a study does besides training, one object each: its trigger (when it runs), its run
+(what it does, into the study's record) and its cost (forward FLOPs and sampler steps). The
+study's loop runs them, the plan prices their costs, the report reads their records; a new
+activity is one new class here, added to ``activities()``.
+
+When an activity runs:
+- during a stage, at the steps its ``trigger(stage)`` fires on (counted from the stage's start);
+- at the end of a stage (``at_end(stage)``), stage 0 being the untrained network, before stage 1.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import audio as _audio
+from .. import curriculum as _curriculum
+from .. import measures
+from ..flops import forward_flops, scored_flops, step_flops
+from ..sampler import CachedSampler
+from ..train import eval_chunk
+from .ranks import busiest, split_gather
+from .record import Render, Timeline, Unprimed
+
+MONITOR_SHARE = 0.03      # the within-stage curves' default cost, as a share of training
+
+
+# -- triggers ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Every:
+    """Fires every ``k`` steps into a stage; with ``doubling`` also after 1, 2, 4, ... < k steps."""
+    k: int
+    doubling: bool = False
+
+    def fires(self, n: int) -> bool:
+        return n % self.k == 0 or (self.doubling and 0 < n < self.k and n & (n - 1) == 0)
+
+    def count(self, steps: int) -> int:
+        """How often it fires in a stage of ``steps`` steps."""
+        extra = sum(1 for j in range(64) if 2 ** j < self.k and 2 ** j <= steps) if self.doubling else 0
+        return steps // self.k + extra
+
+
+# -- costs -------------------------------------------------------------------------------------
+@dataclass
+class Job:
+    """One unit of work: forward FLOPs (scoring), or one sampler call of ``streams`` streams
+    that reads ``forced`` steps (silence and the prime) and generates ``generated``."""
+    flops: float = 0.0
+    streams: int = 0
+    forced: int = 0
+    generated: int = 0
+
+
+@dataclass
+class Cost:
+    """The work of an activity over a stage: its jobs, and whether they are split across the
+    ranks of an MPI job (else every rank, or rank 0 alone, does all of them)."""
+    jobs: list = field(default_factory=list)
+    split: bool = False
+
+    @property
+    def flops(self) -> float:
+        return sum(j.flops for j in self.jobs)
+
+    @property
+    def samples(self) -> int:
+        """Samples generated, over all streams."""
+        return sum(j.streams * j.generated for j in self.jobs)
+
+
+class Activity:
+    """The base: runs nowhere, costs nothing."""
+    name = ""             # its key in a stage's time split, the plan and the record
+    title = ""            # in the report's words
+    during = False        # whether it can run inside a stage (a key in every stage's time split)
+
+    def __init__(self, study):
+        self.study = study
+        self.cfg, self.st, self.clips = study.config, study.settings, study.clips
+
+    def trigger(self, stage: int) -> Every | None:
+        return None
+
+    def at_end(self, stage: int) -> bool:
+        return False
+
+    def unit(self, stage: int) -> Cost:
+        """The cost of one run in ``stage``."""
+        return Cost()
+
+    def cost(self, stage: int, steps: int) -> Cost:
+        """Its cost over ``stage`` (of ``steps`` steps; stage 0: before training)."""
+        t = self.trigger(stage) if stage else None
+        runs = (t.count(steps) if t else 0) + self.at_end(stage)
+        one = self.unit(stage)
+        return Cost(one.jobs * runs, one.split)
+
+    def run(self, trainer, stage: int, part: dict) -> bool:
+        """Do it now; True ends the stage. ``part``: the stage's progress (checkpointed)."""
+        return False
+
+
+def _samples(seconds, cfg) -> int:
+    return max(1, int(round(seconds * cfg.sample_rate)))
+
+
+def _scoring(cfg, clips, positions) -> list:
+    chunk = eval_chunk(cfg)
+    return [Job(flops=scored_flops(cfg, len(c.classes), chunk, positions)) for c in clips]
+
+
+class MemorisationCheck(Activity):
+    """Ends a stage once the newest clip's teacher-forced accuracy reaches the threshold."""
+    name = title = "checks"
+    during = True
+
+    def trigger(self, stage):
+        return None if self.st.fixed(stage) else Every(self.st.check_every)
+
+    def unit(self, stage):
+        return Cost(_scoring(self.cfg, self.clips[stage - 1:stage], self.st.check_positions))
+
+    def run(self, trainer, stage, part):
+        m = trainer.evaluate(self.clips[stage - 1], gc=self.study.gc(stage - 1),
+                             positions=self.st.check_positions)
+        if m["accuracy"] >= self.st.memorised_accuracy:
+            part["memorised"] = part["trained"] = True
+            return True
+        return False
+
+
+class TimelineRenders(Activity):
+    """A short render of the newest clip (T = 0.7), by rank 0: hearing it being learned."""
+    name = title = "timeline"
+    during = True
+    temperature = 0.7
+
+    def trigger(self, stage):
+        return Every(self.st.timeline_every) if self.st.timeline_every else None
+
+    def unit(self, stage):
+        return Cost([Job(streams=1, forced=self.cfg.receptive_field + self.st.prime_samples(self.cfg),
+                         generated=_samples(self.st.timeline_seconds, self.cfg))])
+
+    def run(self, trainer, stage, part):
+        clip, s = self.clips[stage - 1], self.study
+        path = s.render_path(stage, clip.name, self.temperature, trainer.step, folder="timeline")
+        part["timeline"].append({"stage": stage, "step": trainer.step, "clip": clip.name, "path": path})
+        if s.world.rank == 0:
+            job = self.unit(stage).jobs[0]
+            g = CachedSampler(trainer.net, trainer.weights).generate(
+                job.generated, temperature=self.temperature,
+                prime_classes=clip.classes[:self.st.prime_samples(self.cfg)], gc=s.gc(stage - 1),
+                seed=s.seed(stage, 0, trainer.step))
+            s.save(path, g.audio[0])
+        return False
+
+
+def monitor_every(cfg, settings, clips) -> int:
+    """The default ``eval_every``: the fewest steps between two scorings of every clip (on
+    ``eval_positions`` positions each) for which their forward passes cost at most
+    MONITOR_SHARE of the training steps' FLOPs. The extra scorings at 1, 2, 4, ... steps into
+    a stage add about log2(N) per stage; the cost measured is in each stage's time split."""
+    scoring = sum(j.flops for j in _scoring(cfg, clips, settings.eval_positions))
+    T = min(settings.train.window, min(len(c.classes) for c in clips))
+    return max(1, int(np.ceil(scoring / (MONITOR_SHARE * step_flops(cfg, T, settings.train.batch)))))
+
+
+class Monitor(Activity):
+    """The within-stage curves: every clip's bits/sample on fixed positions, before stage 1 and
+    every ``eval_every`` steps (and after 1, 2, 4, ... steps) of every stage."""
+    name = "monitor"
+    title = "within-stage curves"
+    during = True
+
+    def __init__(self, study):
+        super().__init__(study)
+        e = self.st.eval_every
+        self.every = e if e is not None else monitor_every(self.cfg, self.st, self.clips)
+
+    def trigger(self, stage):
+        return Every(self.every, doubling=True) if self.every else None
+
+    def at_end(self, stage):
+        return stage == 0 and bool(self.every)
+
+    def unit(self, stage):
+        return Cost(_scoring(self.cfg, self.clips, self.st.eval_positions))
+
+    def run(self, trainer, stage, part):
+        n, s = self.st.eval_positions, self.study
+        part["monitor"].append([trainer.step, stage, [
+            round(trainer.evaluate(c, gc=s.gc(j), positions=n)["bits"], 5) for j, c in enumerate(self.clips)]])
+        return False
+
+
+class Fisher(Activity):
+    """EWC: the stage's diagonal Fisher at its final parameters, added to the trainer's penalty;
+    the stage's checkpoint is written again with it."""
+    name = "ewc"
+    title = "EWC Fisher"
+
+    def at_end(self, stage):
+        return stage > 0 and self.st.ewc is not None
+
+    def unit(self, stage):          # one forward and backward per position (+ a forward: true)
+        one = step_flops(self.cfg, 1, 1) + (forward_flops(self.cfg, 1, 1) if self.st.ewc_fisher == "true" else 0)
+        return Cost([Job(flops=self.st.ewc_positions * one)])
+
+    def run(self, trainer, stage, part):
+        if trainer.ewc is not None and trainer.ewc.stages >= stage:
+            return False                              # consolidated before an interruption
+        st, t0 = self.st, time.perf_counter()
+        F = _curriculum.fisher(trainer, st.ewc_positions, st.ewc_fisher, seed=self.study.seed(stage, 77))
+        _curriculum.consolidate(trainer, st.ewc, F)
+        self.study.record.curriculum.ewc.stages.append(
+            {"stage": stage, "seconds": round(time.perf_counter() - t0, 3), "fisher_mean": float(F.mean()),
+             "fisher_max": float(F.max()), "fisher_nonzero": float((F > 0).mean())})
+        trainer.save_checkpoint()
+        return False
+
+
+class Scoring(Activity):
+    """Row ``stage`` of the matrices and the binned per-position traces, for every clip (under
+    MPI, clip j on rank j mod P)."""
+    name = title = "scoring"
+
+    def at_end(self, stage):
+        return True
+
+    def unit(self, stage):
+        return Cost(_scoring(self.cfg, self.clips, self.st.score_positions), split=True)
+
+    def run(self, trainer, stage, part):
+        s, rec = self.study, self.study.record
+        binn = max(1, int(round(self.st.trace_bin_seconds * self.cfg.sample_rate)))
+
+        def score(j):
+            m = trainer.evaluate(self.clips[j], gc=s.gc(j), positions=self.st.score_positions)
+            nb = m["block"] // binn                     # whole bins per block
+            nll = m["nll"].reshape(len(m["starts"]), m["block"])[:, :nb * binn]
+            return (m["bits"], m["accuracy"], np.round(nll.reshape(-1, nb, binn).mean(axis=2).ravel(), 4).tolist(),
+                    {"starts": m["starts"], "bins": nb})
+        got = split_gather(s.world, range(len(self.clips)), score)
+        K = range(len(self.clips))
+        rec.bits.append([got[j][0] for j in K])
+        rec.accuracy.append([got[j][1] for j in K])
+        rec.traces.append([got[j][2] for j in K])
+        rec.trace_blocks = [got[j][3] for j in K]     # the same positions at every stage
+        return False
+
+
+def render_jobs(settings, config, clips, stage) -> list:
+    """[(clip index j, primed by clip p)]: what stage ``stage`` renders, besides the unprimed
+    ones. prime_from "own": each seen clip from its own start; "first": clip 1's start, for clip
+    1 alone (an unconditioned model reads the same prime alike) or, with conditioning, for every
+    seen clip with its id. A clip shorter than the prime is not rendered."""
+    P = settings.prime_samples(config)
+    if settings.prime_from == "first":
+        seen = range(stage) if config.gc_ids else range(1)
+        return [(j, 0) for j in seen] if len(clips[0].classes) >= P else []
+    return [(j, j) for j in range(stage) if len(clips[j].classes) >= P]
+
+
+class Renders(Activity):
+    """After a stage: every seen clip reproduced at every temperature, primed (``render_jobs``),
+    and one unprimed render per temperature; every render's frames attributed to the clips,
+    silence, noise or novel sound (measures.resemblance). One sampler call of len(temperatures)
+    streams per job, split across the ranks; rank 0 writes the files."""
+    name = title = "renders"
+
+    def at_end(self, stage):
+        return stage > 0
+
+    def jobs(self, stage) -> list:
+        """render_jobs, then None: the unprimed renders."""
+        return render_jobs(self.st, self.cfg, self.clips, stage) + [None]
+
+    def unit(self, stage):
+        S, RF = len(self.st.temperatures), self.cfg.receptive_field
+        n, u = _samples(self.st.render_seconds, self.cfg), _samples(self.st.unprimed_seconds, self.cfg)
+        P = self.st.prime_samples(self.cfg)
+        return Cost([Job(streams=S, forced=RF + P, generated=n) if job else
+                     Job(streams=S, forced=RF, generated=u) for job in self.jobs(stage)], split=True)
+
+    def run(self, trainer, stage, part):
+        st, cfg, s = self.st, self.cfg, self.study
+        sampler = CachedSampler(trainer.net, trainer.weights)
+        P = st.prime_samples(cfg)
+        temps = list(st.temperatures)
+        jobs = self.jobs(stage)
+        units = self.unit(stage).jobs
+
+        def render(i):
+            job, size = jobs[i], units[i].generated
+            if job is None:
+                return sampler.generate(size, streams=len(temps), temperature=temps, gc=s.gc(stage - 1),
+                                        seed=[s.seed(stage, 99, k) for k in range(len(temps))]).classes
+            j, p = job
+            return sampler.generate(size, streams=len(temps), temperature=temps,
+                                    prime_classes=[self.clips[p].classes[:P]] * len(temps), gc=s.gc(j),
+                                    seed=[s.seed(stage, j, k) for k in range(len(temps))]).classes
+        got = split_gather(s.world, range(len(jobs)), render)     # classes: (streams, n)
+        sources = s.sources()
+        for i, job in enumerate(jobs):
+            audio = _audio.mu_law_decode(got[i], cfg.classes)
+            for k, t in enumerate(temps):
+                like = measures.resemblance(audio[k], sources)
+                if job is None:
+                    path = s.render_path(stage, "unprimed", t, trainer.step)
+                    s.save(path, audio[k])
+                    s.record.unprimed.append(Unprimed(stage, t, path, trainer.step, like))
+                    continue
+                j, p = job
+                c = self.clips[j]
+                original = _audio.mu_law_decode(c.classes, cfg.classes)
+                prime = _audio.mu_law_decode(self.clips[p].classes[:P], cfg.classes)
+                path = s.render_path(stage, c.name, t, trainer.step)
+                s.save(path, np.concatenate([prime, audio[k]]))   # prime + continuation
+                r = Render(stage, c.name, t, path, trainer.step, self.clips[p].name, P, resemblance=like)
+                if p == j and len(original) > P:       # it continues its own original
+                    close = measures.closeness(audio[k], original[P:], cfg.sample_rate)
+                    r.lsd_db, r.follow_s = close["lsd_db"], close["follow_s"]
+                s.record.renders.append(r)
+        return False
+
+
+KINDS = (MemorisationCheck, TimelineRenders, Monitor, Fisher, Scoring, Renders)
+
+
+def activities(study) -> list[Activity]:
+    """The study's activities, in the order they run (and its time split is told): those inside
+    a stage, then those at its end. EWC's Fisher is there only when the study uses EWC."""
+    return [k(study) for k in KINDS if k is not Fisher or study.settings.ewc is not None]
+
+
+def priced(cost: Cost, eval_rate: float, sampler_costs: dict, ranks: int) -> float:
+    """Seconds of a cost at measured rates: forward FLOP/s, and the sampler's (forced,
+    generated) seconds per step by stream count; split jobs go to the busiest rank."""
+    times = []
+    for j in cost.jobs:
+        t = j.flops / eval_rate
+        if j.streams:
+            forced, gen = sampler_costs[j.streams]
+            t += j.forced * forced + j.generated * gen
+        times.append(t)
+    return busiest(times, ranks) if cost.split else math.fsum(times)
