@@ -21,8 +21,11 @@ def window(cfg, T=T_REF, B=1, seed=0):
 
 
 def train_flops(cfg, T=T_REF, B=1) -> float:
-    """FLOPs of one training step (forward + backward = 3x forward; wavecore.plan counts them)."""
-    from wavecore.plan import step_flops
+    """FLOPs of one training step (forward + backward = 3x forward; wavecore counts them)."""
+    try:
+        from wavecore.flops import step_flops
+    except ImportError:                       # before wavecore.flops: the plan counted them
+        from wavecore.plan import step_flops
     return step_flops(cfg, T, B)
 
 

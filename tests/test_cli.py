@@ -217,3 +217,15 @@ def test_sigterm_during_study_saves_inside_the_stage_and_resumes_exactly(tmp_pat
     assert a == b
     assert [os.path.basename(c) for c in list_checkpoints(os.path.join(out, "checkpoints"))][-2:] == \
         ["ckpt-00000150.npz", "ckpt-00000170.npz"]
+
+
+def test_info_says_which_gpu_path_is_here(capsys):
+    """CuPy and CUDA found (or why not), the device, whether the kernels compile: as JSON, and
+    as one line."""
+    assert main(["info", "--gpu", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert {"cupy", "cuda_runtime", "cuda_driver", "device", "kernels", "summary"} <= set(info["gpu"])
+    assert info["gpu"]["summary"].startswith(("CuPy not importable", "CuPy "))
+    assert main(["info", "--gpu"]) == 0
+    line = [s for s in capsys.readouterr().out.splitlines() if s.strip().startswith("gpu:")]
+    assert line == [f"{'gpu':>22}: {info['gpu']['summary']}"]

@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 
 from . import __version__, distributed
-from .backend import BACKENDS, cpu_available, cpu_training_available, gpu_status
+from .backend import BACKENDS, cpu_available, cpu_training_available, gpu_report
 from .checkpoint import CheckpointError, latest, load
 from .config import ConfigError, WaveNetConfig
 from .flags import COUNT, COUNT0, NONNEG, POSITIVE, add_flags, flag_of, given
@@ -96,7 +96,8 @@ def cmd_info(args) -> int:
         cfg = WaveNetConfig.from_dict(meta["config"])
     else:
         cfg = config_from_args(args)
-    ok, why = gpu_status() if args.gpu else (False, "not checked (pass --gpu)")
+    gpu = gpu_report() if args.gpu else {"summary": "not checked (pass --gpu: CuPy, CUDA, the device, "
+                                                    "whether the GPU kernels compile)"}
     info = {}
     if meta:
         info["checkpoint"] = args.checkpoint
@@ -110,7 +111,7 @@ def cmd_info(args) -> int:
         "wavecore": __version__,
         "cpu kernels": "built" if cpu_available() else "not built (NumPy reference only)",
         "cpu training kernels": "built" if cpu_training_available() else "not built",
-        "gpu": why,
+        "gpu": gpu if args.json else gpu["summary"],
         "config": cfg.to_dict(),
         "receptive field": f"{cfg.receptive_field} samples = {cfg.receptive_field_ms:.1f} ms",
         "parameters": WaveNet(cfg, backend="numpy").size,
@@ -311,7 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "model the flags describe. Also says whether the compiled kernels are built.")
     pi.add_argument("checkpoint", nargs="?", help="a ckpt-*.npz file")
     _add_model_flags(pi)
-    pi.add_argument("--gpu", action="store_true", help="also probe CuPy and the CUDA device")
+    pi.add_argument("--gpu", action="store_true", help="also say which CuPy and CUDA are here, the "
+                    "device, and whether the GPU kernels compile")
     pi.add_argument("--json", action="store_true", help="print JSON")
     pi.set_defaults(func=cmd_info)
 
