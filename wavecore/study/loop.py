@@ -88,7 +88,7 @@ class Study:
     @staticmethod
     def render_path(stage, name, t, step, folder=None) -> str:
         """Where a render goes: its file name says clip, stage, temperature and step."""
-        return os.path.join(folder or f"stage_{stage}", f"{_slug(name)}_stage{stage}_T{t:g}_step{step}.wav")
+        return os.path.join(folder or f"stage_{stage}", f"{_record.slug(name)}_stage{stage}_T{t:g}_step{step}.wav")
 
     def save(self, path, audio) -> None:
         """Write a render (rank 0 alone), path relative to the study's directory."""
@@ -233,7 +233,7 @@ class Study:
         path = os.path.join(self.out, "study.json")
         if not os.path.exists(path):
             make_dir(self.out)
-            return self._new_record(), None
+            return _record.Record.new(self.config, self.settings, [c.name for c in self.clips]), None
         if not resume:
             return None, (FileExistsError, f"{self.out} already holds a study; finish it with "
                           "--resume, or choose another --out")
@@ -268,18 +268,6 @@ class Study:
         log(f"resuming after stage {done} (step {trainer.step})")
         return trainer, None
 
-    def _new_record(self) -> _record.Record:
-        st = self.settings
-        return _record.Record(
-            clips=[c.name for c in self.clips], sample_rate=self.config.sample_rate,
-            originals=[os.path.join("originals", f"{k + 1:02d}_{_slug(c.name)}.wav")
-                       for k, c in enumerate(self.clips)],
-            receptive_field=self.config.receptive_field, temperatures=list(st.temperatures),
-            curriculum=_record.Curriculum(
-                st.curriculum, st.train.order, st.replay if st.curriculum == "replay" else None,
-                None if st.ewc is None else _record.Ewc(st.ewc, st.ewc_fisher, st.ewc_positions)),
-            eval_positions=st.eval_positions, trace_bin_seconds=st.trace_bin_seconds)
-
     def _stage_set(self, s):
         """(clips, weights): what the trainer holds in stage s and each clip's share of the
         windows (wavecore.curriculum)."""
@@ -293,10 +281,6 @@ class Study:
         parts = [f"{c.name}" + ("" if w == 1 else f" ({w:.0%})")
                  for c, w in zip(trainer.clips, trainer.clip_weights) if w > 0]
         return ", ".join(parts) + f" [{self.settings.curriculum}, {trainer.settings.order}]"
-
-
-def _slug(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
 
 
 def _differences(a, b, where=""):

@@ -117,6 +117,18 @@ class Record:
     trace_blocks: list | None = None   # per clip: {"starts": [...], "bins": n}: the scored blocks
     measures: dict | None = None       # the continual-learning measures (``measured``)
 
+    @classmethod
+    def new(cls, config, settings, clips) -> "Record":
+        """The empty record of a study of ``clips`` (names) with this model and settings."""
+        st = settings
+        return cls(
+            clips=list(clips), sample_rate=config.sample_rate,
+            originals=[os.path.join("originals", f"{k + 1:02d}_{slug(c)}.wav") for k, c in enumerate(clips)],
+            receptive_field=config.receptive_field, temperatures=list(st.temperatures),
+            curriculum=Curriculum(st.curriculum, st.train.order, st.replay if st.curriculum == "replay" else None,
+                                  None if st.ewc is None else Ewc(st.ewc, st.ewc_fisher, st.ewc_positions)),
+            eval_positions=st.eval_positions, trace_bin_seconds=st.trace_bin_seconds)
+
     def measured(self) -> dict:
         """The continual-learning measures of the stages done so far (over their clips)."""
         S = len(self.stages)
@@ -178,6 +190,11 @@ def _bits_measures(bits: np.ndarray) -> dict:
         if m[k] is not None:
             m[k] = -m[k]           # bits: BWT > 0 means later stages cost bits on old clips
     return m
+
+
+def slug(name: str) -> str:
+    """A clip's name as a file name's part."""
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
 
 
 def spectrogram_path(render_path: str) -> str:

@@ -21,6 +21,9 @@ def prime_value(text):
     return "rf" if text == "rf" else POSITIVE(text)
 
 
+PRIME_FROM = ("own", "first")
+
+
 class _Curricula:
     """The registered curricula's names, read when a parser is built (wavecore.curriculum)."""
 
@@ -56,7 +59,7 @@ class StudySettings:
                                  metavar="SECONDS|rf")
     prime_from: str = setting("own", "own: each clip's render starts from that clip; first: every "
                               "render starts from clip 1, as the essay's code did",
-                              choices=("own", "first"))
+                              choices=PRIME_FROM)
     render_seconds: float = setting(4.0, "continuation each render adds after its prime",
                                     type=POSITIVE)
     unprimed_seconds: float = 1.0
@@ -103,8 +106,8 @@ class StudySettings:
             raise ValueError(f"timeline_every must be >= 0, got {self.timeline_every}")
         if self.prime != "rf" and not (isinstance(self.prime, (int, float)) and self.prime > 0):
             raise ValueError(f"prime must be seconds > 0 or 'rf', got {self.prime!r}")
-        if self.prime_from not in ("own", "first"):
-            raise ValueError(f"prime_from must be 'own' or 'first', got {self.prime_from!r}")
+        if self.prime_from not in PRIME_FROM:
+            raise ValueError(f"prime_from must be one of {', '.join(PRIME_FROM)}, got {self.prime_from!r}")
         for k in ("render_seconds", "unprimed_seconds", "timeline_seconds"):
             if not getattr(self, k) > 0:
                 raise ValueError(f"{k} must be > 0, got {getattr(self, k)}")
