@@ -1,6 +1,6 @@
 """The package's import graph, built from the source (ast): no circles, and imports at module
 top except a heavy optional dependency loaded where it is needed (CuPy, mpi4py, matplotlib,
-SciPy's and soundfile's readers in audio) with its reason in a comment."""
+scipy.signal, slow to import) with its reason in a comment."""
 import ast
 import os
 
@@ -8,7 +8,7 @@ import pytest
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "wavecore")
 # what may be imported inside a function: optional or heavy, loaded only where it is needed
-LAZY = ("cupy", "cupy_backends", "cuda", "mpi4py", "matplotlib", "importlib", "._gpu", ".._gpu",
+LAZY = ("cupy", "cupy_backends", "cuda", "mpi4py", "matplotlib", "scipy", "importlib", "._gpu", ".._gpu",
         "._gpu.backend", ".sampler", ".model", ".cublas")
 
 

@@ -13,7 +13,6 @@ from fractions import Fraction
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
 
 from .files import atomic_write
 from .kernels import cpu_kernel
@@ -56,6 +55,7 @@ def resample(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
         raise AudioError(f"sample rates must be positive, got {from_rate} -> {to_rate}")
     if from_rate == to_rate:
         return np.asarray(audio, dtype=np.float32)
+    from scipy.signal import resample_poly     # scipy.signal takes 0.6 s to import: not at start
     frac = Fraction(int(to_rate), int(from_rate))
     y = resample_poly(np.asarray(audio, dtype=np.float64), frac.numerator, frac.denominator)
     return y.astype(np.float32)

@@ -106,10 +106,23 @@ def latest(directory) -> str | None:
     return found[-1] if found else None
 
 
-def prune(directory, keep: int) -> None:
-    """Delete all but the newest ``keep`` checkpoints, and temporary files of killed writers."""
-    for p in list_checkpoints(directory)[:-keep] if keep > 0 else []:
-        os.unlink(p)
+def run_of(path) -> str | None:
+    """The run id a checkpoint's metadata names (None: written before runs had ids); "?" when
+    the file cannot be read (so it is never taken for a run's own)."""
+    try:
+        with np.load(path) as z:
+            return json.loads(z["meta"].tobytes()).get("run")
+    except Exception:                  # unreadable: someone else's business, never pruned
+        return "?"
+
+
+def prune(directory, keep: int, run: str | None = None, written: str | None = None) -> None:
+    """Delete all but the newest ``keep`` checkpoints of run ``run`` (those of other runs stay),
+    never ``written`` (the one just written), and temporary files of killed writers."""
+    own = [p for p in list_checkpoints(directory) if run_of(p) == run]
+    for p in own[:-keep] if keep > 0 else []:
+        if written is None or os.path.abspath(p) != os.path.abspath(written):
+            os.unlink(p)
     for p in glob.glob(os.path.join(os.fspath(directory), ".ckpt-*.npz.tmp-*")):
         try:
             pid = int(p.rsplit("-", 1)[1])

@@ -25,6 +25,7 @@ from .checkpoint import CheckpointError, latest, load
 from .config import ConfigError, WaveNetConfig
 from .flags import COUNT, COUNT0, NONNEG, POSITIVE, add_flags, flag_of, given
 from .model import WaveNet
+from .rundir import LOCK, PID_FILE, DirectoryInUse, owned
 from .sampler import CachedSampler
 from .study import Study, StudySettings, demo_setup, presets
 from .study import plan as _plan
@@ -156,10 +157,49 @@ def _resume_train(args):
     return trainer
 
 
+def _another_run(out) -> str:
+    """What run --out holds, in words ("" when none)."""
+    path = latest(out) if os.path.isdir(out) else None
+    if path is None:
+        return "a run's log (train.jsonl)" if os.path.exists(os.path.join(out, "train.jsonl")) else ""
+    try:
+        meta, _ = load(path)
+    except CheckpointError as e:
+        return f"a run whose newest checkpoint cannot be read ({e})"
+    return (f"a run at step {meta['step']} on {', '.join(c['name'] for c in meta['clips'])} "
+            f"({WaveNetConfig.from_dict(meta['config']).describe()})")
+
+
+def _moved_aside(out) -> str:
+    """Move everything in --out but its lock into a new sibling directory; its path."""
+    stem = f"{os.path.normpath(out)}.replaced-{time.strftime('%Y%m%d-%H%M%S')}"
+    dest, k = stem, 1
+    while os.path.exists(dest):
+        dest, k = f"{stem}-{k}", k + 1
+    os.makedirs(dest)
+    for name in os.listdir(out):
+        if name not in (LOCK, PID_FILE):
+            os.replace(os.path.join(out, name), os.path.join(dest, name))
+    return dest
+
+
 def cmd_train(args) -> int:
+    with owned(args.out, "wavecore train", distributed.world()):
+        return _train(args)
+
+
+def _train(args) -> int:
+    if args.resume and args.overwrite:
+        raise ValueError("--overwrite: --resume continues the run in --out; give one or the other")
     if args.resume:
         trainer = _resume_train(args)
     else:
+        there = _another_run(args.out)
+        if there and not args.overwrite:
+            raise ValueError(f"{args.out} holds {there}; continue it with --resume, train into another "
+                             "--out, or pass --overwrite to move it aside")
+        if there:
+            print(f"moved {there} aside, to {_moved_aside(args.out)}")
         cfg = _conditioned(config_from_args(args), args, len(args.clips))
         trainer = Trainer(cfg, args.clips, TrainSettings(**given(args, TrainSettings, TRAIN)),
                           out_dir=args.out)
@@ -245,8 +285,12 @@ def cmd_demo(args) -> int:
 
 def cmd_report(args) -> int:
     rec = load_record(args.dir)
-    print(f"report: {os.path.abspath(build_report(args.dir, rec))} ({len(rec.stages)} of "
-          f"{len(rec.clips)} stages)")
+    try:
+        with owned(args.dir, "wavecore report"):
+            page = build_report(args.dir, rec)
+    except DirectoryInUse as e:
+        raise DirectoryInUse(f"{e} (a study rewrites its own report after every stage)") from None
+    print(f"report: {os.path.abspath(page)} ({len(rec.stages)} of {len(rec.clips)} stages)")
     return 0
 
 
@@ -327,6 +371,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_flags(pt)
     add_flags(pt.add_argument_group("training"), TrainSettings, TRAIN)
     pt.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
+    pt.add_argument("--overwrite", action="store_true",
+                    help="--out holds another run: move it aside (into OUT.replaced-TIME) and start anew")
     pt.add_argument("--condition", action="store_true",
                     help="global conditioning: clip i is read with id i (sample with --gc i)")
     pt.set_defaults(func=cmd_train)
@@ -376,8 +422,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     pr = sub.add_parser("report", help="rebuild a study's report.html from its metrics and renders",
                         description="Rebuild DIR/report.html and its figures from DIR/metrics.json "
-                        "(or study.json) and the renders there: also for a study still running or "
-                        "stopped after some stages.")
+                        "(or study.json) and the renders there, for a study stopped after some "
+                        "stages (a running study holds DIR and rewrites its own after every stage).")
     pr.add_argument("dir", metavar="DIR", help="the study's --out directory")
     pr.set_defaults(func=cmd_report)
 

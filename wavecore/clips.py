@@ -8,9 +8,14 @@ call always gives the same samples.
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import lfilter
 
 BPM = 120.0
+
+
+def lfilter(b, a, x):
+    """scipy.signal.lfilter, imported when a clip is first made."""
+    from scipy.signal import lfilter as run    # scipy.signal takes 0.6 s to import: not at start
+    return run(b, a, x)
 
 
 def _env(n, sr, attack, decay):

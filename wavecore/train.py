@@ -28,6 +28,7 @@ import signal
 import sys
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 
 import numpy as np
@@ -185,6 +186,8 @@ class Trainer:
         if self.out_dir:
             make_dir(self.out_dir)
         self.extra: dict = {}               # anything a caller wants checkpointed (JSON)
+        # this run's id, in its checkpoints and on every train.jsonl record (a resume keeps it)
+        self.run_id = self.world.bcast(uuid.uuid4().hex[:12])
         self.resumed_settings = None        # Trainer.resume: the settings the checkpoint held
         self._in_step, self._rng_before = False, None   # a step begun and not yet committed
         self._agreed = (0, False)             # MPI: (stop: 0/1/2, checkpoint due) of the last step
@@ -378,7 +381,7 @@ class Trainer:
     def _log(self, rec: dict) -> None:
         if self.out_dir and self.world.rank == 0:
             with open(os.path.join(self.out_dir, "train.jsonl"), "a", encoding="utf-8") as f:
-                f.write(json.dumps(rec) + "\n")
+                f.write(json.dumps({**rec, "run": self.run_id}) + "\n")
 
     # -- evaluation -------------------------------------------------------------
     def evaluate(self, clip, chunk: int | None = None, gc: int | None = None,
@@ -433,7 +436,7 @@ class Trainer:
                 "ewc": None if self.ewc is None else self.ewc.meta(),
                 "clips": [{"name": c.name, "samples": len(c.classes), "fingerprint": c.fingerprint}
                           for c in self.clips],
-                "dtype": self.net.dtype.name, "extra": self.extra}
+                "dtype": self.net.dtype.name, "extra": self.extra, "run": self.run_id}
 
     def save_checkpoint(self, path=None) -> str:
         """Write a checkpoint (MPI: every rank calls it at the same step; the ranks compare
@@ -446,7 +449,7 @@ class Trainer:
         _ckpt.save(path, self.state(), self.params, opt["m"], opt["v"],
                    extra=None if self.ewc is None else self.ewc.arrays())
         if self.out_dir and os.path.dirname(os.path.abspath(path)) == os.path.abspath(self.out_dir):
-            _ckpt.prune(self.out_dir, self.settings.keep)
+            _ckpt.prune(self.out_dir, self.settings.keep, run=self.run_id, written=path)
         return path
 
     @classmethod
@@ -478,6 +481,7 @@ class Trainer:
         t.rng.bit_generator.state = meta["rng"]
         t.step, t.skipped, t.bad_run = meta["step"], meta["skipped"], meta["bad_run"]
         t.extra = meta.get("extra", {})
+        t.run_id = meta.get("run")
         t.resumed_settings = TrainSettings(**meta["settings"])   # what the run had planned
         return t
 

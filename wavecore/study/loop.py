@@ -31,6 +31,7 @@ from ..checkpoint import CheckpointError, latest, load, step_path
 from ..config import WaveNetConfig
 from ..curriculum import stage_clips, stage_weights
 from ..files import make_dir
+from ..rundir import owned
 from ..train import Clip, Trainer, load_clip, signals_voted
 from . import record as _record
 from .activities import activities
@@ -114,6 +115,10 @@ class Study:
         and logs. Ctrl-C and SIGTERM then stop every rank at one training step. plan
         (wavecore.study.plan.make; made here when not given): said in one line before the study
         starts; its estimates give the progress bar the study's time left."""
+        with owned(self.out, "wavecore study", self.world):
+            return self._run(resume, progress, log, plan)
+
+    def _run(self, resume, progress, log, plan) -> StudyResults:
         w = self.world
         log = log if w.rank == 0 else (lambda *a, **k: None)
         got = self._state(resume) if w.rank == 0 else None
