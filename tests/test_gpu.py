@@ -397,14 +397,14 @@ def test_study_on_gpu_equals_study_on_numpy(dev, tmp_path):
         out = tmp_path / backend
         metrics[backend] = Study(cfg, two, st, out_dir=str(out)).run(progress=False, log=lambda *a: None)
     a, b = metrics["numpy"], metrics["gpu"]
-    np.testing.assert_allclose(b["bits"], a["bits"], rtol=1e-9)
-    assert b["accuracy"] == a["accuracy"]
-    np.testing.assert_allclose([p[2] for p in b["monitor"]], [p[2] for p in a["monitor"]], rtol=1e-9)
-    assert [s["fisher_mean"] for s in b["curriculum"]["ewc"]["stages"]] == \
-        pytest.approx([s["fisher_mean"] for s in a["curriculum"]["ewc"]["stages"]], rel=1e-9)
-    assert [r["path"] for r in b["renders"]] == [r["path"] for r in a["renders"]]
-    for r in a["renders"]:
-        assert (tmp_path / "gpu" / r["path"]).read_bytes() == (tmp_path / "numpy" / r["path"]).read_bytes()
+    np.testing.assert_allclose(b.bits, a.bits, rtol=1e-9)
+    assert b.accuracy == a.accuracy
+    np.testing.assert_allclose([p[2] for p in b.monitor], [p[2] for p in a.monitor], rtol=1e-9)
+    assert [s["fisher_mean"] for s in b.curriculum.ewc.stages] == \
+        pytest.approx([s["fisher_mean"] for s in a.curriculum.ewc.stages], rel=1e-9)
+    assert [r.path for r in b.renders] == [r.path for r in a.renders]
+    for r in a.renders:
+        assert (tmp_path / "gpu" / r.path).read_bytes() == (tmp_path / "numpy" / r.path).read_bytes()
 
 
 @pytest.mark.skipif(not cpu_training_available(), reason="the Cython training kernels are not built")
