@@ -19,7 +19,7 @@ from . import workspace
 from ._gpu import probe
 from ._gpu.device import compiler
 from .advance import CpuAdvance
-from .compute import Backend, BackendError, blas_threads, default_threads, no_options
+from .compute import Backend, BackendError, blas_threads, no_options
 from .kernels import cpu_kernel
 from .reference import reference_loss_and_grads
 

@@ -16,7 +16,7 @@ import zipfile
 
 import numpy as np
 
-from .files import atomic_write
+from .files import alive, atomic_write
 
 FORMAT = "wavecore-checkpoint"
 VERSION = 1
@@ -128,15 +128,6 @@ def prune(directory, keep: int, run: str | None = None, written: str | None = No
             pid = int(p.rsplit("-", 1)[1])
         except ValueError:
             continue
-        if pid != os.getpid() and not _alive(pid):
+        if pid != os.getpid() and not alive(pid):
             os.unlink(p)
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

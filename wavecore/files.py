@@ -60,3 +60,14 @@ def atomic_write(path, write, mode: str = "wb") -> None:
             os.close(fd)
     except OSError:                      # directories cannot be fsynced everywhere
         pass
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this host (one of another user's counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

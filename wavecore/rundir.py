@@ -19,7 +19,7 @@ import time
 import warnings
 
 from . import distributed
-from .files import make_dir
+from .files import alive, make_dir
 
 try:
     import fcntl
@@ -48,16 +48,6 @@ def _refusal(directory, raw: bytes) -> DirectoryInUse:
     except (ValueError, KeyError, TypeError):
         who = "another wavecore process"
     return DirectoryInUse(f"{directory} is in use by {who}; wait for it, or choose another --out")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _flock(directory, command):
@@ -89,7 +79,7 @@ def _pid_file(directory, command) -> str:
                 raw = f.read()
             try:
                 h = json.loads(raw)
-                stale = h["host"] == socket.gethostname() and not _alive(int(h["pid"]))
+                stale = h["host"] == socket.gethostname() and not alive(int(h["pid"]))
             except (ValueError, KeyError, TypeError):
                 stale = False
             if not stale:

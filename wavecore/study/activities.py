@@ -22,7 +22,7 @@ from ..flops import forward_flops, scored_flops, step_flops
 from ..sampler import CachedSampler
 from ..train import eval_chunk
 from .ranks import busiest, split_gather
-from .record import Render, Timeline, Unprimed
+from .record import Render, Unprimed
 
 MONITOR_SHARE = 0.03      # the within-stage curves' default cost, as a share of training
 
