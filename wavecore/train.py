@@ -37,7 +37,8 @@ from tqdm import tqdm
 from . import audio as _audio
 from . import checkpoint as _ckpt
 from . import distributed
-from .backend import BACKENDS, default_threads
+from .backend import BACKENDS
+from .compute import default_threads
 from .curriculum import EWC
 from .config import WaveNetConfig
 from .files import make_dir
