@@ -80,6 +80,7 @@ def closeness(render: np.ndarray, original: np.ndarray, sample_rate: int, *, n_f
 SILENCE_DBFS = -60.0       # a frame quieter than this (RMS, dB re full scale) is silence
 NOISE_LEVELS = 16          # white-noise reference levels spanning the clips' frame levels
 NOISE_FRAMES = 24          # reference frames per noise level
+FINE = 4                   # clip frames for following a render: FINE per hop (a copy lies within 1/8 hop)
 
 
 def mel_filters(sample_rate: int, n_fft: int, bands: int = 64) -> np.ndarray:
@@ -175,6 +176,7 @@ class Sources:
         self._frame = dict(sample_rate=sample_rate, bands=bands, window_s=window_s, hop_s=hop_s)
         feats, owner, times, levels = [], [], [], []
         self.frames = []                          # per clip: number of frames (silent ones too)
+        self.fine = []                            # per clip: log-mel frames every hop / FINE (wavecore.runs)
         for j, (_, a) in enumerate(clips):
             F, lv = log_mel(a, **self._frame)
             keep = lv >= SILENCE_DBFS
@@ -183,6 +185,7 @@ class Sources:
             times.append(np.flatnonzero(keep) * hop_s)
             levels.append(lv[keep])
             self.frames.append(len(F))
+            self.fine.append(log_mel(a, **{**self._frame, "hop_s": hop_s / FINE})[0])
         lv = np.concatenate(levels) if levels else np.zeros(0)
         if not len(lv):
             raise ValueError("resemblance: every frame of every clip is silent")
