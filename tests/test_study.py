@@ -13,6 +13,7 @@ from conftest import browser, open_in_browser
 from wavecore import WaveNetConfig, clips
 from wavecore.checkpoint import CheckpointError
 from wavecore.measures import closeness, continual_measures
+from wavecore.runs import VERDICTS
 from wavecore.study import Study, StudySettings
 from wavecore.study.presets import demo
 from wavecore.study.report import build
@@ -101,7 +102,12 @@ def test_tiny_study_writes_every_artefact(study_dir):
         assert os.path.exists(os.path.join(study_dir, r["path"]))
     assert sorted(f for f in os.listdir(os.path.join(study_dir, "checkpoints")) if f.endswith(".npz")) == \
         ["ckpt-00000020.npz", "ckpt-00000040.npz"]
+    for r in M["renders"]:                                  # runs and a verdict beside every player
+        assert r["verdict"] in VERDICTS and 0 <= r["runs"]["fragment_share"] <= 1
+        assert set(r["runs"]) == {"longest_s", "fragment_share", "fragments", "jumps"}
+    assert all("verdict" not in r and r["runs"]["longest_s"] >= 0 for r in M["unprimed"])
     html = open(os.path.join(study_dir, "report.html")).read()
+    assert html.count("class='verdict'") == len(M["renders"])
     refs = [r for _, r in re.findall(r"""(?:src|href)\s*=\s*(["'])(.*?)\1""", html)]
     assert len(refs) >= 3 * 3 + 2 * 3 + 4                    # players and figures, at least
     for ref in refs:

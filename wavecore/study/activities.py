@@ -20,6 +20,7 @@ from .. import curriculum as _curriculum
 from .. import measures
 from ..flops import forward_flops, scored_flops, step_flops
 from ..sampler import CachedSampler
+from ..runs import runs, verdict
 from ..train import eval_chunk
 from .ranks import busiest, split_gather
 from .record import Render, Unprimed
@@ -268,7 +269,8 @@ def render_jobs(settings, config, clips, stage) -> list:
 class Renders(Activity):
     """After a stage: every seen clip reproduced at every temperature, primed (``render_jobs``),
     and one unprimed render per temperature; every render's frames attributed to the clips,
-    silence, noise or novel sound (measures.resemblance). One sampler call of len(temperatures)
+    silence, noise or novel sound (measures.resemblance), its runs through the clips and, for
+    a reproduction, its verdict (wavecore.runs). One sampler call of len(temperatures)
     streams per job, split across the ranks; rank 0 writes the files."""
     name = title = "renders"
 
@@ -309,10 +311,12 @@ class Renders(Activity):
             audio = _audio.mu_law_decode(got[i], cfg.classes)
             for k, t in enumerate(temps):
                 like = measures.resemblance(audio[k], sources)
+                found = runs(audio[k], sources)
+                summary = {key: found[key] for key in ("longest_s", "fragment_share", "fragments", "jumps")}
                 if job is None:
                     path = s.render_path(stage, "unprimed", t, trainer.step)
                     s.save(path, audio[k])
-                    s.record.unprimed.append(Unprimed(stage, t, path, trainer.step, like))
+                    s.record.unprimed.append(Unprimed(stage, t, path, trainer.step, like, summary))
                     continue
                 j, p = job
                 c = self.clips[j]
@@ -320,7 +324,8 @@ class Renders(Activity):
                 prime = _audio.mu_law_decode(self.clips[p].classes[:P], cfg.classes)
                 path = s.render_path(stage, c.name, t, trainer.step)
                 s.save(path, np.concatenate([prime, audio[k]]))   # prime + continuation
-                r = Render(stage, c.name, t, path, trainer.step, self.clips[p].name, P, resemblance=like)
+                r = Render(stage, c.name, t, path, trainer.step, self.clips[p].name, P, resemblance=like,
+                           runs=summary, verdict=verdict(c.name, like["shares"], found, len(audio[k]) / cfg.sample_rate))
                 if p == j and len(original) > P:       # it continues its own original
                     close = measures.closeness(audio[k], original[P:], cfg.sample_rate)
                     r.lsd_db, r.follow_s = close["lsd_db"], close["follow_s"]

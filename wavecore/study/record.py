@@ -46,6 +46,9 @@ class Render:
     lsd_db: float | None = None    # beside the clip's own continuation (primed by itself)
     follow_s: float | None = None
     resemblance: dict | None = None   # measures.resemblance of the continuation
+    runs: dict | None = None       # wavecore.runs of the continuation: longest_s, fragment_share,
+                                   # fragments (frames by clip), jumps
+    verdict: str | None = None     # copy, kept, merged, texture or noise (wavecore.runs.verdict)
 
     @property
     def spectrogram(self) -> str:
@@ -60,7 +63,9 @@ class Unprimed:
     path: str
     step: int
     resemblance: dict | None = None
+    runs: dict | None = None
     clip = "unprimed"
+    verdict = None
 
     @property
     def spectrogram(self) -> str:

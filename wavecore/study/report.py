@@ -226,7 +226,17 @@ def share_bar(r, rec) -> str:
                   f"{100 * v:.0f}%'></span>" for k, v, c in zip(labels, sh, colors) if v > 0)
     top = sorted(zip(sh, labels), reverse=True)[:3]
     words = " · ".join(f"{html.escape(k)} {100 * v:.0f}%" for v, k in top if v >= 0.005)
-    return f"<div class='shares'>{bar}</div><div class='note'>{words}</div>"
+    return f"<div class='shares'>{bar}</div><div class='note'>{words}</div>" + runs_words(r)
+
+
+def runs_words(r) -> str:
+    """A render's verdict, longest verbatim run, share of frames in fragments and jumps
+    (wavecore.runs), in one line; nothing for a render measured before runs were."""
+    if not r.runs:
+        return ""
+    v = f"<b class='verdict'>{r.verdict}</b> · " if r.verdict else ""
+    return (f"<div class='note'>{v}longest run {r.runs['longest_s']:.2f} s · in fragments "
+            f"{100 * r.runs['fragment_share']:.0f} % · {r.runs['jumps']} jumps</div>")
 
 
 def spectrogram(plt, x, sr, path, title):
@@ -324,7 +334,11 @@ def page(rec) -> str:
     out.append("<h2 id='reproductions'>Reproductions</h2><p class='note'>Each render starts with the "
                "original's first moments (the prime) and continues on its own. LSD: log-spectral distance "
                "to the original continuation (dB, lower is closer); follows: how long it stays within 12 dB "
-               "of the original before diverging.</p>")
+               "of the original before diverging. A run is a stretch that follows one clip frame by frame; "
+               "the verdict (wavecore/runs.py): <b>copy</b> (one run over half the continuation or more), "
+               "<b>kept</b> (mostly its own clip, in fragments of 0.1 s or more, no copy), <b>merged</b> "
+               "(fragments mostly from other clips), <b>texture</b> (frames nearest the clips, few "
+               "fragments) or <b>noise</b>.</p>")
     by = {(r.stage, r.clip, r.temperature): r for r in rec.renders}
     shares = any(r.resemblance for r in rec.renders + rec.unprimed)
     for j, c in enumerate(clips):

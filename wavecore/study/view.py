@@ -40,7 +40,8 @@ def study_html(rec, out_dir: str, title: str = "Study") -> str:
         sh = (r.resemblance or {}).get("shares", {})
         top = ", ".join(f"{k} {100 * v:.0f}%" for k, v in sorted(sh.items(), key=lambda kv: -kv[1])[:3])
         x = _audio.load(os.path.join(out_dir, r.path), sr)
-        out.append(audio_html(x, sr, f"{r.clip}, T = {r.temperature:g}" + (f": {top}" if top else "")))
+        out.append(audio_html(x, sr, f"{r.clip}, T = {r.temperature:g}" + (f": {top}" if top else "")
+                              + (f" ({r.verdict})" if r.verdict else "")))
     return "".join(out) + "</div></div>"
 
 
