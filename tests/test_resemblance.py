@@ -51,6 +51,16 @@ def test_white_noise_is_noise(sources):
         assert resemblance(x, S)["shares"]["noise"] >= 0.95
 
 
+def test_quiet_hiss_is_noise_not_new_sound(sources):
+    """Hiss far below every clip frame, down to just above the silence gate, is noise."""
+    S, _ = sources
+    rng = np.random.default_rng(4)
+    for db in (-40.0, -50.0, -57.0):
+        x = heard(rng.standard_normal(SR) * 10 ** (db / 20))
+        sh = resemblance(x, S)["shares"]
+        assert sh["noise"] >= 0.9, (db, sh)
+
+
 def test_half_and_half_splits_evenly(sources):
     S, named = sources
     x = np.concatenate([named["hype"][1000:1000 + SR], named["sweep"][5000:5000 + SR]])

@@ -78,7 +78,7 @@ def closeness(render: np.ndarray, original: np.ndarray, sample_rate: int, *, n_f
 # -- resemblance: where a render's sound comes from ------------------------------------------
 
 SILENCE_DBFS = -60.0       # a frame quieter than this (RMS, dB re full scale) is silence
-NOISE_LEVELS = 16          # white-noise reference levels spanning the clips' frame levels
+NOISE_STEP_DB = 2.0        # noise reference levels every 2 dB, from the silence gate to the loudest frame
 NOISE_FRAMES = 24          # reference frames per noise level
 FINE = 4                   # clip frames for following a render: FINE per hop (a copy lies within 1/8 hop)
 
@@ -157,9 +157,10 @@ class Sources:
     - clip j: its log-mel frames (``log_mel``: 64 bands, 32 ms windows, 16 ms hop), except the
       silent ones (RMS below ``SILENCE_DBFS``), each with its time in the clip;
     - noise: stationary Gaussian noise, white and shaped like each clip's average magnitude
-      spectrum (what a network that learned only a clip's spectrum plays), at ``NOISE_LEVELS``
-      RMS levels evenly spaced in dB from the 5th percentile to the maximum of the clips'
-      non-silent frame levels, ``NOISE_FRAMES`` frames per level and shape, plus as many
+      spectrum (what a network that learned only a clip's spectrum plays), at RMS levels every
+      ``NOISE_STEP_DB`` from the silence gate up to the loudest clip frame (so that quiet hiss,
+      which a clip may never hold, is noise and not new sound), ``NOISE_FRAMES`` frames per
+      level and shape, plus as many
       frames of uniformly random μ-law classes (what an untrained WaveNet plays); fixed seed;
     - silence: not a set but a gate: a frame with RMS below ``SILENCE_DBFS`` is silence.
 
@@ -195,7 +196,7 @@ class Sources:
         n = win + hop * (NOISE_FRAMES - 1)
         shapes = [np.ones(n // 2 + 1)] + [_average_spectrum(a, n) for _, a in clips]
         noise = []
-        for db in np.linspace(np.percentile(lv, 5), lv.max(), NOISE_LEVELS):
+        for db in np.arange(SILENCE_DBFS, lv.max() + NOISE_STEP_DB, NOISE_STEP_DB):
             for shape in shapes:
                 x = np.fft.irfft(np.fft.rfft(rng.standard_normal(n)) * shape, n)
                 x *= 10 ** (db / 20) / (np.sqrt(np.mean(x ** 2)) + 1e-12)
