@@ -79,7 +79,7 @@ def test_a_study_written_before_the_schema_is_read_and_its_report_rebuilt(tmp_pa
     assert code == 0, err
     assert "(2 of 2 stages)" in out
     after = json.load(open(d / "metrics.json"))
-    assert after.pop("schema") == 2
+    assert after.pop("schema") == 2 and after.pop("held_out") is None   # no tail was held out
     for r in after["renders"] + after["unprimed"]:             # measured since, so unknown here
         assert r.pop("runs") is None and r.pop("verdict", None) is None
     assert after == before                                     # the same numbers, now with a schema
@@ -96,3 +96,33 @@ def test_a_record_from_a_newer_wavecore_is_refused(tmp_path):
     json.dump({**M, "schema": 99}, open(d / "metrics.json", "w"))
     with pytest.raises(ValueError, match=r"metrics.json: written by a newer wavecore \(schema 99"):
         load(str(d))
+
+
+def test_a_held_out_tail_is_never_trained_on_and_scored_beside_the_trained_part(tmp_path):
+    st = tiny_settings(timeline_every=0, holdout=0.25, score_positions=None)
+    s = Study(CFG, two_clips(), st, out_dir=tmp_path)
+    n = [len(c.classes) for c in s.clips]
+    cut = [st.trained(k) for k in n]
+    assert cut == [k - round(0.25 * k) for k in n] and all(len(h.classes) == c for h, c in zip(s.heads, cut))
+    windows = []
+    real = s._stage_set
+
+    def spied(stage):                     # what the trainer is given to draw windows from
+        held, w = real(stage)
+        windows.append([len(c.classes) for c in held])
+        return held, w
+    s._stage_set = spied
+    rec = s.run(progress=False, log=lambda *a: None)
+    assert windows and all(lengths == cut[:len(lengths)] for lengths in windows)
+    h = rec.held_out
+    assert h["fraction"] == 0.25 and h["samples"] == cut
+    for part in ("trained", "tail"):
+        assert np.array(h[part]["bits"]).shape == (3, 2) and np.array(h[part]["accuracy"]).shape == (3, 2)
+    # every position scored: the whole clip's bits are the trained part's and the tail's, weighted
+    for stage in range(3):
+        for j in range(2):
+            whole = (cut[j] * h["trained"]["bits"][stage][j] + (n[j] - cut[j]) * h["tail"]["bits"][stage][j]) / n[j]
+            assert whole == pytest.approx(rec.bits[stage][j], rel=1e-9)
+    html = open(tmp_path / "report.html", encoding="utf-8").read()
+    assert "held-out-table" in html and "The last 25 % of every clip was never trained on" in html
+    assert load(str(tmp_path)).held_out == h                  # through metrics.json

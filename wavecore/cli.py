@@ -48,7 +48,7 @@ STUDY_GROUPS = (
     ("study", TrainSettings, ("recompute", "backend", "threads", "seed")),
     ("curriculum", StudySettings, ("curriculum", "replay", "ewc", "ewc_fisher", "ewc_positions")),
     ("curriculum", TrainSettings, ("order",)),
-    ("curriculum", StudySettings, ("eval_every", "eval_positions")),
+    ("curriculum", StudySettings, ("eval_every", "eval_positions", "holdout")),
     ("renders", StudySettings, ("render_seconds", "prime", "prime_from", "trim_db")),
 )
 

@@ -388,11 +388,12 @@ class Trainer:
     def evaluate(self, clip, chunk: int | None = None, gc: int | None = None,
                  positions: int | None = None) -> dict:
         """Teacher-forced NLL over the whole clip (after RF samples of silence):
-        {"bits": mean bits/sample, "accuracy": top-1, "nll": per-position bits (n,),
-        "starts": [0], "block": n}. chunk: positions per forward pass (default
+        {"bits": mean bits/sample, "accuracy": top-1, "nll": per-position bits (n,), "hit":
+        per-position top-1 hits (n,), "starts": [0], "block": n}. chunk: positions per forward pass (default
         ``eval_chunk(config)``). positions: score only about this many fixed positions, in
         blocks of ``chunk`` spread evenly over the clip (a score whose cost does not grow with
-        the clip); "nll" then holds the blocks one after the other, "starts" where they begin.
+        the clip); "nll" and "hit" then hold the blocks one after the other, "starts" where
+        they begin.
         A conditioned model reads the clip with id ``gc`` (default: its index in the set)."""
         clip = load_clip(clip, self.config)
         ids = None
@@ -415,7 +416,8 @@ class Trainer:
                                                               np.repeat(ids, len(starts))))
             tgt = np.stack([clip.classes[s:s + size] for s in starts], axis=1)
             return {"bits": float(bits(nl.mean())), "accuracy": float((pr == tgt).mean()),
-                    "nll": nl.T.reshape(-1) / math.log(2), "starts": starts.tolist(), "block": size}
+                    "nll": nl.T.reshape(-1) / math.log(2), "hit": (pr == tgt).T.reshape(-1),
+                    "starts": starts.tolist(), "block": size}
         chunk = min(chunk, n)
         tail = -n % chunk                 # pad the end too, so every chunk has one shape
         pad = np.concatenate([pad, np.full(tail, silence)])
@@ -424,9 +426,9 @@ class Trainer:
         for k in range(0, n, chunk):
             _, nl, pr = self.net.evaluate(self.weights, Batch(pad[k:k + RF + chunk][:, None], ids))
             nll[k:k + chunk], pred[k:k + chunk] = nl[:, 0], pr[:, 0]
-        nll, hits = nll[:n], int((pred[:n] == clip.classes).sum())
-        return {"bits": float(bits(nll.mean())), "accuracy": hits / n, "nll": nll / math.log(2),
-                "starts": [0], "block": n}
+        nll, hit = nll[:n], pred[:n] == clip.classes
+        return {"bits": float(bits(nll.mean())), "accuracy": int(hit.sum()) / n, "nll": nll / math.log(2),
+                "hit": hit, "starts": [0], "block": n}
 
     # -- checkpoints ------------------------------------------------------------
     def state(self) -> dict:

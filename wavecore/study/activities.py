@@ -125,7 +125,7 @@ class MemorisationCheck(Activity):
         return Cost(_scoring(self.cfg, self.clips[stage - 1:stage], self.st.check_positions))
 
     def run(self, trainer, stage, part):
-        m = trainer.evaluate(self.clips[stage - 1], gc=self.study.gc(stage - 1),
+        m = trainer.evaluate(self.study.heads[stage - 1], gc=self.study.gc(stage - 1),
                              positions=self.st.check_positions)
         if m["accuracy"] >= self.st.memorised_accuracy:
             part["memorised"] = part["trained"] = True
@@ -244,14 +244,30 @@ class Scoring(Activity):
             nb = m["block"] // binn                     # whole bins per block
             nll = m["nll"].reshape(len(m["starts"]), m["block"])[:, :nb * binn]
             return (m["bits"], m["accuracy"], np.round(nll.reshape(-1, nb, binn).mean(axis=2).ravel(), 4).tolist(),
-                    {"starts": m["starts"], "bins": nb})
+                    {"starts": m["starts"], "bins": nb}, _split(m, self.st.trained(len(self.clips[j].classes))))
         got = split_gather(s.world, range(len(self.clips)), score)
         K = range(len(self.clips))
         rec.bits.append([got[j][0] for j in K])
         rec.accuracy.append([got[j][1] for j in K])
         rec.traces.append([got[j][2] for j in K])
         rec.trace_blocks = [got[j][3] for j in K]     # the same positions at every stage
+        if rec.held_out is not None:
+            rec.held_out["samples"] = [self.st.trained(len(c.classes)) for c in self.clips]
+            for part in ("trained", "tail"):
+                for key in ("bits", "accuracy"):
+                    rec.held_out[part][key].append([got[j][4][part][key] for j in K])
         return False
+
+
+def _split(m, cut) -> dict:
+    """An evaluation's scores on the positions before ``cut`` (trained) and from it on (the
+    held-out tail), from its per-position bits and hits; None for a part it did not score."""
+    pos = (np.asarray(m["starts"])[:, None] + np.arange(m["block"])).ravel()    # clip positions
+    out = {}
+    for part, mask in (("trained", pos < cut), ("tail", pos >= cut)):
+        out[part] = {"bits": float(m["nll"][mask].mean()) if mask.any() else None,
+                     "accuracy": float(m["hit"][mask].mean()) if mask.any() else None}
+    return out
 
 
 def render_jobs(settings, config, clips, stage) -> list:

@@ -57,6 +57,10 @@ class Study:
             raise ValueError("clip names must be unique: " + ", ".join(c.name for c in self.clips))
         self.out = os.fspath(out_dir)
         self.plan = self.record = self._sources = None
+        # what is trained on: each clip but its held-out tail (settings.holdout)
+        self.heads = [c if self.settings.trained(len(c.classes)) == len(c.classes) else
+                      Clip(c.name, c.audio[:self.settings.trained(len(c.classes))],
+                           c.classes[:self.settings.trained(len(c.classes))]) for c in self.clips]
 
     def _trimmed(self, clip: Clip) -> Clip:
         """The clip without its leading and trailing silence (settings.trim_db), as the essay's
@@ -277,7 +281,7 @@ class Study:
         """(clips, weights): what the trainer holds in stage s and each clip's share of the
         windows (wavecore.curriculum)."""
         st = self.settings
-        held = self.clips[:stage_clips(st.curriculum, s, len(self.clips))]
+        held = self.heads[:stage_clips(st.curriculum, s, len(self.clips))]
         return held, stage_weights(st.curriculum, s, [len(c.classes) for c in held],
                                    st.train.sampling, st.replay)
 

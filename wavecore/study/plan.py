@@ -45,14 +45,15 @@ def schedule(settings, K: int) -> list[int]:
 def stage_windows(settings, clips) -> list[int]:
     """The loss samples per window of each stage: the window, clamped to the shortest clip the
     stage draws from (as the trainer does)."""
-    return [min(settings.train.window, min(len(clips[j].classes) for j in drawn(settings, k, clips)))
+    return [min(settings.train.window, min(settings.trained(len(clips[j].classes))
+                                           for j in drawn(settings, k, clips)))
             for k in range(1, len(clips) + 1)]
 
 
 def drawn(settings, stage: int, clips) -> list[int]:
     """The clips (indices) stage ``stage`` draws windows from, by the study's curriculum."""
     n = stage_clips(settings.curriculum, stage, len(clips))
-    w = stage_weights(settings.curriculum, stage, [len(c.classes) for c in clips[:n]],
+    w = stage_weights(settings.curriculum, stage, [settings.trained(len(c.classes)) for c in clips[:n]],
                       settings.train.sampling, settings.replay)
     return [j for j in range(n) if w[j] > 0]
 

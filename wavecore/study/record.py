@@ -120,6 +120,9 @@ class Record:
     monitor: list = field(default_factory=list)      # [global step, stage, [bits of every clip]]
     monitor_every: int | None = None
     trace_blocks: list | None = None   # per clip: {"starts": [...], "bins": n}: the scored blocks
+    held_out: dict | None = None   # with a held-out tail: {"fraction", "samples" (where each clip's
+                                   # tail starts), "trained" and "tail": {"bits", "accuracy"}
+                                   # matrices like the whole clip's}
     measures: dict | None = None       # the continual-learning measures (``measured``)
 
     @classmethod
@@ -132,7 +135,10 @@ class Record:
             receptive_field=config.receptive_field, temperatures=list(st.temperatures),
             curriculum=Curriculum(st.curriculum, st.train.order, st.replay if st.curriculum == "replay" else None,
                                   None if st.ewc is None else Ewc(st.ewc, st.ewc_fisher, st.ewc_positions)),
-            eval_positions=st.eval_positions, trace_bin_seconds=st.trace_bin_seconds)
+            eval_positions=st.eval_positions, trace_bin_seconds=st.trace_bin_seconds,
+            held_out=None if not st.holdout else {
+                "fraction": st.holdout, "samples": [],
+                "trained": {"bits": [], "accuracy": []}, "tail": {"bits": [], "accuracy": []}})
 
     def measured(self) -> dict:
         """The continual-learning measures of the stages done so far (over their clips)."""

@@ -392,6 +392,7 @@ def page(rec) -> str:
     out.append("<h2 id='matrices'>What it knows: R[stage, clip]</h2>"
                "<img src='figures/accuracy.png' alt='accuracy matrix'> <img src='figures/bits.png' alt='bits matrix'>")
     out.append(measures_table(rec))
+    out.append(held_out_table(rec))
     out.append("<h2 id='traces'>Where in each clip it knows what comes next</h2>"
                "<p class='note'>Teacher-forced bits per sample along each clip, averaged over "
                f"{rec.trace_bin_seconds * 1000:g} ms bins, one line per stage"
@@ -434,6 +435,25 @@ def curriculum_words(rec) -> str:
     return (f"Curriculum: <b>{html.escape(cu.name)}</b>{what}; windows {cu.order}"
             + ("" if not cu.ewc else f"; EWC λ = {cu.ewc.strength:g}, {cu.ewc.fisher} Fisher over "
                f"{cu.ewc.positions} positions per stage") + ".")
+
+
+def held_out_table(rec) -> str:
+    """With a held-out tail: each clip's teacher-forced bits and accuracy on its trained part
+    and on its tail, stage by stage (a gap that grows says memorising)."""
+    h = rec.held_out
+    if not h:
+        return ""
+    e = html.escape
+    head = "".join(f"<th>{e(c)}: trained / held-out bits</th><th>accuracy</th>" for c in rec.clips)
+    rows = [f"<h2 id='held-out'>Held out</h2><p class='note'>The last {100 * h['fraction']:.0f} % of "
+            "every clip was never trained on; teacher-forced scores on the trained part and on that "
+            "tail.</p><table id='held-out-table'><tr><th>after stage</th>" + head + "</tr>"]
+    for s in range(len(h["tail"]["bits"])):
+        cells = "".join(f"<td>{num(h['trained']['bits'][s][j], '.2f')} / {num(h['tail']['bits'][s][j], '.2f')}</td>"
+                        f"<td>{num(h['trained']['accuracy'][s][j])} / {num(h['tail']['accuracy'][s][j])}</td>"
+                        for j in range(len(rec.clips)))
+        rows.append(f"<tr><td>{'untrained' if s == 0 else s}</td>{cells}</tr>")
+    return "\n".join(rows + ["</table>"])
 
 
 def measures_table(rec) -> str:

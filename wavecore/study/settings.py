@@ -85,6 +85,9 @@ class StudySettings:
         "of training")
     eval_positions: int = setting(2048, "the fixed positions of each clip those scores read",
                                   type=COUNT)
+    holdout: float = setting(0.0, "keep the last fraction F of every clip out of training; scoring "
+                             "reports that tail beside the trained part (memorising or generalising)",
+                             type=number(float, 0, 0.9), metavar="F")
     trim_db: float | None = setting(
         None, "trim each clip's leading and trailing frames quieter than this RMS in dBFS (-20 = "
         "RMS 0.1, the essay's threshold)", type=float, metavar="DB", default_text="no trimming")
@@ -114,6 +117,8 @@ class StudySettings:
         if self.check_positions < 1 or (self.score_positions or 1) < 1 or self.eval_positions < 1:
             raise ValueError("check_positions, score_positions and eval_positions must be >= 1")
         _curriculum.get(self.curriculum)
+        if not 0 <= self.holdout <= 0.9:
+            raise ValueError(f"holdout must lie in [0, 0.9], got {self.holdout}")
         if not 0 <= self.replay < 1:
             raise ValueError(f"replay must lie in [0, 1), got {self.replay}")
         if self.ewc is not None and not self.ewc >= 0:
@@ -128,6 +133,10 @@ class StudySettings:
         if self.prime == "rf":
             return config.receptive_field
         return max(1, int(round(self.prime * config.sample_rate)))
+
+    def trained(self, n: int) -> int:
+        """How many of a clip's n samples are trained on: all but the held-out tail."""
+        return max(2, n - int(round(self.holdout * n)))
 
     def fixed(self, stage: int) -> bool:
         """Whether ``stage`` trains a fixed number of steps (else: until memorised, at most)."""
