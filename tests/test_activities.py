@@ -112,8 +112,11 @@ def test_a_held_out_tail_is_never_trained_on_and_scored_beside_the_trained_part(
         windows.append([len(c.classes) for c in held])
         return held, w
     s._stage_set = spied
-    rec = s.run(progress=False, log=lambda *a: None)
+    said = []
+    rec = s.run(progress=False, log=said.append)
     assert windows and all(lengths == cut[:len(lengths)] for lengths in windows)
+    assert "held out" not in said[0]                     # the plan's one line; its lines say it:
+    assert "the last 25 % of each held out of training" in "\n".join(s.plan.lines())
     h = rec.held_out
     assert h["fraction"] == 0.25 and h["samples"] == cut
     for part in ("trained", "tail"):

@@ -111,7 +111,8 @@ class Plan:
             f"          {self.params:,} parameters; receptive field {cfg.receptive_field:,} samples "
             f"= {cfg.receptive_field / sr:.2f} s",
             "clips     " + ", ".join(f"{c.name} ({len(c.classes) / sr:.1f} s)" for c in self.clips)
-            + ("" if st.trim_db is None else f", silence below {st.trim_db:g} dB trimmed"),
+            + ("" if st.trim_db is None else f", silence below {st.trim_db:g} dB trimmed")
+            + ("" if not st.holdout else f"; the last {100 * st.holdout:.0f} % of each held out of training"),
             "schedule  " + "; ".join(stage) + cap,
             f"curriculum {st.curriculum}" + (f" ({st.replay:.0%} of windows from older clips)"
                                              if st.curriculum == "replay" else "")
