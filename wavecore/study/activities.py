@@ -81,6 +81,7 @@ class Activity:
     def __init__(self, study):
         self.study = study
         self.cfg, self.st, self.clips = study.config, study.settings, study.clips
+        self.lengths = [len(c.classes) for c in self.clips]
 
     def trigger(self, stage: int) -> Every | None:
         return None
@@ -108,9 +109,10 @@ def _samples(seconds, cfg) -> int:
     return max(1, int(round(seconds * cfg.sample_rate)))
 
 
-def _scoring(cfg, clips, positions) -> list:
+def _scoring(cfg, lengths, positions) -> list:
+    """One job per clip of ``lengths`` samples: scoring it on ``positions`` (Trainer.evaluate)."""
     chunk = eval_chunk(cfg)
-    return [Job(flops=scored_flops(cfg, len(c.classes), chunk, positions)) for c in clips]
+    return [Job(flops=scored_flops(cfg, n, chunk, positions)) for n in lengths]
 
 
 class MemorisationCheck(Activity):
@@ -122,7 +124,8 @@ class MemorisationCheck(Activity):
         return None if self.st.fixed(stage) else Every(self.st.check_every)
 
     def unit(self, stage):
-        return Cost(_scoring(self.cfg, self.clips[stage - 1:stage], self.st.check_positions))
+        newest = self.st.trained(self.lengths[stage - 1])       # its trained part
+        return Cost(_scoring(self.cfg, [newest], self.st.check_positions))
 
     def run(self, trainer, stage, part):
         m = trainer.evaluate(self.study.heads[stage - 1], gc=self.study.gc(stage - 1),
@@ -165,7 +168,7 @@ def monitor_every(cfg, settings, clips) -> int:
     ``eval_positions`` positions each) for which their forward passes cost at most
     MONITOR_SHARE of the training steps' FLOPs. The extra scorings at 1, 2, 4, ... steps into
     a stage add about log2(N) per stage; the cost measured is in each stage's time split."""
-    scoring = sum(j.flops for j in _scoring(cfg, clips, settings.eval_positions))
+    scoring = sum(j.flops for j in _scoring(cfg, [len(c.classes) for c in clips], settings.eval_positions))
     T = min(settings.train.window, min(len(c.classes) for c in clips))
     return max(1, int(np.ceil(scoring / (MONITOR_SHARE * step_flops(cfg, T, settings.train.batch)))))
 
@@ -189,7 +192,7 @@ class Monitor(Activity):
         return stage == 0 and bool(self.every)
 
     def unit(self, stage):
-        return Cost(_scoring(self.cfg, self.clips, self.st.eval_positions))
+        return Cost(_scoring(self.cfg, self.lengths, self.st.eval_positions))
 
     def run(self, trainer, stage, part):
         n, s = self.st.eval_positions, self.study
@@ -233,7 +236,7 @@ class Scoring(Activity):
         return True
 
     def unit(self, stage):
-        return Cost(_scoring(self.cfg, self.clips, self.st.score_positions), split=True)
+        return Cost(_scoring(self.cfg, self.lengths, self.st.score_positions), split=True)
 
     def run(self, trainer, stage, part):
         s, rec = self.study, self.study.record
@@ -244,7 +247,7 @@ class Scoring(Activity):
             nb = m["block"] // binn                     # whole bins per block
             nll = m["nll"].reshape(len(m["starts"]), m["block"])[:, :nb * binn]
             return (m["bits"], m["accuracy"], np.round(nll.reshape(-1, nb, binn).mean(axis=2).ravel(), 4).tolist(),
-                    {"starts": m["starts"], "bins": nb}, _split(m, self.st.trained(len(self.clips[j].classes))))
+                    {"starts": m["starts"], "bins": nb}, _split(m, self.st.trained(self.lengths[j])))
         got = split_gather(s.world, range(len(self.clips)), score)
         K = range(len(self.clips))
         rec.bits.append([got[j][0] for j in K])
@@ -252,7 +255,7 @@ class Scoring(Activity):
         rec.traces.append([got[j][2] for j in K])
         rec.trace_blocks = [got[j][3] for j in K]     # the same positions at every stage
         if rec.held_out is not None:
-            rec.held_out["samples"] = [self.st.trained(len(c.classes)) for c in self.clips]
+            rec.held_out["samples"] = [self.st.trained(n) for n in self.lengths]
             for part in ("trained", "tail"):
                 for key in ("bits", "accuracy"):
                     rec.held_out[part][key].append([got[j][4][part][key] for j in K])
@@ -341,7 +344,8 @@ class Renders(Activity):
                 path = s.render_path(stage, c.name, t, trainer.step)
                 s.save(path, np.concatenate([prime, audio[k]]))   # prime + continuation
                 r = Render(stage, c.name, t, path, trainer.step, self.clips[p].name, P, resemblance=like,
-                           runs=summary, verdict=verdict(c.name, like["shares"], found, len(audio[k]) / cfg.sample_rate))
+                           runs=summary, verdict=verdict(c.name, like["shares"], found,
+                                                         len(audio[k]) / cfg.sample_rate))
                 if p == j and len(original) > P:       # it continues its own original
                     close = measures.closeness(audio[k], original[P:], cfg.sample_rate)
                     r.lsd_db, r.follow_s = close["lsd_db"], close["follow_s"]
