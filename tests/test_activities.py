@@ -13,6 +13,7 @@ from test_study import CFG, tiny_settings, two_clips
 from wavecore import curriculum
 from wavecore.cli import build_parser
 from wavecore.study import Record, Study, load
+from wavecore.runs import VERDICTS
 from wavecore.study.activities import Every, activities, priced
 from wavecore.study.plan import _Costing, rescaled
 from wavecore.study.report import build
@@ -37,7 +38,8 @@ def test_the_plan_is_the_sum_of_the_activities_costs():
         want = sum(priced(a.cost(s, p.steps[s - 1] if s else 0), p.rates["eval_flops_per_s"],
                           p.rates["sampler"], 1) for s in range(len(p.clips) + 1))
         assert p.seconds[a.name] == pytest.approx(want), a.name
-    assert list(p.seconds) == ["training", "checks", "timeline", "monitor", "scoring", "renders", "report"]
+    assert list(p.seconds) == ["training", "checks", "timeline", "trajectory", "monitor", "scoring", "renders",
+                               "report"]
     more = rescaled(p, st, steps=[2 * n for n in p.steps])
     assert more.seconds["timeline"] == pytest.approx(2 * p.seconds["timeline"])   # one per step
     assert more.seconds["renders"] == pytest.approx(p.seconds["renders"])          # one per stage
@@ -80,6 +82,7 @@ def test_a_study_written_before_the_schema_is_read_and_its_report_rebuilt(tmp_pa
     assert "(2 of 2 stages)" in out
     after = json.load(open(d / "metrics.json"))
     assert after.pop("schema") == 2 and after.pop("held_out") is None   # no tail was held out
+    assert after.pop("trajectory") == []                                # nor renders inside stages
     for r in after["renders"] + after["unprimed"]:             # measured since, so unknown here
         assert r.pop("runs") is None and r.pop("verdict", None) is None
     assert after == before                                     # the same numbers, now with a schema
@@ -129,3 +132,21 @@ def test_a_held_out_tail_is_never_trained_on_and_scored_beside_the_trained_part(
     html = open(tmp_path / "report.html", encoding="utf-8").read()
     assert "held-out-table" in html and "The last 25 % of every clip was never trained on" in html
     assert load(str(tmp_path)).held_out == h                  # through metrics.json
+
+
+def test_renders_inside_a_stage_trace_the_way_to_a_copy_with_their_verdicts(tmp_path):
+    st = tiny_settings(timeline_every=0, trajectory=3, memorise=False, steps_per_stage=16, later_steps=8,
+                       temperatures=(0.9, 0.7))
+    s = Study(CFG, two_clips(), st, out_dir=tmp_path)
+    rec = s.run(progress=False, log=lambda *a: None)
+    want = [(1, 2), (1, 4), (1, 8), (2, 17), (2, 18), (2, 20)]    # 16/8, 16/4, 16/2; 8/8, 8/4, 8/2
+    assert [(p.stage, p.step) for p in rec.trajectory] == [w for w in want for _ in (0.9, 0.7)]
+    assert [p.fraction for p in rec.trajectory[::2]] == [0.125, 0.25, 0.5, 0.125, 0.25, 0.5]
+    assert all(p.verdict in VERDICTS and p.clip == ("chant" if p.stage == 1 else "shriek") for p in rec.trajectory)
+    assert all(os.path.exists(tmp_path / p.path) for p in rec.trajectory)
+    one = [p for p in s.activities if p.name == "trajectory"][0]
+    assert one.cost(1, 16).samples == 3 * 2 * round(st.render_seconds * 8000)   # what the plan prices
+    assert all(st.time["trajectory"] > 0 for st in rec.stages)
+    html = open(tmp_path / "report.html", encoding="utf-8").read()
+    assert "trajectory-table" in html and html.count("class='verdict'") >= len(rec.trajectory)
+    assert load(str(tmp_path)).trajectory == rec.trajectory

@@ -42,7 +42,7 @@ TRAIN = ("steps", "batch", "window", "lr", "schedule", "warmup", "clip_norm", "s
 # the study's flags by group: (title, dataclass, fields)
 STUDY_GROUPS = (
     ("study", StudySettings, ("steps_per_stage", "memorise", "later_steps", "memorised_accuracy",
-                              "temperatures", "timeline_every")),
+                              "temperatures", "timeline_every", "trajectory")),
     ("study", TrainSettings, ("batch", "window", "lr", "checkpoint_minutes", "adam_eps")),
     ("study", StudySettings, ("reset_optimizer",)),
     ("study", TrainSettings, ("recompute", "backend", "threads", "seed")),

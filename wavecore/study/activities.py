@@ -163,6 +163,60 @@ class TimelineRenders(Activity):
         return False
 
 
+@dataclass(frozen=True)
+class At:
+    """Fires at the given steps into a stage."""
+    steps: tuple
+
+    def fires(self, n: int) -> bool:
+        return n in self.steps
+
+    def count(self, steps: int) -> int:
+        return sum(1 for s in self.steps if s <= steps)
+
+
+class Trajectory(Activity):
+    """Renders of the newest clip at 1/2^N, ..., 1/4, 1/2 of the stage (``settings.trajectory``
+    = N; the stage's own renders are its end), at every temperature, by rank 0, each with its
+    runs and verdict (wavecore.runs): the way from noise, through texture, to a copy."""
+    name = "trajectory"
+    title = "renders inside a stage"
+    during = True
+
+    def trigger(self, stage):
+        n = self.st.steps(stage)
+        at = sorted({max(1, round(n / 2 ** i)) for i in range(1, self.st.trajectory + 1)})
+        return At(tuple(at)) if at else None
+
+    def unit(self, stage):
+        return Cost([Job(streams=len(self.st.temperatures), forced=self.cfg.receptive_field
+                         + self.st.prime_samples(self.cfg), generated=_samples(self.st.render_seconds, self.cfg))])
+
+    def run(self, trainer, stage, part):
+        s, st, cfg = self.study, self.st, self.cfg
+        if s.world.rank != 0:
+            return False
+        clip, temps = self.clips[stage - 1], list(st.temperatures)
+        P, job = st.prime_samples(cfg), self.unit(stage).jobs[0]
+        g = CachedSampler(trainer.net, trainer.weights).generate(
+            job.generated, streams=len(temps), temperature=temps,
+            prime_classes=[clip.classes[:P]] * len(temps), gc=s.gc(stage - 1),
+            seed=[s.seed(stage, 55, trainer.step * 16 + k) for k in range(len(temps))])
+        prime = _audio.mu_law_decode(clip.classes[:P], cfg.classes)
+        n = trainer.step - part["start"]
+        for k, t in enumerate(temps):
+            x = g.audio[k]
+            path = s.render_path(stage, clip.name, t, trainer.step, folder="trajectory")
+            s.save(path, np.concatenate([prime, x]))
+            like, found = measures.resemblance(x, s.sources()), runs(x, s.sources())
+            part["trajectory"].append({
+                "stage": stage, "step": trainer.step, "fraction": round(n / st.steps(stage), 4),
+                "clip": clip.name, "temperature": t, "path": path, "shares": like["shares"],
+                "runs": {key: found[key] for key in ("longest_s", "fragment_share", "fragments", "jumps")},
+                "verdict": verdict(clip.name, like["shares"], found, len(x) / cfg.sample_rate)})
+        return False
+
+
 def monitor_every(cfg, settings, clips) -> int:
     """The default ``eval_every``: the fewest steps between two scorings of every clip (on
     ``eval_positions`` positions each) for which their forward passes cost at most
@@ -353,7 +407,7 @@ class Renders(Activity):
         return False
 
 
-KINDS = (MemorisationCheck, TimelineRenders, Monitor, Fisher, Scoring, Renders)
+KINDS = (MemorisationCheck, TimelineRenders, Trajectory, Monitor, Fisher, Scoring, Renders)
 
 
 def activities(study) -> list[Activity]:

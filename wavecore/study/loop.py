@@ -159,6 +159,7 @@ class Study:
     def _begin(self, trainer, s) -> dict:
         """The progress of stage s (checkpointed with the trainer, so a stage resumes inside)."""
         return {"stage": s, "start": trainer.step, "loss_curve": [], "timeline": [], "monitor": [],
+                "trajectory": [],
                 "memorised": False, "trained": False,
                 "time": {"training": 0.0, **{a.name: 0.0 for a in self.activities if a.during}}}
 
@@ -177,6 +178,7 @@ class Study:
         ck = os.path.basename(step_path(trainer.out_dir, trainer.step))     # train() wrote it
         rec.loss_curve += part["loss_curve"]
         rec.timeline += [_record.Timeline(**t) for t in part["timeline"]]
+        rec.trajectory += [_record.Point(**p) for p in part.get("trajectory", [])]
         rec.monitor += part["monitor"]
         for a in self.activities:
             if a.at_end(s):

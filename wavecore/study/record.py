@@ -82,6 +82,20 @@ class Timeline:
 
 
 @dataclass
+class Point:
+    """A render of the newest clip inside a stage (the trajectory), at one temperature."""
+    stage: int
+    step: int
+    fraction: float                # of the stage's steps
+    clip: str
+    temperature: float
+    path: str
+    shares: dict                   # measures.resemblance's shares
+    runs: dict                     # wavecore.runs: longest_s, fragment_share, fragments, jumps
+    verdict: str
+
+
+@dataclass
 class Ewc:
     strength: float                # λ ("lambda" in the files)
     fisher: str
@@ -116,6 +130,7 @@ class Record:
     renders: list = field(default_factory=list)      # [Render]
     unprimed: list = field(default_factory=list)     # [Unprimed]
     timeline: list = field(default_factory=list)     # [Timeline]
+    trajectory: list = field(default_factory=list)   # [Point]
     loss_curve: list = field(default_factory=list)   # [global step, bits, stage]
     monitor: list = field(default_factory=list)      # [global step, stage, [bits of every clip]]
     monitor_every: int | None = None
@@ -158,7 +173,7 @@ class Record:
                 v = dataclasses.asdict(v)
                 if v["ewc"] is not None:
                     v["ewc"] = {"lambda": v["ewc"].pop("strength"), **v["ewc"]}
-            elif f.name in ("stages", "timeline"):
+            elif f.name in ("stages", "timeline", "trajectory"):
                 v = [dataclasses.asdict(x) for x in v]
             d[f.name] = v
         return {**d, "schema": SCHEMA}
@@ -179,12 +194,13 @@ class Record:
                 stages=ewc.get("stages", [])))
             strip = ("spectrogram",)
             return cls(**{k: v for k, v in d.items() if k not in ("schema", "stages", "renders",
-                                                                   "unprimed", "timeline")},
+                                                                   "unprimed", "timeline", "trajectory")},
                        curriculum=cu,
                        stages=[Stage(**s) for s in d.get("stages", [])],
                        renders=[Render(**_without(r, strip)) for r in d.get("renders", [])],
                        unprimed=[Unprimed(**_without(r, strip)) for r in d.get("unprimed", [])],
-                       timeline=[Timeline(**t) for t in d.get("timeline", [])])
+                       timeline=[Timeline(**t) for t in d.get("timeline", [])],
+                       trajectory=[Point(**p) for p in d.get("trajectory", [])])
         except (TypeError, KeyError) as e:
             raise ValueError(f"{where}: not a study's record ({type(e).__name__}: {e})") from None
 

@@ -407,6 +407,7 @@ def page(rec) -> str:
                "rise right after a new one arrives, and any recovery, is the stability gap (De Lange et "
                "al., ICLR 2023).</p><img src='figures/monitor.png' alt='within-stage curves'>")
     out.append("<h2 id='loss'>Training loss</h2><img src='figures/loss.png' alt='loss curve'>")
+    out.append(trajectory_table(rec))
     if rec.timeline:
         out.append("<h2 id='timeline'>Hearing it learn</h2><p class='note'>Short renders (T = 0.7) of "
                    "the newest clip during each stage.</p><table><tr><th>stage</th><th>step</th><th>clip</th>"
@@ -435,6 +436,30 @@ def curriculum_words(rec) -> str:
     return (f"Curriculum: <b>{html.escape(cu.name)}</b>{what}; windows {cu.order}"
             + ("" if not cu.ewc else f"; EWC λ = {cu.ewc.strength:g}, {cu.ewc.fisher} Fisher over "
                f"{cu.ewc.positions} positions per stage") + ".")
+
+
+def trajectory_table(rec) -> str:
+    """The renders inside each stage (``--trajectory``): one row per point, one cell per
+    temperature with its player and verdict."""
+    if not rec.trajectory:
+        return ""
+    e = html.escape
+    temps = list(dict.fromkeys(p.temperature for p in rec.trajectory))
+    rows = {}
+    for p in rec.trajectory:
+        rows.setdefault((p.stage, p.step, p.fraction, p.clip), {})[p.temperature] = p
+    out = ["<h2 id='trajectory'>The way to a copy</h2><p class='note'>Renders of the newest clip at "
+           "1/2<sup>N</sup> ... 1/2 of each stage (the stage's own renders are its end), each with its "
+           "verdict: from noise, through texture and what is kept, to a copy.</p><table id='trajectory-table'>"
+           "<tr><th>stage</th><th>step</th><th>clip</th>" + "".join(f"<th>T = {t:g}</th>" for t in temps) + "</tr>"]
+    for (stage, step, fraction, clip), by in rows.items():
+        cells = "".join(
+            "<td>–</td>" if by.get(t) is None else
+            f"<td class='cell'>{audio_tag(by[t].path)}<div class='note'><b class='verdict'>{by[t].verdict}</b> · "
+            f"longest run {by[t].runs['longest_s']:.2f} s · in fragments {100 * by[t].runs['fragment_share']:.0f} %"
+            f"</div></td>" for t in temps)
+        out.append(f"<tr><td>{stage}</td><td>{step} ({100 * fraction:.0f} %)</td><td>{e(clip)}</td>{cells}</tr>")
+    return "\n".join(out + ["</table>"])
 
 
 def held_out_table(rec) -> str:

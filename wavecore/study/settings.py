@@ -54,6 +54,9 @@ class StudySettings:
                                      # each clip, in evenly spread blocks (None: every position)
     timeline_every: int = setting(100, "steps between timeline renders, 0: none", type=COUNT0)
     timeline_seconds: float = 0.5
+    trajectory: int = setting(0, "render the newest clip at 1/2^N, ..., 1/4, 1/2 of each stage's steps, at "
+                              "every temperature, each with its verdict: the way from noise to a copy; "
+                              "0: none", type=COUNT0, metavar="N")
     prime: float | str = setting(0.1, "seconds of the original a render reads first, or rf: one "
                                  "receptive field", flag="prime-seconds", type=prime_value,
                                  metavar="SECONDS|rf")
@@ -105,6 +108,8 @@ class StudySettings:
             raise ValueError("steps_per_stage, later_steps and check_every must be >= 1")
         if not 0 <= self.memorised_accuracy <= 1:
             raise ValueError(f"memorised_accuracy must lie in [0, 1], got {self.memorised_accuracy}")
+        if self.trajectory < 0:
+            raise ValueError(f"trajectory must be >= 0, got {self.trajectory}")
         if self.timeline_every < 0:
             raise ValueError(f"timeline_every must be >= 0, got {self.timeline_every}")
         if self.prime != "rf" and not (isinstance(self.prime, (int, float)) and self.prime > 0):
