@@ -130,6 +130,11 @@ def runs(x: np.ndarray, sources) -> dict:
             "fragment_share": sum(by_clip.values()) / max(1, n), "fragments": by_clip, "jumps": jumps}
 
 
+def summary(found: dict) -> dict:
+    """What a record keeps of ``runs``: longest_s, fragment_share, fragments, jumps."""
+    return {key: found[key] for key in ("longest_s", "fragment_share", "fragments", "jumps")}
+
+
 def verdict(clip: str, shares: dict, found: dict, seconds: float) -> str:
     """The verdict on a render of ``clip`` (see the module's docstring): shares from
     measures.resemblance, ``found`` from ``runs``, ``seconds`` the continuation's length."""

@@ -20,7 +20,7 @@ from .. import curriculum as _curriculum
 from .. import measures
 from ..flops import forward_flops, scored_flops, step_flops
 from ..sampler import CachedSampler
-from ..runs import runs, verdict
+from ..runs import runs, summary, verdict
 from ..train import eval_chunk
 from .ranks import busiest, split_gather
 from .record import Render, Unprimed
@@ -212,7 +212,7 @@ class Trajectory(Activity):
             part["trajectory"].append({
                 "stage": stage, "step": trainer.step, "fraction": round(n / st.steps(stage), 4),
                 "clip": clip.name, "temperature": t, "path": path, "shares": like["shares"],
-                "runs": {key: found[key] for key in ("longest_s", "fragment_share", "fragments", "jumps")},
+                "runs": summary(found),
                 "verdict": verdict(clip.name, like["shares"], found, len(x) / cfg.sample_rate)})
         return False
 
@@ -385,11 +385,10 @@ class Renders(Activity):
             for k, t in enumerate(temps):
                 like = measures.resemblance(audio[k], sources)
                 found = runs(audio[k], sources)
-                summary = {key: found[key] for key in ("longest_s", "fragment_share", "fragments", "jumps")}
                 if job is None:
                     path = s.render_path(stage, "unprimed", t, trainer.step)
                     s.save(path, audio[k])
-                    s.record.unprimed.append(Unprimed(stage, t, path, trainer.step, like, summary))
+                    s.record.unprimed.append(Unprimed(stage, t, path, trainer.step, like, summary(found)))
                     continue
                 j, p = job
                 c = self.clips[j]
@@ -398,7 +397,7 @@ class Renders(Activity):
                 path = s.render_path(stage, c.name, t, trainer.step)
                 s.save(path, np.concatenate([prime, audio[k]]))   # prime + continuation
                 r = Render(stage, c.name, t, path, trainer.step, self.clips[p].name, P, resemblance=like,
-                           runs=summary, verdict=verdict(c.name, like["shares"], found,
+                           runs=summary(found), verdict=verdict(c.name, like["shares"], found,
                                                          len(audio[k]) / cfg.sample_rate))
                 if p == j and len(original) > P:       # it continues its own original
                     close = measures.closeness(audio[k], original[P:], cfg.sample_rate)

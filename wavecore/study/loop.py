@@ -58,9 +58,7 @@ class Study:
         self.out = os.fspath(out_dir)
         self.plan = self.record = self._sources = None
         # what is trained on: each clip but its held-out tail (settings.holdout)
-        self.heads = [c if self.settings.trained(len(c.classes)) == len(c.classes) else
-                      Clip(c.name, c.audio[:self.settings.trained(len(c.classes))],
-                           c.classes[:self.settings.trained(len(c.classes))]) for c in self.clips]
+        self.heads = [_head(c, self.settings.trained(len(c.classes))) for c in self.clips]
 
     def _trimmed(self, clip: Clip) -> Clip:
         """The clip without its leading and trailing silence (settings.trim_db), as the essay's
@@ -292,6 +290,11 @@ class Study:
         parts = [f"{c.name}" + ("" if w == 1 else f" ({w:.0%})")
                  for c, w in zip(trainer.clips, trainer.clip_weights) if w > 0]
         return ", ".join(parts) + f" [{self.settings.curriculum}, {trainer.settings.order}]"
+
+
+def _head(clip: Clip, n: int) -> Clip:
+    """The clip's first n samples (the clip itself when that is all of it)."""
+    return clip if n == len(clip.classes) else Clip(clip.name, clip.audio[:n], clip.classes[:n])
 
 
 def _differences(a, b, where=""):

@@ -33,8 +33,16 @@ class Stage:
     time: dict = field(default_factory=dict)   # seconds: training, then each activity's
 
 
+class _Rendered:
+    """What a render file (``path``) has: the spectrogram the report draws of it."""
+
+    @property
+    def spectrogram(self) -> str:
+        return spectrogram_path(self.path)
+
+
 @dataclass
-class Render:
+class Render(_Rendered):
     """A primed reproduction of a clip; its file holds the prime followed by the continuation."""
     stage: int
     clip: str
@@ -50,13 +58,9 @@ class Render:
                                    # fragments (frames by clip), jumps
     verdict: str | None = None     # copy, kept, merged, texture or noise (wavecore.runs.verdict)
 
-    @property
-    def spectrogram(self) -> str:
-        return spectrogram_path(self.path)
-
 
 @dataclass
-class Unprimed:
+class Unprimed(_Rendered):
     """A render after silence."""
     stage: int
     temperature: float
@@ -66,10 +70,6 @@ class Unprimed:
     runs: dict | None = None
     clip = "unprimed"
     verdict = None
-
-    @property
-    def spectrogram(self) -> str:
-        return spectrogram_path(self.path)
 
 
 @dataclass
