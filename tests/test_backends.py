@@ -60,6 +60,25 @@ def test_step_float32_within_tolerance(compiled, threads):
                                    atol=3e-5 * np.abs(want).max(), err_msg=name)
 
 
+def test_step_reads_targets_apart_from_inputs(compiled):
+    """A batch with its targets apart (corrupted inputs, clean targets): loss and gradient as the
+    reference's in float64, and different from the loss on the inputs' own next samples."""
+    cfg = WaveNetConfig(**ODD, layers=3, stacks=2)
+    ref, net, p = pair(compiled, cfg, np.float64, seed=3)
+    x = random_batch(cfg, T=23, B=3, seed=5)
+    y = np.random.default_rng(6).integers(0, cfg.classes, size=(23, 3))
+    l_ref, g_ref = ref.loss_and_grads(p, Batch(x, y=y))
+    assert l_ref != pytest.approx(ref.loss_and_grads(p, Batch(x))[0], rel=1e-3)
+    loss, grads = net.loss_and_grads(net.backend.to_device(p), Batch(x, y=y))
+    assert loss == pytest.approx(l_ref, rel=1e-12)
+    np.testing.assert_allclose(net.backend.to_host(grads), g_ref, rtol=1e-10,
+                               atol=1e-10 * np.abs(g_ref).max())
+    l_same, _ = net.loss_and_grads(net.backend.to_device(p), Batch(x, y=x[cfg.receptive_field:]))
+    assert l_same == pytest.approx(ref.loss_and_grads(p, Batch(x))[0], rel=1e-12)
+    with pytest.raises(ValueError, match="y must be int targets of shape"):
+        net.loss_and_grads(p, Batch(x, y=y[1:]))
+
+
 def test_forward_only_evaluate_matches_reference(compiled):
     cfg = WaveNetConfig(**ODD, layers=3, stacks=2)
     ref, net, p = pair(compiled, cfg, np.float64, seed=2)

@@ -36,6 +36,16 @@ def test_model_gradient_check_with_global_conditioning(tiny_config, backend):
     assert "gc.embed" in checked and "layers.V" in checked
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_model_gradient_check_with_targets_apart(tiny_config, backend):
+    """Corrupted inputs, clean targets: the gradient of the loss on y, not on x[RF:]."""
+    net = WaveNet(tiny_config, dtype=np.float64, backend=backend)
+    params = generic_params(net, 5)
+    x = random_batch(tiny_config, T=7, B=2, seed=1)
+    y = np.random.default_rng(2).integers(0, tiny_config.classes, size=(7, 2))
+    check_model_gradients(net, params, Batch(x, y=y))
+
+
 def test_model_gradient_check_fails_on_wrong_gradient(tiny_config):
     net = WaveNet(tiny_config, dtype=np.float64, backend="numpy")
     params = generic_params(net, 3)

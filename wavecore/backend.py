@@ -118,8 +118,8 @@ class NumpyBackend(Backend):
 
     name = "numpy"
 
-    def loss_and_grads(self, net, params, x, gc):
-        return reference_loss_and_grads(net, params, x, gc)
+    def loss_and_grads(self, net, params, x, gc, y=None):
+        return reference_loss_and_grads(net, params, x, gc, y)
 
 
 class CpuBackend(Backend):
@@ -157,7 +157,7 @@ class CpuBackend(Backend):
             self._workspaces.pop(next(iter(self._workspaces)))
         return ws
 
-    def _step(self, net, params, x, gc, backward):
+    def _step(self, net, params, x, gc, y, backward):
         if params.dtype != net.dtype or not params.flags.c_contiguous or params.shape != (net.size,):
             raise ValueError(f"params must be a contiguous {net.dtype} buffer of shape "
                              f"({net.size},), got {params.dtype} {params.shape}")
@@ -166,17 +166,18 @@ class CpuBackend(Backend):
         T, B = x.shape[0] - net.config.receptive_field, x.shape[1]
         grads = np.empty_like(params) if backward else np.empty(1, net.dtype)
         pred = None if backward else np.empty(T * B, np.int64)
+        y = None if y is None else np.ascontiguousarray(y, dtype=np.int64)
         with blas_threads(1):                   # the kernel's OpenMP blocks own the threads
             loss, nll = cpu_kernel("model").loss_and_grads(
-                net.config, net.offset_table, params, x, gc, grads, ws, self.threads, pred)
+                net.config, net.offset_table, params, x, gc, grads, ws, self.threads, pred, y)
         return float(loss), grads, nll, pred
 
-    def loss_and_grads(self, net, params, x, gc):
-        loss, grads, _, _ = self._step(net, params, x, gc, True)
+    def loss_and_grads(self, net, params, x, gc, y=None):
+        loss, grads, _, _ = self._step(net, params, x, gc, y, True)
         return loss, grads
 
-    def evaluate(self, net, params, x, gc):
-        loss, _, nll, pred = self._step(net, params, x, gc, False)
+    def evaluate(self, net, params, x, gc, y=None):
+        loss, _, nll, pred = self._step(net, params, x, gc, y, False)
         return loss, nll, pred.reshape(nll.shape)
 
     def sum_squares(self, g) -> float:

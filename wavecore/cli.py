@@ -38,7 +38,8 @@ from .train import Terminated, Trainer, TrainSettings, lr_at, signals_voted, sig
 MODEL = ("layers", "stacks", "residual_channels", "dilation_channels", "skip_channels", "classes",
          "sample_rate", "dilations_override")
 TRAIN = ("steps", "batch", "window", "lr", "schedule", "warmup", "clip_norm", "sampling",
-         "checkpoint_every", "checkpoint_minutes", "keep", "backend", "threads", "seed")
+         "checkpoint_every", "checkpoint_minutes", "keep", "backend", "threads", "seed",
+         "input_noise", "input_jitter", "input_snr")
 # the study's flags by group: (title, dataclass, fields)
 STUDY_GROUPS = (
     ("study", StudySettings, ("steps_per_stage", "memorise", "later_steps", "memorised_accuracy",
@@ -47,7 +48,7 @@ STUDY_GROUPS = (
     ("study", StudySettings, ("reset_optimizer",)),
     ("study", TrainSettings, ("recompute", "backend", "threads", "seed")),
     ("curriculum", StudySettings, ("curriculum", "replay", "ewc", "ewc_fisher", "ewc_positions")),
-    ("curriculum", TrainSettings, ("order",)),
+    ("curriculum", TrainSettings, ("order", "input_noise", "input_jitter", "input_snr")),
     ("curriculum", StudySettings, ("eval_every", "eval_positions", "holdout")),
     ("renders", StudySettings, ("render_seconds", "prime", "prime_from", "trim_db")),
 )

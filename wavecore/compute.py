@@ -70,13 +70,14 @@ class Backend:
         return self.xp.zeros(n, dtype=dtype)
 
     # the step
-    def loss_and_grads(self, net, params, x, gc):
-        """x: (N, B) host classes -> (mean NLL in nats, grads: flat, on this backend)."""
+    def loss_and_grads(self, net, params, x, gc, y=None):
+        """x: (N, B) host classes (targets y: (T, B), or x[RF:] where None) -> (mean NLL in
+        nats, grads: flat, on this backend)."""
         raise NotImplementedError
 
-    def evaluate(self, net, params, x, gc):
+    def evaluate(self, net, params, x, gc, y=None):
         """Forward only -> (mean NLL, nll: (T, B) host, predicted class: (T, B) host)."""
-        loss, nll, logits = reference_forward(net, self.to_host(params), x, gc)
+        loss, nll, logits = reference_forward(net, self.to_host(params), x, gc, y)
         return loss, nll, logits.argmax(-1)
 
     # data parallelism (wavecore.distributed)

@@ -4,7 +4,8 @@ hand-written backward; the compute path that runs a step is the model's backend 
 Layout is time-major, ``(T, B, C)``. A batch is ``x: (N, B)`` μ-law classes with
 ``N = receptive_field + T``: the network reads ``x[:-1]`` and predicts ``x[RF:]``,
 so exactly the last T positions carry loss and every convolution is valid
-(unpadded): layer l's input is ``d_l`` rows longer than its output.
+(unpadded): layer l's input is ``d_l`` rows longer than its output. A batch whose inputs were
+corrupted carries its clean targets apart, ``y: (T, B)``, and every path's loss reads those.
 """
 from __future__ import annotations
 
@@ -21,9 +22,16 @@ from .reference import forward, reference_forward, reference_loss_and_grads  # n
 
 @dataclass
 class Batch:
-    """Training windows: ``x: (N, B)`` int classes, N = receptive_field + T; ``gc: (B,)`` ids."""
+    """Training windows: ``x: (N, B)`` int classes, N = receptive_field + T; ``gc: (B,)`` ids;
+    ``y: (T, B)`` the targets, when they are not ``x[RF:]`` (inputs corrupted, targets clean)."""
     x: np.ndarray
     gc: np.ndarray | None = None
+    y: np.ndarray | None = None
+
+    def part(self, lo: int, hi: int) -> "Batch":
+        """Windows lo..hi-1 (a rank's share)."""
+        return Batch(self.x[:, lo:hi], None if self.gc is None else self.gc[lo:hi],
+                     None if self.y is None else self.y[:, lo:hi])
 
 
 def _init_std(cfg: WaveNetConfig, name: str) -> float:
@@ -103,9 +111,19 @@ class WaveNet:
         return x, gc
 
     def _unpack(self, batch):
-        if isinstance(batch, Batch):
-            return self._check(batch.x, batch.gc, self.config.receptive_field + 1)
-        return self._check(batch, None, self.config.receptive_field + 1)
+        """(x, gc, y): y is None where the targets are x[RF:]."""
+        if not isinstance(batch, Batch):
+            batch = Batch(batch)
+        x, gc = self._check(batch.x, batch.gc, self.config.receptive_field + 1)
+        y = batch.y
+        if y is not None:
+            y = np.asarray(y)
+            T = x.shape[0] - self.config.receptive_field
+            if y.shape != (T, x.shape[1]) or not np.issubdtype(y.dtype, np.integer):
+                raise ValueError(f"y must be int targets of shape ({T}, {x.shape[1]}), got {y.dtype} {y.shape}")
+            if y.size and (y.min() < 0 or y.max() >= self.config.classes):
+                raise ValueError(f"y classes must lie in [0, {self.config.classes}), got [{y.min()}, {y.max()}]")
+        return x, gc, y
 
     # -- forward / backward -------------------------------------------------
     def logits(self, params, x, gc=None) -> np.ndarray:
@@ -117,16 +135,16 @@ class WaveNet:
     def loss(self, params, batch: Batch | np.ndarray):
         """Forward only: (mean NLL in nats, nll: (T, B) per position, logits: (T, B, A)), on the
         NumPy reference (device parameters are copied to the host)."""
-        x, gc = self._unpack(batch)
-        return reference_forward(self, self.backend.to_host(params), x, gc)
+        x, gc, y = self._unpack(batch)
+        return reference_forward(self, self.backend.to_host(params), x, gc, y)
 
     def loss_and_grads(self, params, batch: Batch | np.ndarray):
         """Mean cross-entropy over the last T = N - RF positions and its gradient (flat, like
         params; on the GPU backend a device buffer valid until the next step)."""
-        x, gc = self._unpack(batch)
-        return self.backend.loss_and_grads(self, params, x, gc)
+        x, gc, y = self._unpack(batch)
+        return self.backend.loss_and_grads(self, params, x, gc, y)
 
     def evaluate(self, params, batch: Batch | np.ndarray):
         """Forward only, on the backend: (mean NLL in nats, nll: (T, B), predicted class: (T, B))."""
-        x, gc = self._unpack(batch)
-        return self.backend.evaluate(self, params, x, gc)
+        x, gc, y = self._unpack(batch)
+        return self.backend.evaluate(self, params, x, gc, y)

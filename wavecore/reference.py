@@ -3,7 +3,8 @@ backward, over the named views of the flat parameter buffer. The NumPy backend r
 compiled step is compared with it (tests/test_backends.py).
 
 Layout is time-major, ``(T, B, C)``: ``x: (N, B)`` classes with ``N = receptive_field + T``;
-the network reads ``x[:-1]`` and predicts ``x[RF:]``.
+the network reads ``x[:-1]`` and predicts ``x[RF:]``, or ``y: (T, B)`` where a batch carries its
+targets apart.
 """
 from __future__ import annotations
 
@@ -52,19 +53,24 @@ def forward(cfg, p, x_in, gc):
     return logits, (c_in, layers, c_out)
 
 
-def reference_forward(net, params, x, gc):
+def targets(cfg, x, y):
+    """What the loss predicts: y: (T, B) where given, else x[RF:]."""
+    return x[cfg.receptive_field:] if y is None else y
+
+
+def reference_forward(net, params, x, gc, y=None):
     """Forward only on the NumPy reference: (mean NLL, nll: (T, B), logits: (T, B, A))."""
     logits, _ = forward(net.config, net.views(params), x[:-1], gc)
-    loss, c_ce = softmax_ce_forward(logits, x[net.config.receptive_field:])
+    loss, c_ce = softmax_ce_forward(logits, targets(net.config, x, y))
     return float(loss), c_ce[2], logits
 
 
-def reference_loss_and_grads(net, params, x, gc):
+def reference_loss_and_grads(net, params, x, gc, y=None):
     """The reference step: mean NLL over the last T positions and its gradient (flat)."""
     cfg = net.config
     p = net.views(params)
     logits, (c_in, layers, c_out) = forward(cfg, p, x[:-1], gc)
-    loss, c_ce = softmax_ce_forward(logits, x[cfg.receptive_field:])
+    loss, c_ce = softmax_ce_forward(logits, targets(cfg, x, y))
 
     grads = np.zeros_like(params)
     g = net.views(grads)

@@ -42,7 +42,8 @@ from .compute import default_threads
 from .curriculum import EWC
 from .config import WaveNetConfig
 from .files import make_dir
-from .flags import COUNT, COUNT0, NONNEG, POSITIVE, setting
+from .corruption import corrupt, generator
+from .flags import COUNT, COUNT0, NONNEG, POSITIVE, number, setting
 from .model import Batch, WaveNet
 from .optim import Adam
 
@@ -90,6 +91,12 @@ class TrainSettings:
     order: str = setting("shuffled", "shuffled: every window anywhere in its clip; in-order: a drawn "
                          "clip is fed whole as consecutive windows, as the essay's code did",
                          choices=ORDERS)
+    input_noise: float = setting(0.0, "input corruption: each input sample moves by 1 to "
+                                 "--input-jitter μ-law codes with this probability; the targets "
+                                 "stay clean (0: off)", type=number(float, 0, 1))
+    input_jitter: int = setting(3, "the largest move of --input-noise, in μ-law codes", type=COUNT)
+    input_snr: float = setting(0.0, "input corruption: Gaussian noise this many dB below each "
+                               "window's RMS added to the inputs' waveform (0: off)", type=NONNEG)
 
     def __post_init__(self):
         for k in ("steps", "batch", "window", "log_every"):
@@ -106,6 +113,15 @@ class TrainSettings:
             raise ValueError(f"lr must be > 0, got {self.lr}")
         if not self.adam_eps > 0:
             raise ValueError(f"adam_eps must be > 0, got {self.adam_eps}")
+        if not 0 <= self.input_noise <= 1:
+            raise ValueError(f"input_noise is a probability in [0, 1], got {self.input_noise}")
+        if self.input_jitter < 1 or self.input_snr < 0:
+            raise ValueError(f"input_jitter must be >= 1 and input_snr >= 0, got "
+                             f"{self.input_jitter} and {self.input_snr}")
+
+    @property
+    def corrupts(self) -> bool:
+        return bool(self.input_noise or self.input_snr)
 
 
 @dataclass
@@ -173,6 +189,9 @@ class Trainer:
         threads = s.threads or max(1, default_threads() // self.world.local_size)
         self.net = WaveNet(config, np.dtype(s.dtype), backend=s.backend, threads=threads)
         self.net.backend.recompute = s.recompute
+        if 2 * s.input_jitter >= config.classes:
+            raise ValueError(f"input_jitter ({s.input_jitter} codes) must be below half the "
+                             f"{config.classes} classes")
         params = self.net.init_params(s.seed) if params is None else \
             np.array(params, dtype=self.net.dtype)
         self._host = None                      # a host copy of the parameters, until the next step
@@ -241,7 +260,9 @@ class Trainer:
 
     def sample_windows(self) -> Batch:
         """x: (RF + T, batch) classes drawn from the seeded generator; with a conditioned
-        model (gc_ids > 0) also each window's clip id (clip i of the set has id i)."""
+        model (gc_ids > 0) also each window's clip id (clip i of the set has id i). With input
+        corruption (wavecore.corruption) x's inputs are corrupted and y: (T, batch) holds the
+        clean targets."""
         N = self.config.receptive_field + self.T
         x = np.empty((N, self.settings.batch), dtype=np.int64)
         ids = np.empty(self.settings.batch, dtype=np.int64)
@@ -257,7 +278,14 @@ class Trainer:
                 s = int(self.rng.integers(0, len(self.padded[i]) - N + 1))
             x[:, b] = self.padded[i][s:s + N]
             ids[b] = i
-        return Batch(x, ids if self.config.gc_ids else None)
+        gc = ids if self.config.gc_ids else None
+        st = self.settings
+        if not st.corrupts:
+            return Batch(x, gc)
+        x, y = corrupt(x, self.config.receptive_field, self.config.classes,
+                       generator(st.seed, self.step), p=st.input_noise, codes=st.input_jitter,
+                       snr_db=st.input_snr)
+        return Batch(x, gc, y)
 
     # -- optimisation -----------------------------------------------------------
     def lr_at(self, step: int) -> float:
@@ -309,7 +337,7 @@ class Trainer:
         w, B = self.world, self.settings.batch
         lo, hi = distributed.share(B, w)
         if hi > lo:
-            mine = Batch(batch.x[:, lo:hi], None if batch.gc is None else batch.gc[lo:hi])
+            mine = batch.part(lo, hi)
             loss, grads = self.net.loss_and_grads(self.weights, mine)
             grads *= grads.dtype.type((hi - lo) / B)
             loss *= (hi - lo) / B

@@ -98,10 +98,12 @@ def layout():
 
 
 def loss_and_grads(cfg, const Py_ssize_t[::1] off, floating[::1] params, const long long[:, ::1] x,
-                   gc, floating[::1] grads, ws, int threads, long long[::1] argmax=None):
+                   gc, floating[::1] grads, ws, int threads, long long[::1] argmax=None,
+                   const long long[:, ::1] y=None):
     """Fill ``grads`` (flat, overwritten) and return (mean NLL in nats, nll: (T, B)).
     off: the offset table (wavecore.layout.offset_table). With ``argmax`` (TB,) given: forward
     only — the predicted class of every loss row goes there and ``grads`` is not touched.
+    y: (T, B) the targets where they are not x[RF:] (inputs corrupted, targets clean).
     Call with the BLAS limited to one thread. This wrapper checks and wires the buffers; the
     step itself is the nogil stages below, in order."""
     cdef Dims k
@@ -109,7 +111,7 @@ def loss_and_grads(cfg, const Py_ssize_t[::1] off, floating[::1] params, const l
     cdef Py_ssize_t N = x.shape[0], l, i, RF = cfg.receptive_field
     cdef Py_ssize_t[::1] dil = np.asarray(cfg.dilations, dtype=np.intp)
     cdef Py_ssize_t[::1] h_off = ws.h_off, ts_off = ws.ts_off, rows_in = ws.rows_in
-    cdef const long long[::1] tgt = np.ascontiguousarray(x[RF:]).reshape(-1)   # (TB,)
+    cdef const long long[::1] tgt = np.ascontiguousarray(x[RF:] if y is None else y).reshape(-1)   # (TB,)
     cdef floating[::1] hb = ws.h, tsb = ws.ts, zb = ws.z, dzb = ws.dz, Zb = ws.Z
     cdef floating[::1] yb = ws.y, ob = ws.o, dab = ws.da, dyb = ws.dy, lb = ws.logits
     cdef floating[::1] nllb = ws.nll, onesb = ws.ones, gcbb = ws.gcb, gcdb = ws.gcd
@@ -120,6 +122,8 @@ def loss_and_grads(cfg, const Py_ssize_t[::1] off, floating[::1] params, const l
         raise ValueError(f"the offset table has {off.shape[0]} blocks; this build knows {WC_NBLOCKS}")
     if x.shape[0] <= RF or params.shape[0] < off[WC_OUT_B2] + cfg.classes:
         raise ValueError("x or params do not fit this model")
+    if y is not None and (y.shape[0] != N - RF or y.shape[1] != x.shape[1]):
+        raise ValueError(f"y must have shape ({N - RF}, {x.shape[1]}), got ({y.shape[0]}, {y.shape[1]})")
     k.R, k.D, k.S, k.A = cfg.residual_channels, cfg.dilation_channels, cfg.skip_channels, cfg.classes
     k.L, k.B, k.T = cfg.n_layers, x.shape[1], N - RF
     k.TB, k.n0, k.size, k.nt = k.T * k.B, (N - 2) * k.B, grads.shape[0], threads

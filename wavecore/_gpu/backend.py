@@ -43,19 +43,19 @@ class GpuBackend(Backend):
     def to_host(self, a) -> np.ndarray:
         return self.dev.to_host(a)
 
-    def loss_and_grads(self, net, params, x, gc):
+    def loss_and_grads(self, net, params, x, gc, y=None):
         """Host params in: a host gradient of its own out; device params in: the gradient on
         the device (the workspace's buffer, valid until the next step). It keeps every
         activation: recompute="on" is the CPU kernels' option only."""
         if self.recompute == "on":
             raise BackendError("recompute='on': the gpu backend keeps every activation; "
                                "use recompute='auto' or 'off' there")
-        loss, grads, _, _ = self.step_of(net).loss_and_grads(params, x, gc)
+        loss, grads, _, _ = self.step_of(net).loss_and_grads(params, x, gc, y=y)
         return loss, grads if isinstance(params, self.xp.ndarray) else self.to_host(grads)
 
-    def evaluate(self, net, params, x, gc):
+    def evaluate(self, net, params, x, gc, y=None):
         """(loss, nll: (T, B), pred: (T, B)), host arrays of their own."""
-        loss, _, nll, pred = self.step_of(net).loss_and_grads(params, x, gc, backward=False)
+        loss, _, nll, pred = self.step_of(net).loss_and_grads(params, x, gc, backward=False, y=y)
         return loss, self.to_host(nll), self.to_host(pred)
 
     def sum_squares(self, g) -> float:

@@ -38,6 +38,7 @@ class Workspace:
         self.params = e(net.size)                          # the step reads its parameters here
         self.grads = e(net.size)                           # and writes the gradient here
         self.x = xp.empty((N, B), np.int64)                # x: (N, B) the window's classes
+        self.tgt = xp.empty(TB, np.int64)                  # tgt: (T*B,) the targets, x[RF:] or y
         self.h = [e(ti * B, R) for ti, _ in self.rows]     # h[l]: (Tin_l*B, R) layer inputs
         self.fg = [e(to * B, 2 * D) for _, to in self.rows]  # fg[l]: (Tout_l*B, 2D), then dfg
         self.z = [e(to * B, D) for _, to in self.rows]     # z[l]: (Tout_l*B, D)
@@ -81,15 +82,19 @@ class GpuModel:
             self._ws.pop(next(iter(self._ws)))
         return ws
 
-    def loss_and_grads(self, params, x, gc, backward=True):
-        """x: (N, B) host ints -> (loss, grads: flat on the device | None, nll: (T, B) device,
+    def loss_and_grads(self, params, x, gc, backward=True, y=None):
+        """x: (N, B) host ints (targets y: (T, B), or x[RF:] where None) -> (loss, grads: flat
+        on the device | None, nll: (T, B) device,
         pred: (T, B) device | None). grads, nll and pred are the workspace's buffers: valid
         until the next step of this window shape (no device allocation per step)."""
         dev, cfg = self.dev, self.cfg
         N, B = x.shape
         ws = self._workspace(N, B)
         xp = dev.xp
-        dev.upload(ws.x, np.ascontiguousarray(x, dtype=np.int64))      # no allocation
+        x = np.ascontiguousarray(x, dtype=np.int64)
+        dev.upload(ws.x, x)                                              # no allocation
+        tgt = x[cfg.receptive_field:] if y is None else y
+        dev.upload(ws.tgt, np.ascontiguousarray(tgt, dtype=np.int64).reshape(-1))
         if cfg.gc_ids:
             onehot = np.zeros((cfg.gc_ids, B), self.net.dtype)
             onehot[np.asarray(gc, np.int64), np.arange(B)] = 1
@@ -175,7 +180,7 @@ class GpuModel:
         dev.gemm(ws.y, p["out.W1"], ws.o)
         ops.bias_relu(dev, ws.o, p["out.b1"], ws.o)
         dev.gemm(ws.o, p["out.W2"], ws.logits)
-        targets = xd[cfg.receptive_field:].reshape(TB)
+        targets = ws.tgt
         ops.softmax_ce(dev, ws.logits, p["out.b2"], targets, ws.nll,
                        pred=None if backward else ws.pred, backward=backward)
         ops.colsum(dev, ws.nll.reshape(TB, 1), ws.loss, ws.ones)
