@@ -39,10 +39,10 @@ from . import checkpoint as _ckpt
 from . import distributed
 from .backend import BACKENDS
 from .compute import default_threads
-from .curriculum import EWC
 from .config import WaveNetConfig
-from .files import make_dir
 from .corruption import corrupt, generator
+from .curriculum import EWC
+from .files import make_dir
 from .flags import COUNT, COUNT0, NONNEG, POSITIVE, number, setting
 from .model import Batch, WaveNet
 from .optim import Adam
