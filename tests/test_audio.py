@@ -136,3 +136,34 @@ def test_mu_law_refuses_nan_and_bad_classes():
         audio.mu_law_encode(np.array([0.0, np.nan]))
     with pytest.raises(ValueError):
         audio.mu_law_decode(np.array([256]))
+
+
+def test_full_songs_have_a_songs_form():
+    """The full-length songs: 10-30 s, the same samples on every call, the kick absent from the
+    intro and the break (it enters twice), the chorus bars the same notes, the verses not."""
+    from wavecore import clips
+    sr = 8000
+    for name in clips.FULL_SONGS:
+        x = clips.get(name, sr)
+        assert 10 <= len(x) / sr <= 30
+        np.testing.assert_array_equal(x, clips.get(name, sr))
+        bars = clips.moments(name)
+        assert [k for k, _, _ in bars][:3] == ["intro", "verse", "chorus"] and "break" in [k for k, _, _ in bars]
+        assert bars[-1][2] == pytest.approx(len(x) / sr, abs=1e-3)
+
+        def low(kind, which=0):                      # energy at 30-60 Hz: the kick alone
+            a, b = [(s, e) for k, s, e in bars if k == kind][which]
+            seg = x[int(a * sr):int(b * sr)].astype(np.float64)
+            spec = np.abs(np.fft.rfft(seg)) ** 2
+            f = np.fft.rfftfreq(len(seg), 1 / sr)
+            return spec[(f >= 30) & (f < 60)].sum()
+        assert low("intro") < 0.05 * low("verse") and low("break") < 0.05 * low("chorus")
+
+        def bar(kind, which):
+            a, b = [(s, e) for k, s, e in bars if k == kind][which]
+            return x[int(round(a * sr)):int(round(a * sr)) + int(1.5 * sr)].astype(np.float64)
+        same = np.corrcoef(bar("chorus", 0), bar("chorus", 1))[0, 1]
+        other = np.corrcoef(bar("verse", 0), bar("verse", 1))[0, 1]
+        assert same > 0.75 and same > other        # (the drum grid drifts by a sample a bar)
+    with pytest.raises(ValueError, match="has no form"):
+        clips.moments("hype_song")

@@ -1,8 +1,11 @@
 """Built-in clips, synthesised deterministically in NumPy (no downloads), in the spirit of the
 material the study was first run on: 2 s loops (a breakbeat, a bass line, vinyl-scratch
-shrieks, a formant-synthesised chant of "don't", and a mix of them) and three songs of two
+shrieks, a formant-synthesised chant of "don't", and a mix of them); three songs of two
 bars each, a rapped verse ending in a scratch shriek, then a chorus phrase (the demo's clips,
-``SONGS``). ``get(name)`` returns float32 mono audio in [-1, 1] at ``sample_rate``; the same
+``SONGS``); and the same three songs at full length in a song's form, 13-18 s each
+(``FULL_SONGS``): an intro without kick, verses that vary and end in a shriek, a chorus motif
+that repeats, a break without kick, so the kick enters twice; ``moments`` says which bar is
+which, so what a network keeps can be traced to moments. ``get(name)`` returns float32 mono audio in [-1, 1] at ``sample_rate``; the same
 call always gives the same samples.
 """
 from __future__ import annotations
@@ -164,22 +167,36 @@ def syllable(sr, seconds, f0, glide, start, end, rng, burst=True):
     return out
 
 
-def song(sr, seconds, seed, bpm, chorus, pattern, bass, scratch_hz, shriek_gain=0.5):
-    """A song in bars of four beats, alternating a verse that ends in a scratch shriek and the
-    chorus phrase (the same notes every time: the part a network meets most), over a drum
-    pattern (16 sixteenths of k/s/h) and a bass riff (8 eighth notes, Hz). The verses' rapped
-    syllables (pitch, vowels, rhythm) are drawn anew in every verse from ``seed``; ``chorus``
-    is [(vowel from, vowel to, f0, beats)], the phrase repeated in both chorus bars."""
+BARS = {"V": "verse", "C": "chorus", "i": "intro", "b": "break"}
+
+
+def song(sr, seconds, seed, bpm, chorus, pattern, bass, scratch_hz, shriek_gain=0.5, form=None):
+    """A song in bars of four beats over a drum pattern (16 sixteenths of k/s/h) and a bass riff
+    (8 eighth notes, Hz). ``form`` names each bar (BARS), repeated to fill ``seconds``; by
+    default verses and choruses alternate ("VC"):
+
+    - V, a verse: rapped syllables (pitch, vowels, rhythm drawn anew in every verse from
+      ``seed``), ending in a scratch shriek;
+    - C, the chorus phrase, the same notes every time (the part a network meets most):
+      ``chorus`` is [(vowel from, vowel to, f0, beats)];
+    - i, an intro: hi-hats and bass, no kick, no voice;
+    - b, a break: the chorus over hi-hats, snare and bass, no kick.
+
+    So in a form such as "iVCVCbCC" the kick drum enters twice: after the intro and after the
+    break (``moments`` gives each bar's time)."""
     rng = np.random.default_rng(seed)
     n = int(sr * seconds)
     beat = 60 / bpm
     bar = 4 * beat
+    form = form or "VC"
     out = np.zeros(n)
     drums = {"k": kick(sr, rng), "s": 0.7 * snare(sr, rng), "h": 0.4 * hat(sr, rng)}
     six = int(round(sr * beat / 4))
     for i in range(n // six + 1):
+        kind = form[(i // 16) % len(form)]
         for c in pattern[i % 16]:
-            _place(out, 0.5 * drums[c], i * six)
+            if not (c == "k" and kind in "ib" or c == "s" and kind == "i"):
+                _place(out, 0.5 * drums[c], i * six)
     eighth = int(round(sr * beat / 2))
     for i in range(n // eighth + 1):
         f = bass[i % len(bass)]
@@ -189,7 +206,10 @@ def song(sr, seconds, seed, bpm, chorus, pattern, bass, scratch_hz, shriek_gain=
     voice = np.zeros(n)
     for b in range(int(np.ceil(seconds / bar))):
         at = int(b * bar * sr)
-        if b % 2 == 0:                                         # a verse: rapped syllables
+        kind = form[b % len(form)]
+        if kind == "i":
+            continue
+        if kind == "V":                                        # a verse: rapped syllables
             pos = 0.0
             while pos < 3:
                 dur = float(rng.choice([0.5, 0.5, 0.25, 0.75]))
@@ -204,7 +224,7 @@ def song(sr, seconds, seed, bpm, chorus, pattern, bass, scratch_hz, shriek_gain=
             ph = np.cumsum(scratch_hz * (1 + 0.8 * speed)) / sr
             sh = (np.sin(2 * np.pi * ph) + 0.4 * np.sin(4 * np.pi * ph)) * np.abs(speed) ** 0.5
             _place(voice, shriek_gain * lfilter([1, -0.5], [1], sh), at + int(3 * beat * sr))
-        else:                                                  # the chorus phrase, every time alike
+        else:                                                  # the chorus phrase, every time alike (C, b)
             pos = 0.0
             for v1, v2, f0, beats in chorus:
                 s = syllable(sr, 0.9 * beats * beat, f0, 0.75, v1, v2, np.random.default_rng(7))
@@ -213,32 +233,68 @@ def song(sr, seconds, seed, bpm, chorus, pattern, bass, scratch_hz, shriek_gain=
     return out + voice / (np.abs(voice).max() + 1e-12) * np.abs(out).max() * 1.6
 
 
-def hype_song(sr=8000, seconds=4.36, seed=11):
+def hype_song(sr=8000, seconds=4.36, seed=11, form=None):
     """Song 1: a breakbeat at 110 BPM, an E-minor bass riff, rapped verses and a chorus of a
     shouted "don't" (o gliding to u) four times."""
     return song(sr, seconds, seed, 110, [("o", "u", 190, 1)] * 4,
                 ["kh", "h", "kh", "h", "sh", "h", "h", "kh", "h", "kh", "kh", "h", "sh", "h", "h", "sh"],
-                [82.4, 82.4, 98.0, 82.4, 110.0, 98.0, 73.4, 82.4], scratch_hz=900)
+                [82.4, 82.4, 98.0, 82.4, 110.0, 98.0, 73.4, 82.4], scratch_hz=900, form=form)
 
 
-def truss_song(sr=8000, seconds=5.0, seed=12):
+def truss_song(sr=8000, seconds=5.0, seed=12, form=None):
     """Song 2: slower (96 BPM), a straighter beat, a bass in A, and a chorus of two long
     syllables ("tru-ust") in a lower voice."""
     return song(sr, seconds, seed, 96, [("a", "u", 140, 2), ("u", "a", 120, 2)],
                 ["kh", "h", "h", "h", "sh", "h", "kh", "h", "kh", "h", "h", "h", "sh", "h", "h", "h"],
-                [110.0, 110.0, 130.8, 110.0, 146.8, 130.8, 98.0, 110.0], scratch_hz=1300)
+                [110.0, 110.0, 130.8, 110.0, 146.8, 130.8, 98.0, 110.0], scratch_hz=1300, form=form)
 
 
-def noise_song(sr=8000, seconds=3.81, seed=13):
+def noise_song(sr=8000, seconds=3.81, seed=13, form=None):
     """Song 3: fast (126 BPM), busy hi-hats, a high "ee-ee-ee" chorus and loud shrieks."""
     return song(sr, seconds, seed, 126, [("i", "e", 260, 0.5)] * 8,
                 ["kh", "h", "h", "kh", "sh", "h", "kh", "h", "h", "kh", "kh", "h", "sh", "h", "kh", "sh"],
-                [73.4, 87.3, 73.4, 98.0, 73.4, 87.3, 65.4, 73.4], scratch_hz=1700, shriek_gain=1.0)
+                [73.4, 87.3, 73.4, 98.0, 73.4, 87.3, 65.4, 73.4], scratch_hz=1700, shriek_gain=1.0,
+                form=form)
+
+
+# the full-length songs: the three songs' sounds in a song's form, 13-18 s each
+FORMS = {"hype_full": (110, "iVCVCbCC"), "truss_full": (96, "iVCVbC"), "noise_full": (126, "iVCVCbC")}
+
+
+def hype_full(sr=8000, seconds=None, seed=21):
+    """Song 1 at full length (17.5 s): an intro without kick, verses and the "don't" chorus in
+    turn, a break without kick, the chorus twice to end."""
+    bpm, form = FORMS["hype_full"]
+    return hype_song(sr, seconds or len(form) * 240 / bpm, seed, form=form)
+
+
+def truss_full(sr=8000, seconds=None, seed=22):
+    """Song 2 at full length (15 s): intro, verse, chorus, verse, break, chorus."""
+    bpm, form = FORMS["truss_full"]
+    return truss_song(sr, seconds or len(form) * 240 / bpm, seed, form=form)
+
+
+def noise_full(sr=8000, seconds=None, seed=23):
+    """Song 3 at full length (13.3 s): intro, two verses and choruses, break, chorus."""
+    bpm, form = FORMS["noise_full"]
+    return noise_song(sr, seconds or len(form) * 240 / bpm, seed, form=form)
+
+
+def moments(name: str) -> list[tuple[str, float, float]]:
+    """A full-length song's bars as (kind, start s, end s), kind one of BARS' words: where
+    in the song a render's frames come from, by moment."""
+    if name not in FORMS:
+        raise ValueError(f"{name!r} has no form; songs with one: {', '.join(FORMS)}")
+    bpm, form = FORMS[name]
+    bar = 240 / bpm
+    return [(BARS[k], i * bar, (i + 1) * bar) for i, k in enumerate(form)]
 
 
 CLIPS = {"breakbeat": breakbeat, "bassline": bassline, "shriek": shriek, "chant": chant,
-         "hype": hype, "hype_song": hype_song, "truss_song": truss_song, "noise_song": noise_song}
-SONGS = ("hype_song", "truss_song", "noise_song")   # the demo study's clips, in its order
+         "hype": hype, "hype_song": hype_song, "truss_song": truss_song, "noise_song": noise_song,
+         "hype_full": hype_full, "truss_full": truss_full, "noise_full": noise_full}
+SONGS = ("hype_song", "truss_song", "noise_song")   # four bars each, in the demo study's order
+FULL_SONGS = tuple(FORMS)                           # a song's form, 13-18 s each
 DEMO = SONGS
 
 
@@ -248,7 +304,7 @@ def names() -> list[str]:
 
 def get(name: str, sample_rate: int = 8000, seconds: float | None = None) -> np.ndarray:
     """A built-in clip as float32 in [-1, 1], peak-normalised to 0.9; ``seconds`` long, or its
-    own length (2 s for the loops, four bars for the songs)."""
+    own length (2 s for the loops, two bars for the songs, their form for the full songs)."""
     if name not in CLIPS:
         raise ValueError(f"unknown built-in clip {name!r}; built-in clips: {', '.join(CLIPS)}")
     x = CLIPS[name](sample_rate) if seconds is None else CLIPS[name](sample_rate, seconds)
