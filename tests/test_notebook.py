@@ -35,8 +35,10 @@ def test_runs_top_to_bottom(tmp_path):
     client.execute(cwd=str(tmp_path), env=env, preexec_fn=_kernel_signals)   # raises on a failing cell
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
-    assert html.count("data:audio/wav;base64") >= 4 + 4 + 4 + 9     # songs, rounds, temperatures, study
+    # songs, rounds, temperatures, the study, its trajectory (3 stages x 3 points x 3 temperatures)
+    assert html.count("data:audio/wav;base64") >= 4 + 4 + 4 + 9 + 27
     assert sum("image/png" in o.get("data", {}) for o in outputs) >= 5
     text = "".join(o.get("text", "") for o in outputs)
     assert "cumulative: accuracy after each stage" in text and "sequential: accuracy" in text
+    assert "longest run" in text and "fragment share" in text          # every render's verdict
     assert any(p.startswith("learn-and-forget-") for p in os.listdir(tmp_path))   # wrote only there

@@ -13,6 +13,7 @@ and scoring and renders are split across the ranks as the study splits them.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tempfile
 import time
@@ -31,10 +32,21 @@ from . import report
 from .activities import activities, priced
 
 FLOP_CAP = 1e12          # a timed step does at most about this much work (seconds)
+# the plan's warnings, from the regime map (README): below this data to capacity stage 1 copied
+# its clip in every cell; below this many passes over the clip it stayed noise
+MEMORISES_BELOW = 0.5
+NOISE_BELOW_PASSES = 50
 
 
 class PlanError(ValueError):
     """A study that cannot run as asked: it does not fit the memory or the time budget."""
+
+
+def data_to_capacity(config, samples: int) -> float:
+    """A clip's information against the network's: ``samples`` x log2(classes) bits (8 for 256
+    μ-law classes) per parameter. A network stores about 2-3.6 bits per parameter, so far below
+    1 it can hold the clip whole (it memorises: a copy), and far above it must generalise."""
+    return samples * math.log2(config.classes) / param_count(config)
 
 
 def schedule(settings, K: int) -> list[int]:
@@ -94,6 +106,29 @@ class Plan:
         return sum(self.seconds.values())
 
     @property
+    def ratio(self) -> float:
+        """Stage 1's data to capacity: its clip's trained samples (data_to_capacity)."""
+        return data_to_capacity(self.config, self.settings.trained(len(self.clips[0].classes)))
+
+    @property
+    def passes(self) -> float:
+        """Stage 1's passes over its clip: the samples it trains on / the clip's."""
+        return self.steps[0] * self.batch * self.windows[0] / self.settings.trained(len(self.clips[0].classes))
+
+    def warning(self) -> str | None:
+        """One line when stage 1 is set up to memorise song 1 or to stay noise (the regime
+        map's bounds, MEMORISES_BELOW and NOISE_BELOW_PASSES), else None."""
+        if self.ratio < MEMORISES_BELOW:
+            return (f"warning: data to capacity {self.ratio:.2f} (< {MEMORISES_BELOW:g}): stage 1 is set up "
+                    f"to memorise {self.clips[0].name}, so its renders will copy it; a longer clip or a "
+                    "smaller model (--residual-channels) moves it toward the regime")
+        if self.passes < NOISE_BELOW_PASSES:
+            return (f"warning: stage 1 trains {self.passes:.0f} passes over {self.clips[0].name} "
+                    f"(< {NOISE_BELOW_PASSES}): its renders are likely to stay noise; more steps "
+                    "(--steps-per-stage) or a shorter clip")
+        return None
+
+    @property
     def samples_per_s(self) -> float:
         return self.trained_samples / max(1e-9, self.seconds.get("training", 0.0))
 
@@ -123,6 +158,8 @@ class Plan:
             + f" loss samples per step (+ {cfg.receptive_field:,} receptive field each)"
             + ("; Adam restarts at every stage" if st.reset_optimizer else ""),
             f"trained   {self.trained_samples:,} samples in all ({self.trained_samples / sr / 3600:,.1f} h of audio)",
+            f"data      stage 1: {self.clips[0].name}'s samples x {math.log2(cfg.classes):g} bits / parameters = "
+            f"{self.ratio:.2f} (data to capacity), {self.passes:,.0f} passes over it",
             f"memory    training step {_gb(self.step_bytes + self.state_bytes)} "
             + (f"(recomputing gate activations in the backward pass; keeping them: "
                f"{_gb(self.keep_bytes + self.state_bytes)})" if self.recompute else
@@ -138,6 +175,8 @@ class Plan:
             f"{st.render_seconds:g} s after a {st.prime_samples(cfg) / sr:.2f} s prime "
             f"({'clip 1' if st.prime_from == 'first' else 'each clip'}'s start)",
         ]
+        if self.warning():
+            out.append(self.warning())
         if self.ranks == 1 and distributed.mpi_available():
             est = ", ".join(f"{n} ranks {duration(self._with_ranks(n))}" for n in (2, 4, 8))
             out.append(f"MPI       on N machines like this one, one rank each: {est} (training split "

@@ -1,0 +1,215 @@
+"""The regime map: where a WaveNet's reproduction of song 1 is a copy, kept, merged, texture or
+noise, as a function of the data (song seconds), the capacity (parameters), the receptive field,
+the training length and input corruption.
+
+Each cell is one two-stage study (wavecore.study) on cuts of the built-in full-length songs:
+stage 1 trains on song 1 (``hype_full``'s first S seconds) for --steps steps, with renders of
+song 1 at 1/2^k .. 1/2 of the stage (--trajectory k: the training-length sweep) and at its end;
+stage 2 adds song 2 (``truss_full``, the same length) for --later steps. Every render is primed
+with one receptive field of its song and continued for --render-seconds, at T = 0.9, 0.7, 0.6,
+and judged by wavecore.runs.verdict (thresholds fixed in that module, not here).
+
+For every cell it records:
+- the verdicts after stage 1 and along its trajectory, with shares, longest run, fragment share;
+- stage 2's move of song 1's reproduction: the change in song 2's share, and in the share of
+  frames taken from song 1's chorus bars (wavecore.clips.moments): toward song 2, or toward
+  song 1's own repeated phrase;
+- the data-to-capacity ratio: song 1's samples x 8 bits (one μ-law byte each) / parameters;
+- the cell's wall time.
+
+    python bench/regime_map.py --out regime            # the map of the README (about an hour)
+    python bench/regime_map.py --out /tmp/r --quick    # a smoke test (about a minute)
+
+It writes DIR/regime_map.json (every cell), DIR/regime_map.md (the table) and DIR/regime_map.png
+(the phase diagram); each cell's study stays in DIR/cells/NAME.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+from wavecore import WaveNetConfig, clips, layout
+from wavecore.study import Study, StudySettings
+from wavecore.study.settings import study_train_settings
+
+TEMPS = (0.9, 0.7, 0.6)
+SIZES = {"S": (16, 64), "M": (32, 128), "L": (48, 192)}     # R = D, S
+RF_DILATIONS = {"64ms": "2x[1, 2, ..., 128]", "0.5s": "[1, 2, ..., 2048] + [1, 2, 4, 8]",
+                "1s": "[1, 2, ..., 4096] + [1, 2, 4]"}      # 16 layers each: equal parameters
+ORDER = ("copy", "kept", "merged", "texture", "noise")
+
+
+@dataclasses.dataclass
+class Cell:
+    name: str
+    seconds: float          # song 1's (and song 2's) length
+    size: str               # SIZES key
+    rf: str = "64ms"        # RF_DILATIONS key
+    input_noise: float = 0.0
+
+    def config(self) -> WaveNetConfig:
+        R, S = SIZES[self.size]
+        return WaveNetConfig(dilations_override=RF_DILATIONS[self.rf], residual_channels=R,
+                             dilation_channels=R, skip_channels=S, sample_rate=8000)
+
+
+def cells(quick: bool) -> list[Cell]:
+    if quick:
+        return [Cell("q", 1.0, "S")]
+    out = [Cell(f"{s}-{sec:g}s", sec, s) for s in SIZES for sec in (2.2, 4.4, 8.7, 17.5)]
+    out += [Cell(f"M-8.7s-rf{rf}", 8.7, "M", rf=rf) for rf in ("0.5s", "1s")]
+    out += [Cell(f"M-{sec:g}s-noise0.1", sec, "M", input_noise=0.1) for sec in (4.4, 17.5)]
+    return out
+
+
+def chorus_share(render, clip, seconds) -> float:
+    """The share of a render's frames matched to the chorus phrase of ``clip``'s song (its
+    chorus and break bars), from the resemblance measure's per-moment counts."""
+    res = render.resemblance
+    counts = np.asarray(res["moments"].get(clip, []), dtype=np.float64)
+    if not counts.size:
+        return 0.0
+    t = (np.arange(len(counts)) + 0.5) * res["moment_bin_s"]
+    song = "hype_full" if clip == "song1" else "truss_full"
+    bars = [(a, b) for kind, a, b in clips.moments(song) if kind in ("chorus", "break") and a < seconds]
+    inside = np.zeros(len(counts), bool)
+    for a, b in bars:
+        inside |= (t >= a) & (t < b)
+    return float(counts[inside].sum() / max(1, res["frames"]))
+
+
+def run_cell(cell: Cell, args, out_dir) -> dict:
+    cfg = cell.config()
+    n = int(round(cell.seconds * cfg.sample_rate))
+    songs = [("song1", clips.get("hype_full", cfg.sample_rate)[:n]),
+             ("song2", clips.get("truss_full", cfg.sample_rate)[:n])]
+    train = study_train_settings(input_noise=cell.input_noise, seed=args.seed,
+                                 window=min(2000, n // 2))
+    st = StudySettings(memorise=False, steps_per_stage=args.steps, later_steps=args.later,
+                       trajectory=args.trajectory, temperatures=TEMPS, prime="rf",
+                       render_seconds=args.render_seconds, timeline_every=0, eval_every=0,
+                       train=train, seed=args.seed)
+    t0 = time.perf_counter()
+    rec = Study(cfg, songs, st, out_dir=out_dir, report=False).run(progress=False, log=lambda *a, **k: None)
+    wall = time.perf_counter() - t0
+    params = layout.size(cfg)
+    row = {"cell": dataclasses.asdict(cell), "params": params, "receptive_field_s":
+           cfg.receptive_field / cfg.sample_rate, "ratio": n * 8 / params, "wall_s": round(wall, 1),
+           "accuracy": rec.accuracy[1][0], "stage1": {}, "trajectory": [], "stage2": {}}   # row 0: untrained
+
+    def about(r):
+        return {"verdict": r.verdict, "song1": round(r.resemblance["shares"].get("song1", 0), 3),
+                "song2": round(r.resemblance["shares"].get("song2", 0), 3),
+                "noise": round(r.resemblance["shares"]["noise"] + r.resemblance["shares"]["novel"], 3),
+                "longest_s": r.runs["longest_s"], "fragment_share": r.runs["fragment_share"],
+                "chorus": round(chorus_share(r, "song1", cell.seconds), 3)}
+    for r in rec.renders:
+        if r.clip == "song1":
+            row[f"stage{r.stage}"][f"{r.temperature:g}"] = about(r)
+    for p in rec.trajectory:
+        if p.stage == 1:
+            row["trajectory"].append({"step": p.step, "temperature": p.temperature, "verdict": p.verdict,
+                                      "fragment_share": p.runs["fragment_share"],
+                                      "longest_s": p.runs["longest_s"]})
+    for t in map("{:g}".format, TEMPS):
+        a, b = row["stage1"][t], row["stage2"][t]
+        row["stage2"][t]["toward_song2"] = round(b["song2"] - a["song2"], 3)
+        row["stage2"][t]["toward_chorus"] = round(b["chorus"] - a["chorus"], 3)
+    return row
+
+
+def table(rows, args) -> str:
+    out = [f"Stage 1: {args.steps} steps on song 1; stage 2: {args.later} more with song 2. Verdicts of "
+           "song 1's render after stage 1 at T = 0.9 / 0.7 / 0.6; the trajectory's verdicts at T = 0.7 "
+           "(steps in brackets); stage 2's change in song 2's share and song 1's chorus share at T = 0.7.",
+           "",
+           "| cell | params | RF | song s | data/capacity | accuracy | after stage 1 | trajectory (T 0.7) "
+           "| stage 2: song 2 / chorus share | wall |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        c = r["cell"]
+        s1 = " / ".join(r["stage1"][f"{t:g}"]["verdict"] for t in TEMPS)
+        traj = ", ".join(f"{p['verdict']} ({p['step']})" for p in r["trajectory"] if p["temperature"] == 0.7)
+        s2 = r["stage2"]["0.7"]
+        noise = f", input noise {c['input_noise']:g}" if c["input_noise"] else ""
+        out.append(f"| {c['name']}{noise} | {r['params']:,} | {r['receptive_field_s'] * 1000:.0f} ms | "
+                   f"{c['seconds']:g} | {r['ratio']:.2f} | {r['accuracy']:.3f} | {s1} | {traj} | "
+                   f"{s2['toward_song2']:+.2f} / {s2['toward_chorus']:+.2f} | {r['wall_s'] / 60:.1f} min |")
+    return "\n".join(out) + "\n"
+
+
+def figure(rows, path) -> None:
+    """The phase diagram: song seconds x parameters, each cell coloured by its verdict at T = 0.7
+    after stage 1, with the three verdicts written in it; the 64 ms, uncorrupted cells only."""
+    from wavecore.study.report import pyplot, save_figure
+    plt = pyplot()
+    colours = {"copy": "#d62728", "kept": "#2ca02c", "merged": "#9467bd", "texture": "#ff7f0e",
+               "noise": "#7f7f7f"}
+    grid = [r for r in rows if r["cell"]["rf"] == "64ms" and not r["cell"]["input_noise"]]
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    for r in grid:
+        v = [r["stage1"][f"{t:g}"]["verdict"] for t in TEMPS]
+        ax.scatter(r["cell"]["seconds"], r["params"], s=900, marker="s", color=colours[v[1]], alpha=0.8)
+        ax.annotate("\n".join(x[:4] for x in v) + f"\n{r['ratio']:.1f}", (r["cell"]["seconds"], r["params"]),
+                    ha="center", va="center", fontsize=6)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("song 1 seconds (8 kHz)")
+    ax.set_ylabel("parameters")
+    ax.set_title("after stage 1: verdict at T = 0.7 (text: 0.9 / 0.7 / 0.6, data/capacity)", fontsize=8)
+    for k, c in colours.items():
+        ax.scatter([], [], color=c, marker="s", label=k)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5))
+    ax.margins(0.25)
+    save_figure(plt, fig, path)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", required=True, help="directory for the map and the cells' studies")
+    ap.add_argument("--quick", action="store_true", help="one tiny cell, a smoke test")
+    ap.add_argument("--steps", type=int, default=1200, help="stage 1 steps")
+    ap.add_argument("--later", type=int, default=300, help="stage 2 steps")
+    ap.add_argument("--trajectory", type=int, default=3, help="renders at 1/2^k .. 1/2 of stage 1")
+    ap.add_argument("--render-seconds", type=float, default=4.0)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--only", nargs="*", help="run only these cells (by name)")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.steps, args.later, args.trajectory, args.render_seconds = 40, 10, 1, 0.5
+    os.makedirs(args.out, exist_ok=True)
+    path = os.path.join(args.out, "regime_map.json")
+    done = {}
+    if os.path.exists(path):                              # go on where an earlier run stopped
+        with open(path, encoding="utf-8") as f:
+            done = {r["cell"]["name"]: r for r in json.load(f)["cells"]}
+    t0 = time.perf_counter()
+    todo = [c for c in cells(args.quick) if not args.only or c.name in args.only]
+    rows = []
+    for i, cell in enumerate(todo):
+        if cell.name not in done:
+            done[cell.name] = run_cell(cell, args, os.path.join(args.out, "cells", cell.name))
+            with open(path + ".tmp", "w", encoding="utf-8") as f:
+                json.dump({"settings": vars(args), "cells": list(done.values())}, f, indent=1)
+            os.replace(path + ".tmp", path)
+        r = done[cell.name]
+        rows.append(r)
+        print(f"[{i + 1}/{len(todo)}] {cell.name}: ratio {r['ratio']:.2f}, accuracy {r['accuracy']:.3f}, "
+              "after stage 1 " + " / ".join(r["stage1"][f"{t:g}"]["verdict"] for t in TEMPS)
+              + f", {r['wall_s']:.0f} s", flush=True)
+    with open(os.path.join(args.out, "regime_map.md"), "w", encoding="utf-8") as f:
+        f.write(table(rows, args))
+    figure(rows, os.path.join(args.out, "regime_map.png"))
+    print(f"regime map: {len(rows)} cells, {time.perf_counter() - t0:.0f} s; "
+          f"{os.path.join(args.out, 'regime_map.md')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
