@@ -29,6 +29,7 @@ import argparse
 import dataclasses
 import json
 import os
+import shutil
 import sys
 import time
 
@@ -95,6 +96,7 @@ def run_cell(cell: Cell, args, out_dir) -> dict:
                        trajectory=args.trajectory, temperatures=TEMPS, prime="rf",
                        render_seconds=args.render_seconds, timeline_every=0, eval_every=0,
                        train=train, seed=args.seed)
+    shutil.rmtree(out_dir, ignore_errors=True)          # a cell cut short starts again
     t0 = time.perf_counter()
     rec = Study(cfg, songs, st, out_dir=out_dir, report=False).run(progress=False, log=lambda *a, **k: None)
     wall = time.perf_counter() - t0
@@ -160,6 +162,11 @@ def figure(rows, path) -> None:
                     ha="center", va="center", fontsize=6)
     ax.set_xscale("log")
     ax.set_yscale("log")
+    xs = sorted({r["cell"]["seconds"] for r in grid})
+    ys = sorted({r["params"] for r in grid})
+    ax.set_xticks(xs, [f"{x:g}" for x in xs])
+    ax.set_yticks(ys, [f"{y / 1000:.0f} k" for y in ys])
+    ax.minorticks_off()
     ax.set_xlabel("song 1 seconds (8 kHz)")
     ax.set_ylabel("parameters")
     ax.set_title("after stage 1: verdict at T = 0.7 (text: 0.9 / 0.7 / 0.6, data/capacity)", fontsize=8)

@@ -183,3 +183,23 @@ def test_eta_is_shown_from_the_steps_left():
     seen = []
     tr.train(6, progress=False, eta=lambda left, rec: seen.append(left) or "1 s")
     assert seen == [4, 2, 0]
+
+
+def test_data_to_capacity_and_its_warnings():
+    """Stage 1's clip samples x 8 bits / parameters, its passes, and the one-line warnings at the
+    regime map's bounds: memorise below 1, noise up to 10 unless the inputs are corrupted."""
+    from types import SimpleNamespace
+    cfg = WaveNetConfig(layers=8, stacks=2, residual_channels=16, dilation_channels=16, skip_channels=64)
+    P = layout.size(cfg)                                               # 67 392
+
+    def made(seconds, **train):
+        clip = SimpleNamespace(name="song", classes=np.zeros(int(seconds * 8000), np.int64))
+        st = StudySettings(train=TrainSettings(**{"batch": 4, "window": 2000, **train}))
+        return plan.Plan(cfg, st, [clip], 1, "cpu", 2, [1200], [2000], False, 0, 0, 0, 0)
+    p = made(17.5)
+    assert p.ratio == pytest.approx(140_000 * 8 / P) and p.passes == pytest.approx(1200 * 8000 / 140_000)
+    assert p.warning() is None
+    assert "memorise song" in made(0.5).warning()
+    assert "rendered noise" in made(4.4).warning()
+    assert made(4.4, input_noise=0.1).warning() is None
+    assert plan.data_to_capacity(cfg, P) == 8.0

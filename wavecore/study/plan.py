@@ -32,10 +32,11 @@ from . import report
 from .activities import activities, priced
 
 FLOP_CAP = 1e12          # a timed step does at most about this much work (seconds)
-# the plan's warnings, from the regime map (README): below this data to capacity stage 1 copied
-# its clip in every cell; below this many passes over the clip it stayed noise
-MEMORISES_BELOW = 0.5
-NOISE_BELOW_PASSES = 50
+# the plan's warnings, from the regime map (README, bench/regime_map.py): below this data to
+# capacity stage 1 copied its clip in every cell trained to memorisation; from there up to
+# NOISE_BELOW, without input corruption, every cell rendered noise or copied
+MEMORISES_BELOW = 1.0
+NOISE_BELOW = 10.0
 
 
 class PlanError(ValueError):
@@ -116,16 +117,18 @@ class Plan:
         return self.steps[0] * self.batch * self.windows[0] / self.settings.trained(len(self.clips[0].classes))
 
     def warning(self) -> str | None:
-        """One line when stage 1 is set up to memorise song 1 or to stay noise (the regime
-        map's bounds, MEMORISES_BELOW and NOISE_BELOW_PASSES), else None."""
-        if self.ratio < MEMORISES_BELOW:
-            return (f"warning: data to capacity {self.ratio:.2f} (< {MEMORISES_BELOW:g}): stage 1 is set up "
-                    f"to memorise {self.clips[0].name}, so its renders will copy it; a longer clip or a "
-                    "smaller model (--residual-channels) moves it toward the regime")
-        if self.passes < NOISE_BELOW_PASSES:
-            return (f"warning: stage 1 trains {self.passes:.0f} passes over {self.clips[0].name} "
-                    f"(< {NOISE_BELOW_PASSES}): its renders are likely to stay noise; more steps "
-                    "(--steps-per-stage) or a shorter clip")
+        """One line when stage 1 is set up to memorise song 1 (data to capacity below
+        MEMORISES_BELOW) or, by the regime map, to render noise (below NOISE_BELOW, without
+        input corruption); else None."""
+        name, r = self.clips[0].name, self.ratio
+        if r < MEMORISES_BELOW:
+            return (f"warning: data to capacity {r:.2f} (< {MEMORISES_BELOW:g}): stage 1 is set up to "
+                    f"memorise {name}, and memorised renders copy it; a longer clip or a smaller "
+                    "model (--residual-channels) moves it toward the regime")
+        if r < NOISE_BELOW and not self.settings.train.corrupts:
+            return (f"warning: data to capacity {r:.2f}: in the regime map every stage 1 between "
+                    f"{MEMORISES_BELOW:g} and {NOISE_BELOW:g} rendered noise or, memorised, a copy; "
+                    "--input-noise 0.1, a longer clip or a smaller model moved cells out of it")
         return None
 
     @property
