@@ -40,9 +40,17 @@ def test_presets_are_the_essays_recipe_and_the_demo():
     assert (st.prime, st.prime_from, st.render_seconds, st.temperatures) == ("rf", "first", 6.0, (0.9, 0.7, 0.6))
     assert layout.size(cfg) == 4_057_920                              # "about 4.06 M"
     demo_cfg, demo_st = presets.get("demo")
-    cfg2, _, st2 = demo_setup()
+    cfg2, songs2, st2 = demo_setup()
     assert (demo_cfg, demo_st) == (cfg2, st2)
-    with pytest.raises(ValueError, match="unknown preset 'nope'; the presets are demo, essay"):
+    # the demo: the regime map's kept cell, on the full-length songs, with input noise
+    assert layout.size(demo_cfg) == 67_392 and demo_cfg.receptive_field == 512
+    assert [n for n, _ in songs2] == list(clips.FULL_SONGS) and len(songs2[0][1]) == 139_636
+    assert (demo_st.memorise, demo_st.steps(1), demo_st.steps(3), demo_st.trajectory) == (False, 1200, 1200, 3)
+    assert demo_st.train.input_noise == 0.1 and demo_st.prime == "rf"
+    cfg3, st3 = presets.get("sketch")        # the same recipe for ~30 s songs
+    assert layout.size(cfg3) == 131_488 and 240_000 * 8 / layout.size(cfg3) == pytest.approx(14.6, abs=0.05)
+    assert (st3.steps(1), st3.train.input_noise, st3.trajectory) == (2000, 0.1, 4)
+    with pytest.raises(ValueError, match="unknown preset 'nope'; the presets are demo, sketch, essay"):
         presets.get("nope")
 
 

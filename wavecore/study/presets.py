@@ -1,7 +1,9 @@
 """Named studies: a model and every study setting, asked for by name (``wavecore study --preset
 NAME``); any flag given overrides the preset's value.
 
-- ``demo``: the built-in demo's model and schedule (``wavecore demo``), on any clips.
+- ``demo``: the built-in demo's model and schedule (``wavecore demo``), on any clips: chosen from
+  the regime map (bench/regime_map.py, README) to keep song 1 without copying it.
+- ``sketch``: the demo's recipe scaled for a user's own songs of about 30 s.
 - ``essay``: the recipe behind the essay this project exists for (an artist's WaveNet trained on
   one Public Enemy song, then two, then three, most likely with a fork of
   ibab/tensorflow-wavenet): a 70-layer
@@ -25,8 +27,10 @@ from .settings import StudySettings, study_train_settings
 ESSAY_DILATIONS = "5x[1, 1, 2, ..., 4096]"
 
 DESCRIPTIONS = {
-    "demo": "the demo's small model and schedule (2 x 8 layers, 8 kHz; stage 1 until memorised, "
-            "at most 2000 steps, then 500 per clip)",
+    "demo": "the demo's small model and schedule (2 x 8 layers, R = D = 16, 8 kHz, 64 ms; 1200 "
+            "steps per stage with input noise 0.1, renders inside each stage)",
+    "sketch": "the demo's recipe for your own ~30 s songs (2 x 8 layers, R = D = 24, 8 kHz; "
+              "2000 steps per stage with input noise 0.1, renders inside each stage)",
     "essay": "the essay's recipe: 70 layers (5x[1, 1, 2, ..., 4096], 2.56 s), S = 1024, windows "
              "of 2 x 96 000, Adam 1e-3 restarted per stage, 100 000 + 20 000 per song, renders "
              "primed by song 1's first receptive field, 6 s at T = 0.9 / 0.7 / 0.6",
@@ -35,14 +39,30 @@ NAMES = tuple(DESCRIPTIONS)
 
 
 def demo(quick: bool = False) -> tuple[WaveNetConfig, StudySettings]:
-    """A 2 x 8-layer WaveNet (R = D = 32, S = 128, 8 kHz, receptive field 64 ms); stage 1 runs
-    until the newest clip is memorised (teacher-forced accuracy >= 0.998, at most 2000 steps),
-    later stages train 500 steps each; renders continue 4 s after a 0.1 s prime. quick: 150 / 50
-    steps, 0.9 s renders (a smoke test)."""
-    cfg = WaveNetConfig(layers=8, stacks=2, residual_channels=32, dilation_channels=32,
-                        skip_channels=128, sample_rate=8000)
-    return cfg, StudySettings(steps_per_stage=150 if quick else 2000, later_steps=50 if quick else 500,
-                              memorised_accuracy=0.998, render_seconds=0.9 if quick else 4.0)
+    """A 2 x 8-layer WaveNet (R = D = 16, S = 64: 67 392 parameters; 8 kHz, receptive field
+    64 ms); every stage trains 1200 steps of 4 x 2000 samples with input noise 0.1 (each input
+    sample moved by 1-3 μ-law codes with probability 0.1, the targets clean); the newest clip is
+    also rendered at 1/8, 1/4 and 1/2 of each stage; renders continue 4 s after one receptive
+    field. On the full-length songs (wavecore.clips.FULL_SONGS, 17.5 s for song 1) that is a
+    data to capacity of 16.6 and 69 passes over song 1 in stage 1: the regime map's cells there
+    kept song 1 without copying it. quick: 150 / 50 steps, 0.9 s renders (a smoke test)."""
+    cfg = WaveNetConfig(layers=8, stacks=2, residual_channels=16, dilation_channels=16,
+                        skip_channels=64, sample_rate=8000)
+    return cfg, StudySettings(memorise=False, steps_per_stage=150 if quick else 1200,
+                              later_steps=50 if quick else None, trajectory=1 if quick else 3,
+                              prime="rf", render_seconds=0.9 if quick else 4.0,
+                              train=study_train_settings(input_noise=0.1))
+
+
+def sketch() -> tuple[WaveNetConfig, StudySettings]:
+    """The demo's recipe for songs of about 30 s: R = D = 24, S = 96 (about 130 000 parameters,
+    a data to capacity near the demo's on a 30 s song at 8 kHz), 2000 steps per stage (about 67
+    passes over a 30 s song, as the demo's 1200 over its 17.5 s), input noise 0.1, renders at
+    1/16 .. 1/2 of each stage and after it, 6 s after one receptive field."""
+    cfg = WaveNetConfig(layers=8, stacks=2, residual_channels=24, dilation_channels=24,
+                        skip_channels=96, sample_rate=8000)
+    return cfg, StudySettings(memorise=False, steps_per_stage=2000, trajectory=4, prime="rf",
+                              render_seconds=6.0, train=study_train_settings(input_noise=0.1))
 
 
 def essay() -> tuple[WaveNetConfig, StudySettings]:
@@ -60,12 +80,12 @@ def get(name: str) -> tuple[WaveNetConfig, StudySettings]:
     """(config, settings) of a preset by name."""
     if name not in DESCRIPTIONS:
         raise ValueError(f"unknown preset {name!r}; the presets are {', '.join(NAMES)}")
-    return demo() if name == "demo" else essay()
+    return {"demo": demo, "sketch": sketch, "essay": essay}[name]()
 
 
 def demo_setup(quick: bool = False, **overrides):
-    """The demo study: (config, clips, settings): the ``demo`` preset on the three built-in songs
-    (wavecore.clips.SONGS: 4.4, 5.0 and 3.8 s; quick: their first 1 s)."""
+    """The demo study: (config, clips, settings): the ``demo`` preset on the three full-length
+    built-in songs (wavecore.clips.FULL_SONGS: 17.5, 15.0 and 13.3 s; quick: their first 1 s)."""
     cfg, settings = demo(quick)
-    clips = [(name, builtin.get(name, cfg.sample_rate, 1.0 if quick else None)) for name in builtin.SONGS]
+    clips = [(name, builtin.get(name, cfg.sample_rate, 1.0 if quick else None)) for name in builtin.FULL_SONGS]
     return cfg, clips, dataclasses.replace(settings, **overrides)
