@@ -17,7 +17,7 @@ For every cell it records:
 - the data-to-capacity ratio: song 1's samples x 8 bits (one μ-law byte each) / parameters;
 - the cell's wall time.
 
-    python bench/regime_map.py --out regime            # the map of the README (about an hour)
+    python bench/regime_map.py --out regime            # the map of the README (about 75 min)
     python bench/regime_map.py --out /tmp/r --quick    # a smoke test (about a minute)
 
 It writes DIR/regime_map.json (every cell), DIR/regime_map.md (the table) and DIR/regime_map.png
@@ -53,6 +53,8 @@ class Cell:
     size: str               # SIZES key
     rf: str = "64ms"        # RF_DILATIONS key
     input_noise: float = 0.0
+    steps: int | None = None    # stage 1's steps (default --steps), renders at 1/2^k .. 1/2 of them
+    trajectory: int | None = None   # k (default --trajectory)
 
     def config(self) -> WaveNetConfig:
         R, S = SIZES[self.size]
@@ -66,6 +68,9 @@ def cells(quick: bool) -> list[Cell]:
     out = [Cell(f"{s}-{sec:g}s", sec, s) for s in SIZES for sec in (2.2, 4.4, 8.7, 17.5)]
     out += [Cell(f"M-8.7s-rf{rf}", 8.7, "M", rf=rf) for rf in ("0.5s", "1s")]
     out += [Cell(f"M-{sec:g}s-noise0.1", sec, "M", input_noise=0.1) for sec in (4.4, 17.5)]
+    # training length: 8000 steps (4x the old demo's 2000), renders at 125, 250, ..., 4000
+    out += [Cell("S-17.5s-8000steps", 17.5, "S", steps=8000, trajectory=6),
+            Cell("M-17.5s-noise0.1-8000steps", 17.5, "M", input_noise=0.1, steps=8000, trajectory=6)]
     return out
 
 
@@ -92,8 +97,8 @@ def run_cell(cell: Cell, args, out_dir) -> dict:
              ("song2", clips.get("truss_full", cfg.sample_rate)[:n])]
     train = study_train_settings(input_noise=cell.input_noise, seed=args.seed,
                                  window=min(2000, n // 2))
-    st = StudySettings(memorise=False, steps_per_stage=args.steps, later_steps=args.later,
-                       trajectory=args.trajectory, temperatures=TEMPS, prime="rf",
+    st = StudySettings(memorise=False, steps_per_stage=cell.steps or args.steps, later_steps=args.later,
+                       trajectory=cell.trajectory or args.trajectory, temperatures=TEMPS, prime="rf",
                        render_seconds=args.render_seconds, timeline_every=0, eval_every=0,
                        train=train, seed=args.seed)
     shutil.rmtree(out_dir, ignore_errors=True)          # a cell cut short starts again
@@ -127,7 +132,7 @@ def run_cell(cell: Cell, args, out_dir) -> dict:
 
 
 def table(rows, args) -> str:
-    out = [f"Stage 1: {args.steps} steps on song 1; stage 2: {args.later} more with song 2. Verdicts of "
+    out = [f"Stage 1: {args.steps} steps on song 1 (unless the cell says otherwise); stage 2: {args.later} more with song 2. Verdicts of "
            "song 1's render after stage 1 at T = 0.9 / 0.7 / 0.6; the trajectory's verdicts at T = 0.7 "
            "(steps in brackets); stage 2's change in song 2's share and song 1's chorus share at T = 0.7.",
            "",
@@ -140,6 +145,7 @@ def table(rows, args) -> str:
         traj = ", ".join(f"{p['verdict']} ({p['step']})" for p in r["trajectory"] if p["temperature"] == 0.7)
         s2 = r["stage2"]["0.7"]
         noise = f", input noise {c['input_noise']:g}" if c["input_noise"] else ""
+        noise += f", {c['steps']} steps" if c.get("steps") else ""
         out.append(f"| {c['name']}{noise} | {r['params']:,} | {r['receptive_field_s'] * 1000:.0f} ms | "
                    f"{c['seconds']:g} | {r['ratio']:.2f} | {r['accuracy']:.3f} | {s1} | {traj} | "
                    f"{s2['toward_song2']:+.2f} / {s2['toward_chorus']:+.2f} | {r['wall_s'] / 60:.1f} min |")
@@ -148,12 +154,14 @@ def table(rows, args) -> str:
 
 def figure(rows, path) -> None:
     """The phase diagram: song seconds x parameters, each cell coloured by its verdict at T = 0.7
-    after stage 1, with the three verdicts written in it; the 64 ms, uncorrupted cells only."""
+    after stage 1, with the three verdicts written in it; the grid's cells only (64 ms,
+    uncorrupted, --steps)."""
     from wavecore.study.report import pyplot, save_figure
     plt = pyplot()
     colours = {"copy": "#d62728", "kept": "#2ca02c", "merged": "#9467bd", "texture": "#ff7f0e",
                "noise": "#7f7f7f"}
-    grid = [r for r in rows if r["cell"]["rf"] == "64ms" and not r["cell"]["input_noise"]]
+    grid = [r for r in rows if r["cell"]["rf"] == "64ms" and not r["cell"]["input_noise"]
+            and not r["cell"].get("steps")]
     fig, ax = plt.subplots(figsize=(6.4, 3.6))
     for r in grid:
         v = [r["stage1"][f"{t:g}"]["verdict"] for t in TEMPS]
