@@ -5,8 +5,8 @@ bars each, a rapped verse ending in a scratch shriek, then a chorus phrase (the 
 ``SONGS``); and the same three songs at full length in a song's form, 13-18 s each
 (``FULL_SONGS``): an intro without kick, verses that vary and end in a shriek, a chorus motif
 that repeats, a break without kick, so the kick enters twice; ``moments`` says which bar is
-which, so what a network keeps can be traced to moments. ``get(name)`` returns float32 mono audio in [-1, 1] at ``sample_rate``; the same
-call always gives the same samples.
+which, so what a network keeps can be traced to moments. ``get(name)`` returns float32 mono
+audio in [-1, 1] at ``sample_rate``; the same call always gives the same samples.
 """
 from __future__ import annotations
 
