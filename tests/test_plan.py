@@ -47,9 +47,9 @@ def test_presets_are_the_essays_recipe_and_the_demo():
     assert [n for n, _ in songs2] == list(clips.FULL_SONGS) and len(songs2[0][1]) == 139_636
     assert (demo_st.memorise, demo_st.steps(1), demo_st.steps(3), demo_st.trajectory) == (False, 1200, 1200, 3)
     assert demo_st.train.input_noise == 0.1 and demo_st.prime == "rf"
-    cfg3, st3 = presets.get("sketch")        # the same recipe for ~30 s songs
-    assert layout.size(cfg3) == 131_488 and 240_000 * 8 / layout.size(cfg3) == pytest.approx(14.6, abs=0.05)
-    assert (st3.steps(1), st3.train.input_noise, st3.trajectory) == (2000, 0.1, 4)
+    cfg3, st3 = presets.get("sketch")        # the map's M-17.5s-noise0.1-8000steps for ~30 s songs
+    assert layout.size(cfg3) == 215_936 and 240_000 * 8 / layout.size(cfg3) == pytest.approx(8.9, abs=0.05)
+    assert (st3.steps(1), st3.steps(3), st3.train.input_noise, st3.trajectory) == (8000, 8000, 0.1, 4)
     with pytest.raises(ValueError, match="unknown preset 'nope'; the presets are demo, sketch, essay"):
         presets.get("nope")
 

@@ -3,7 +3,7 @@ NAME``); any flag given overrides the preset's value.
 
 - ``demo``: the built-in demo's model and schedule (``wavecore demo``), on any clips: chosen from
   the regime map (bench/regime_map.py, README) to keep song 1 without copying it.
-- ``sketch``: the demo's recipe scaled for a user's own songs of about 30 s.
+- ``sketch``: for a user's own songs of about 30 s, from the map's steadiest kept cell.
 - ``essay``: the recipe behind the essay this project exists for (an artist's WaveNet trained on
   one Public Enemy song, then two, then three, most likely with a fork of
   ibab/tensorflow-wavenet): a 70-layer
@@ -29,8 +29,9 @@ ESSAY_DILATIONS = "5x[1, 1, 2, ..., 4096]"
 DESCRIPTIONS = {
     "demo": "the demo's small model and schedule (2 x 8 layers, R = D = 16, 8 kHz, 64 ms; 1200 "
             "steps per stage with input noise 0.1, renders inside each stage)",
-    "sketch": "the demo's recipe for your own ~30 s songs (2 x 8 layers, R = D = 24, 8 kHz; "
-              "2000 steps per stage with input noise 0.1, renders inside each stage)",
+    "sketch": "for your own ~30 s songs, the regime map's steadiest cell (2 x 8 layers, R = D = 32, "
+              "8 kHz; 8000 steps per stage with input noise 0.1, renders inside each stage; about "
+              "40 min for three songs on 2 cores)",
     "essay": "the essay's recipe: 70 layers (5x[1, 1, 2, ..., 4096], 2.56 s), S = 1024, windows "
              "of 2 x 96 000, Adam 1e-3 restarted per stage, 100 000 + 20 000 per song, renders "
              "primed by song 1's first receptive field, 6 s at T = 0.9 / 0.7 / 0.6",
@@ -55,13 +56,15 @@ def demo(quick: bool = False) -> tuple[WaveNetConfig, StudySettings]:
 
 
 def sketch() -> tuple[WaveNetConfig, StudySettings]:
-    """The demo's recipe for songs of about 30 s: R = D = 24, S = 96 (about 130 000 parameters,
-    a data to capacity near the demo's on a 30 s song at 8 kHz), 2000 steps per stage (about 67
-    passes over a 30 s song, as the demo's 1200 over its 17.5 s), input noise 0.1, renders at
-    1/16 .. 1/2 of each stage and after it, 6 s after one receptive field."""
-    cfg = WaveNetConfig(layers=8, stacks=2, residual_channels=24, dilation_channels=24,
-                        skip_channels=96, sample_rate=8000)
-    return cfg, StudySettings(memorise=False, steps_per_stage=2000, trajectory=4, prime="rf",
+    """For songs of about 30 s: the regime map's steadiest cell (M-17.5s-noise0.1-8000steps:
+    kept at every temperature after stage 1, and along it from 2000 steps on) scaled to them: 2 x 8 layers,
+    R = D = 32, S = 128 (215 936 parameters, a data to capacity of 8.9 on a 30 s song at 8 kHz),
+    8000 steps per stage of 4 x 2000 samples, input noise 0.1, renders at 1/16 .. 1/2 of each
+    stage and after it, 6 s after one receptive field: about 40 minutes for three 30 s songs
+    on 2 cores."""
+    cfg = WaveNetConfig(layers=8, stacks=2, residual_channels=32, dilation_channels=32,
+                        skip_channels=128, sample_rate=8000)
+    return cfg, StudySettings(memorise=False, steps_per_stage=8000, trajectory=4, prime="rf",
                               render_seconds=6.0, train=study_train_settings(input_noise=0.1))
 
 
