@@ -59,10 +59,9 @@ def sketch() -> tuple[WaveNetConfig, StudySettings]:
     """For songs of about 30 s: the regime map's steadiest cell (M-17.5s-noise0.1-8000steps:
     kept at every temperature after stage 1, and along it from 2000 steps on) scaled to them:
     2 x 8 layers, R = D = 32, S = 128 (215 936 parameters, a data to capacity of 8.9 on a 30 s
-    song at 8 kHz),
-    8000 steps per stage of 4 x 2000 samples, input noise 0.1, renders at 1/16 .. 1/2 of each
-    stage and after it, 6 s after one receptive field: about 40 minutes for three 30 s songs
-    on 2 cores."""
+    song at 8 kHz), 8000 steps per stage of 4 x 2000 samples, input noise 0.1, renders at
+    1/16 .. 1/2 of each stage and after it, 6 s after one receptive field: about 40 minutes for
+    three 30 s songs on 2 cores."""
     cfg = WaveNetConfig(layers=8, stacks=2, residual_channels=32, dilation_channels=32,
                         skip_channels=128, sample_rate=8000)
     return cfg, StudySettings(memorise=False, steps_per_stage=8000, trajectory=4, prime="rf",
