@@ -14,7 +14,8 @@ For every cell it records:
 - stage 2's move of song 1's reproduction: the change in song 2's share, and in the share of
   frames taken from song 1's chorus bars (wavecore.clips.moments): toward song 2, or toward
   song 1's own repeated phrase;
-- the data-to-capacity ratio: song 1's samples x 8 bits (one μ-law byte each) / parameters;
+- the data-to-capacity ratio: song 1's samples x 8 bits (one μ-law byte each) / parameters
+  (wavecore.study.plan.data_to_capacity);
 - the cell's wall time.
 
     python bench/regime_map.py --out regime            # the map of the README (about 75 min)
@@ -37,6 +38,7 @@ import numpy as np
 
 from wavecore import WaveNetConfig, clips, layout
 from wavecore.study import Study, StudySettings
+from wavecore.study.plan import data_to_capacity
 from wavecore.study.settings import study_train_settings
 
 TEMPS = (0.9, 0.7, 0.6)
@@ -107,7 +109,8 @@ def run_cell(cell: Cell, args, out_dir) -> dict:
     wall = time.perf_counter() - t0
     params = layout.size(cfg)
     row = {"cell": dataclasses.asdict(cell), "params": params, "receptive_field_s":
-           cfg.receptive_field / cfg.sample_rate, "ratio": n * 8 / params, "wall_s": round(wall, 1),
+           cfg.receptive_field / cfg.sample_rate, "ratio": data_to_capacity(cfg, len(songs[0][1])),
+           "wall_s": round(wall, 1),
            "accuracy": rec.accuracy[1][0], "stage1": {}, "trajectory": [], "stage2": {}}   # row 0: untrained
 
     def about(r):

@@ -7,6 +7,7 @@ import sys
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 from conftest import run
 
 from wavecore import clips, measures
@@ -57,7 +58,7 @@ def test_quick_map_end_to_end(tmp_path):
     assert all(cell["stage1"][t]["verdict"] in verdicts for t in cell["stage1"])
     assert {p["step"] for p in cell["trajectory"]} == {20}              # 1/2 of 40 steps
     assert all("toward_song2" in v and "toward_chorus" in v for v in cell["stage2"].values())
-    assert cell["ratio"] == cell["cell"]["seconds"] * 8000 * 8 / cell["params"]
+    assert cell["ratio"] == pytest.approx(cell["cell"]["seconds"] * 8000 * 8 / cell["params"])
     table = (tmp_path / "regime_map.md").read_text(encoding="utf-8")
     assert "| q |" in table and (tmp_path / "regime_map.png").stat().st_size > 5000
     # a second run goes on from the JSON: nothing to train again
