@@ -19,8 +19,8 @@ from .. import audio as _audio
 from .. import curriculum as _curriculum
 from .. import measures
 from ..flops import forward_flops, scored_flops, step_flops
-from ..sampler import CachedSampler
 from ..runs import runs, summary, verdict
+from ..sampler import CachedSampler
 from ..train import eval_chunk
 from .ranks import busiest, split_gather
 from .record import Render, Unprimed
@@ -208,12 +208,11 @@ class Trajectory(Activity):
             x = g.audio[k]
             path = s.render_path(stage, clip.name, t, trainer.step, folder="trajectory")
             s.save(path, np.concatenate([prime, x]))
-            like, found = measures.resemblance(x, s.sources()), runs(x, s.sources())
+            like, found, v = judged(x, clip.name, s.sources(), cfg.sample_rate)
             part["trajectory"].append({
                 "stage": stage, "step": trainer.step, "fraction": round(n / st.steps(stage), 4),
                 "clip": clip.name, "temperature": t, "path": path, "shares": like["shares"],
-                "runs": summary(found),
-                "verdict": verdict(clip.name, like["shares"], found, len(x) / cfg.sample_rate)})
+                "runs": found, "verdict": v})
         return False
 
 
@@ -327,6 +326,14 @@ def _split(m, cut) -> dict:
     return out
 
 
+def judged(x, clip, sources, sample_rate):
+    """A render's continuation x of ``clip`` (a name; None for an unprimed render) judged:
+    (measures.resemblance, wavecore.runs summary, verdict or None)."""
+    like, found = measures.resemblance(x, sources), runs(x, sources)
+    return like, summary(found), None if clip is None else verdict(clip, like["shares"], found,
+                                                                    len(x) / sample_rate)
+
+
 def render_jobs(settings, config, clips, stage) -> list:
     """[(clip index j, primed by clip p)]: what stage ``stage`` renders, besides the unprimed
     ones. prime_from "own": each seen clip from its own start; "first": clip 1's start, for clip
@@ -382,23 +389,22 @@ class Renders(Activity):
         sources = s.sources()
         for i, job in enumerate(jobs):
             audio = _audio.mu_law_decode(got[i], cfg.classes)
-            for k, t in enumerate(temps):
-                like = measures.resemblance(audio[k], sources)
-                found = runs(audio[k], sources)
-                if job is None:
-                    path = s.render_path(stage, "unprimed", t, trainer.step)
-                    s.save(path, audio[k])
-                    s.record.unprimed.append(Unprimed(stage, t, path, trainer.step, like, summary(found)))
-                    continue
+            if job is not None:                          # the original and the prime, once per job
                 j, p = job
                 c = self.clips[j]
                 original = _audio.mu_law_decode(c.classes, cfg.classes)
                 prime = _audio.mu_law_decode(self.clips[p].classes[:P], cfg.classes)
+            for k, t in enumerate(temps):
+                like, found, v = judged(audio[k], None if job is None else c.name, sources, cfg.sample_rate)
+                if job is None:
+                    path = s.render_path(stage, "unprimed", t, trainer.step)
+                    s.save(path, audio[k])
+                    s.record.unprimed.append(Unprimed(stage, t, path, trainer.step, like, found))
+                    continue
                 path = s.render_path(stage, c.name, t, trainer.step)
                 s.save(path, np.concatenate([prime, audio[k]]))   # prime + continuation
                 r = Render(stage, c.name, t, path, trainer.step, self.clips[p].name, P, resemblance=like,
-                           runs=summary(found), verdict=verdict(c.name, like["shares"], found,
-                                                         len(audio[k]) / cfg.sample_rate))
+                           runs=found, verdict=v)
                 if p == j and len(original) > P:       # it continues its own original
                     close = measures.closeness(audio[k], original[P:], cfg.sample_rate)
                     r.lsd_db, r.follow_s = close["lsd_db"], close["follow_s"]

@@ -132,8 +132,8 @@ class Study:
         self.plan = plan or make(self.config, self.clips, self.settings)
         record.monitor_every = next(a.every for a in self.activities if a.name == "monitor")
         log(self.plan.short())
-        if self.plan.warning():
-            log(self.plan.warning())
+        for line in filter(None, [self.plan.warning()]):
+            log(line)
         if w.rank == 0:
             for k, c in enumerate(self.clips):
                 self.save(record.originals[k], _audio.mu_law_decode(c.classes, self.config.classes))

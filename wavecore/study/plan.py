@@ -107,14 +107,19 @@ class Plan:
         return sum(self.seconds.values())
 
     @property
+    def first_samples(self) -> int:
+        """The samples of stage 1's clip that are trained on (all but a held-out tail)."""
+        return self.settings.trained(len(self.clips[0].classes))
+
+    @property
     def ratio(self) -> float:
-        """Stage 1's data to capacity: its clip's trained samples (data_to_capacity)."""
-        return data_to_capacity(self.config, self.settings.trained(len(self.clips[0].classes)))
+        """Stage 1's data to capacity (data_to_capacity)."""
+        return data_to_capacity(self.config, self.first_samples)
 
     @property
     def passes(self) -> float:
         """Stage 1's passes over its clip: the samples it trains on / the clip's."""
-        return self.steps[0] * self.batch * self.windows[0] / self.settings.trained(len(self.clips[0].classes))
+        return self.steps[0] * self.batch * self.windows[0] / self.first_samples
 
     def warning(self) -> str | None:
         """One line when stage 1 is set up to memorise song 1 (data to capacity below
@@ -178,8 +183,7 @@ class Plan:
             f"{st.render_seconds:g} s after a {st.prime_samples(cfg) / sr:.2f} s prime "
             f"({'clip 1' if st.prime_from == 'first' else 'each clip'}'s start)",
         ]
-        if self.warning():
-            out.append(self.warning())
+        out += filter(None, [self.warning()])
         if self.ranks == 1 and distributed.mpi_available():
             est = ", ".join(f"{n} ranks {duration(self._with_ranks(n))}" for n in (2, 4, 8))
             out.append(f"MPI       on N machines like this one, one rank each: {est} (training split "

@@ -455,9 +455,7 @@ def trajectory_table(rec) -> str:
     for (stage, step, fraction, clip), by in rows.items():
         cells = "".join(
             "<td>–</td>" if by.get(t) is None else
-            f"<td class='cell'>{audio_tag(by[t].path)}<div class='note'><b class='verdict'>{by[t].verdict}</b> · "
-            f"longest run {by[t].runs['longest_s']:.2f} s · in fragments {100 * by[t].runs['fragment_share']:.0f} %"
-            f"</div></td>" for t in temps)
+            f"<td class='cell'>{audio_tag(by[t].path)}{runs_words(by[t])}</td>" for t in temps)
         out.append(f"<tr><td>{stage}</td><td>{step} ({100 * fraction:.0f} %)</td><td>{e(clip)}</td>{cells}</tr>")
     return "\n".join(out + ["</table>"])
 
