@@ -169,7 +169,8 @@ class CpuBackend(Backend):
         y = None if y is None else np.ascontiguousarray(y, dtype=np.int64)
         with blas_threads(1):                   # the kernel's OpenMP blocks own the threads
             loss, nll = cpu_kernel("model").loss_and_grads(
-                net.config, net.offset_table, params, x, gc, grads, ws, self.threads, pred, y)
+                net.config, net.offset_table, params, x, gc, grads, ws, self.threads, pred, y,
+                net.precision == "bf16")
         return float(loss), grads, nll, pred
 
     def loss_and_grads(self, net, params, x, gc, y=None):

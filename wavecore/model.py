@@ -15,8 +15,10 @@ import numpy as np
 
 from . import backend as _backend
 from . import layout
+from . import precision as _precision
 from .config import WaveNetConfig
 from .layout import param_layout  # noqa: F401  (wavecore.model.param_layout, as before)
+from .ops import bf16
 from .reference import forward, reference_forward, reference_loss_and_grads  # noqa: F401
 
 
@@ -48,6 +50,8 @@ class WaveNet:
     backend: "auto" (the compiled CPU kernels where built, else the NumPy reference), "cpu",
     "numpy", "gpu" or a backend object (wavecore.backend); the model delegates its step and
     evaluation to it. ``logits`` and ``loss`` are the NumPy reference on every backend.
+    precision: "fp32", "bf16" (GEMM operands in bf16, fp32 accumulation) or "auto"
+    (wavecore.precision); ``net.precision`` is the one that runs.
 
     >>> net = WaveNet(WaveNetConfig(layers=3, stacks=2, residual_channels=4,
     ...               dilation_channels=4, skip_channels=8, classes=16))
@@ -56,13 +60,14 @@ class WaveNet:
     """
 
     def __init__(self, config: WaveNetConfig, dtype=np.float32, backend="auto",
-                 threads: int | None = None):
+                 threads: int | None = None, precision: str = "fp32"):
         self.config = config
         self.backend = _backend.make(backend, threads)
         self.threads = self.backend.threads
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"WaveNet dtype must be float32 or float64, got {self.dtype}")
+        self.precision = _precision.resolve(precision, self.backend.name, self.dtype)
         self.layout = layout.param_layout(config)
         self.offsets: dict[str, tuple[int, tuple[int, ...]]] = layout.offsets(config)
         self.offset_table = layout.offset_table(config).astype(np.intp)   # what kernels index
@@ -130,7 +135,8 @@ class WaveNet:
         """x: (M, B) classes -> logits: (M - RF + 1, B, A); row i predicts x[RF - 1 + i + 1].
         The NumPy reference on every backend (device parameters are copied to the host)."""
         x, gc = self._check(x, gc, self.config.receptive_field)
-        return forward(self.config, self.views(self.backend.to_host(params)), x, gc)[0]
+        with bf16.rounding(self.precision == "bf16"):
+            return forward(self.config, self.views(self.backend.to_host(params)), x, gc)[0]
 
     def loss(self, params, batch: Batch | np.ndarray):
         """Forward only: (mean NLL in nats, nll: (T, B) per position, logits: (T, B, A)), on the

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .ops import (
+    bf16,
     dilated_conv_backward,
     dilated_conv_forward,
     gate_backward,
@@ -60,13 +61,20 @@ def targets(cfg, x, y):
 
 def reference_forward(net, params, x, gc, y=None):
     """Forward only on the NumPy reference: (mean NLL, nll: (T, B), logits: (T, B, A))."""
-    logits, _ = forward(net.config, net.views(params), x[:-1], gc)
+    with bf16.rounding(net.precision == "bf16"):
+        logits, _ = forward(net.config, net.views(params), x[:-1], gc)
     loss, c_ce = softmax_ce_forward(logits, targets(net.config, x, y))
     return float(loss), c_ce[2], logits
 
 
 def reference_loss_and_grads(net, params, x, gc, y=None):
-    """The reference step: mean NLL over the last T positions and its gradient (flat)."""
+    """The reference step: mean NLL over the last T positions and its gradient (flat). A bf16
+    net rounds every GEMM's operands to bf16 (wavecore.ops.bf16), forward and backward."""
+    with bf16.rounding(net.precision == "bf16"):
+        return _loss_and_grads(net, params, x, gc, y)
+
+
+def _loss_and_grads(net, params, x, gc, y):
     cfg = net.config
     p = net.views(params)
     logits, (c_in, layers, c_out) = forward(cfg, p, x[:-1], gc)

@@ -1,21 +1,32 @@
-# Row-major GEMM and column sums over scipy's BLAS; shared by every kernel (inline, no .pyx).
+# Row-major GEMM and column sums over scipy's BLAS, or the bf16 GEMM of bf16.h; shared by every
+# kernel (inline, no .pyx).
 from cython cimport floating
 from scipy.linalg.cython_blas cimport sgemm, dgemm
 
 
-cdef inline void gemm(bint ta, bint tb, int M, int N, int K, floating alpha,
+cdef extern from "bf16.h" nogil:
+    int wc_sbgemm(int ta, int tb, long M, long N, long K, const float* A, long lda,
+                  const float* B, long ldb, int beta, float* C, long ldc)
+
+
+cdef inline void gemm(bint lp, bint ta, bint tb, int M, int N, int K, floating alpha,
                       const floating* A, int lda, const floating* B, int ldb,
                       floating beta, floating* C, int ldc) noexcept nogil:
     """Row-major C (M x N) = alpha * op(A) (M x K) @ op(B) (K x N) + beta * C.
 
     lda/ldb/ldc are row strides in elements. A row-major C is a column-major C^T,
     so BLAS computes C^T = op(B)^T op(A)^T with the operands swapped.
+    lp (float only, alpha 1, beta 0 or 1): the operands rounded to bf16, fp32 accumulation
+    (wc_sbgemm; the caller has checked that the processor has it).
     """
     cdef char ca = b'T' if ta else b'N'
     cdef char cb = b'T' if tb else b'N'
     if M <= 0 or N <= 0:
         return
     if floating is float:
+        if lp:
+            wc_sbgemm(ta, tb, M, N, K, A, lda, B, ldb, beta != 0, C, ldc)
+            return
         sgemm(&cb, &ca, &N, &M, &K, &alpha, <float*>B, &ldb, <float*>A, &lda, &beta, C, &ldc)
     else:
         dgemm(&cb, &ca, &N, &M, &K, &alpha, <double*>B, &ldb, <double*>A, &lda, &beta, C, &ldc)
@@ -25,4 +36,4 @@ cdef inline void colsum(int M, int N, const floating* A, int lda, const floating
                         floating beta, floating* out) noexcept nogil:
     """out (N,) = beta * out + sum of the M rows of A (M x N): one GEMM with a ones row,
     so the reduction order is BLAS's, fixed for a given thread count."""
-    gemm(False, False, 1, N, M, <floating>1, ones, M, A, lda, beta, out, N)
+    gemm(False, False, False, 1, N, M, <floating>1, ones, M, A, lda, beta, out, N)

@@ -27,6 +27,11 @@ from wavecore._cpu.layout cimport *
 from wavecore.workspace import HEAD_ROWS, step_buffers
 
 
+cdef extern from "bf16.h" nogil:
+    int WC_BF16_AVX512
+    int wc_bf16_features()
+
+
 class Workspace:
     """Every buffer one step needs, for windows of N samples x B streams and `threads` blocks
     (named and sized in wavecore/workspace.py). recompute: keep one layer's [tanh f; σ g] and
@@ -67,6 +72,7 @@ cdef struct Dims:
     const Py_ssize_t* ts_off                          # (L,) where layer l's [tanh f; σ g] starts
     Py_ssize_t hc                                     # output-head rows per chunk
     bint backward, recompute, gc                      # recompute: ts holds one layer
+    bint lp                                           # GEMM operands in bf16 (wc_sbgemm)
 
 
 cdef struct Bufs:
@@ -99,11 +105,13 @@ def layout():
 
 def loss_and_grads(cfg, const Py_ssize_t[::1] off, floating[::1] params, const long long[:, ::1] x,
                    gc, floating[::1] grads, ws, int threads, long long[::1] argmax=None,
-                   const long long[:, ::1] y=None):
+                   const long long[:, ::1] y=None, bint bf16=False):
     """Fill ``grads`` (flat, overwritten) and return (mean NLL in nats, nll: (T, B)).
     off: the offset table (wavecore.layout.offset_table). With ``argmax`` (TB,) given: forward
     only — the predicted class of every loss row goes there and ``grads`` is not touched.
     y: (T, B) the targets where they are not x[RF:] (inputs corrupted, targets clean).
+    bf16: every GEMM's operands rounded to bf16 with fp32 accumulation (float32 only, on a
+    processor with AVX512-BF16); the rest of the step stays in the params' dtype.
     Call with the BLAS limited to one thread. This wrapper checks and wires the buffers; the
     step itself is the nogil stages below, in order."""
     cdef Dims k
@@ -122,6 +130,8 @@ def loss_and_grads(cfg, const Py_ssize_t[::1] off, floating[::1] params, const l
         raise ValueError(f"the offset table has {off.shape[0]} blocks; this build knows {WC_NBLOCKS}")
     if x.shape[0] <= RF or params.shape[0] < off[WC_OUT_B2] + cfg.classes:
         raise ValueError("x or params do not fit this model")
+    if bf16 and (floating is double or not wc_bf16_features() & WC_BF16_AVX512):
+        raise ValueError("bf16 GEMMs need float32 buffers and a processor with AVX512-BF16")
     if y is not None and (y.shape[0] != N - RF or y.shape[1] != x.shape[1]):
         raise ValueError(f"y must have shape ({N - RF}, {x.shape[1]}), got ({y.shape[0]}, {y.shape[1]})")
     k.R, k.D, k.S, k.A = cfg.residual_channels, cfg.dilation_channels, cfg.skip_channels, cfg.classes
@@ -129,6 +139,7 @@ def loss_and_grads(cfg, const Py_ssize_t[::1] off, floating[::1] params, const l
     k.TB, k.n0, k.size, k.nt = k.T * k.B, (N - 2) * k.B, grads.shape[0], threads
     k.off, k.dil, k.rows_in, k.h_off, k.ts_off = &off[0], &dil[0], &rows_in[0], &h_off[0], &ts_off[0]
     k.backward, k.recompute, k.gc, k.hc = argmax is None, ws.recompute, cfg.gc_ids > 0, HEAD_ROWS
+    k.lp = bf16
     if ws.key != (N, k.B, np.dtype(np.asarray(params).dtype), threads) or \
             k.backward and not ws.backward or k.backward and gpb.shape[1] != k.size:
         raise ValueError("the workspace was made for another step (window, dtype, threads or size)")
@@ -193,13 +204,13 @@ cdef void forward_layer(const Dims* k, Bufs* b, const floating* p, Py_ssize_t l)
         lo = n * tid // k.nt
         hi = n * (tid + 1) // k.nt
         m = hi - lo
-        dilated_conv_forward(hl + lo * R, hl + (lo + dB) * R, m, R, p + k.off[WC_LAYERS_W] + l * 2 * R * D2,
+        dilated_conv_forward(k.lp, hl + lo * R, hl + (lo + dB) * R, m, R, p + k.off[WC_LAYERS_W] + l * 2 * R * D2,
                              p + k.off[WC_LAYERS_C] + l * D2, gcb, k.B, lo, D2, tsl + lo * D2)
         gate_forward(tsl + lo * D2, m, D, z + lo * D, D)
         for i in range(lo if lo > n - TB else n - TB, hi):      # loss rows -> Z[:, l]
             memcpy(Z + (i - n + TB) * LD + l * D, z + i * D, D * sizeof(floating))
         if l < k.L - 1:
-            residual_forward(hl + (lo + dB) * R, z + lo * D, m, R, D, p + k.off[WC_LAYERS_WR] + l * D * R,
+            residual_forward(k.lp, hl + (lo + dB) * R, z + lo * D, m, R, D, p + k.off[WC_LAYERS_WR] + l * D * R,
                              p + k.off[WC_LAYERS_BR] + l * R, <floating*>b.h + k.h_off[l + 1] + lo * R)
 
 
@@ -229,18 +240,18 @@ cdef void head(const Dims* k, Bufs* b, const floating* p) noexcept nogil:
         while c < hi:
             m = k.hc if hi - c > k.hc else hi - c
             Zc = <floating*>b.Z + c * LD
-            skip_forward(Zc, m, LD, p + k.off[WC_SKIP_W], p + k.off[WC_SKIP_B], k.L, S, y)
-            output_head_forward(y, m, S, A, p + k.off[WC_OUT_W1], p + k.off[WC_OUT_B1],
+            skip_forward(k.lp, Zc, m, LD, p + k.off[WC_SKIP_W], p + k.off[WC_SKIP_B], k.L, S, y)
+            output_head_forward(k.lp, y, m, S, A, p + k.off[WC_OUT_W1], p + k.off[WC_OUT_B1],
                                 p + k.off[WC_OUT_W2], p + k.off[WC_OUT_B2], o, lg)
             if not k.backward:
                 argmax_rows(lg, m, A, b.argmax + c)
             softmax_ce(lg, b.tgt + c, m, A, scale, <floating*>b.nll + c)
             if k.backward:
-                output_head_backward(lg, y, o, m, S, A, p + k.off[WC_OUT_W1], p + k.off[WC_OUT_W2],
+                output_head_backward(k.lp, lg, y, o, m, S, A, p + k.off[WC_OUT_W1], p + k.off[WC_OUT_W2],
                                      gp + k.off[WC_OUT_W1], gp + k.off[WC_OUT_B1],
                                      gp + k.off[WC_OUT_W2], gp + k.off[WC_OUT_B2], da, dy,
                                      <floating*>b.ones)
-                skip_backward(dy, Zc, m, LD, p + k.off[WC_SKIP_W], S, Zc, gp + k.off[WC_SKIP_W],
+                skip_backward(k.lp, dy, Zc, m, LD, p + k.off[WC_SKIP_W], S, Zc, gp + k.off[WC_SKIP_W],
                               gp + k.off[WC_SKIP_B], <floating*>b.ones)
             c = c + m
 
@@ -269,14 +280,14 @@ cdef floating* backward_layer(const Dims* k, Bufs* b, const floating* p, Py_ssiz
         m = hi - lo
         gp = <floating*>b.gpart + tid * k.size
         if k.recompute:                                         # ts and z again, from h
-            dilated_conv_forward(hl + lo * R, hl + (lo + dB) * R, m, R,
+            dilated_conv_forward(k.lp, hl + lo * R, hl + (lo + dB) * R, m, R,
                                  p + k.off[WC_LAYERS_W] + l * 2 * R * D2, p + k.off[WC_LAYERS_C] + l * D2,
                                  gcb, k.B, lo, D2, tsl + lo * D2)
             gate_forward(tsl + lo * D2, m, D, z + lo * D, D)
         elif l < k.L - 1:
             gate_recompute(tsl + lo * D2, m, D, z + lo * D)
         if l < k.L - 1:
-            residual_backward(dh_next + lo * R, z + lo * D, m, R, D, p + k.off[WC_LAYERS_WR] + l * D * R,
+            residual_backward(k.lp, dh_next + lo * R, z + lo * D, m, R, D, p + k.off[WC_LAYERS_WR] + l * D * R,
                               dz + lo * D, gp + k.off[WC_LAYERS_WR] + l * D * R,
                               gp + k.off[WC_LAYERS_BR] + l * R, ones)
         else:
@@ -290,7 +301,7 @@ cdef floating* backward_layer(const Dims* k, Bufs* b, const floating* p, Py_ssiz
             for i in range(lo, hi):
                 for j in range(D2):
                     gcd[(i % k.B) * D2 + j] += tsl[i * D2 + j]
-        dilated_conv_backward_weights(hl + lo * R, hl + (lo + dB) * R, tsl + lo * D2, m, R, D2,
+        dilated_conv_backward_weights(k.lp, hl + lo * R, hl + (lo + dB) * R, tsl + lo * D2, m, R, D2,
                                       gp + k.off[WC_LAYERS_W] + l * 2 * R * D2,
                                       gp + k.off[WC_LAYERS_C] + l * D2, ones)
     for tid in prange(k.nt, num_threads=k.nt, schedule="static", chunksize=1):
@@ -301,7 +312,7 @@ cdef floating* backward_layer(const Dims* k, Bufs* b, const floating* p, Py_ssiz
                 memcpy(dh_cur + i * R, dh_next + (i - dB) * R, R * sizeof(floating))
             else:
                 memset(dh_cur + i * R, 0, R * sizeof(floating))
-        dilated_conv_backward_input(tsl, n, dB, lo, hi, R, p + k.off[WC_LAYERS_W] + l * 2 * R * D2, D2,
+        dilated_conv_backward_input(k.lp, tsl, n, dB, lo, hi, R, p + k.off[WC_LAYERS_W] + l * 2 * R * D2, D2,
                                     dh_cur)
     return dh_cur
 

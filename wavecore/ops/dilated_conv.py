@@ -1,13 +1,15 @@
 """Dilated causal conv, kernel 2: [f; g][t] = h[t-d] @ W[:R] + h[t] @ W[R:] + c (valid, no padding)."""
 import numpy as np
 
+from .bf16 import matmul as mm
+
 
 def dilated_conv_forward(h, W, c, d):
     """h: (Tin, B, R); W: (2R, 2D) rows [past; current]; c: (2D,) -> fg: (Tin-d, B, 2D)."""
     Tin, B, R = h.shape
     h2 = h.reshape(Tin * B, R)                   # time-major: shifts are contiguous row slices
     past, cur = h2[: (Tin - d) * B], h2[d * B:]  # (Tin-d)*B rows each
-    fg = past @ W[:R] + cur @ W[R:] + c          # fg: ((Tin-d)*B, 2D)
+    fg = mm(past, W[:R]) + mm(cur, W[R:]) + c          # fg: ((Tin-d)*B, 2D)
     return fg.reshape(Tin - d, B, -1), (h, W, d)
 
 
@@ -19,9 +21,9 @@ def dilated_conv_backward(dfg, cache):
     h2 = h.reshape(Tin * B, R)
     dfg2 = dfg.reshape(n, -1)                    # dfg2: ((Tin-d)*B, 2D)
     dW = np.empty_like(W)
-    dW[:R] = h2[:n].T @ dfg2
-    dW[R:] = h2[d * B:].T @ dfg2
+    dW[:R] = mm(h2[:n].T, dfg2)
+    dW[R:] = mm(h2[d * B:].T, dfg2)
     dh = np.zeros_like(h2)                       # dh: (Tin*B, R)
-    dh[:n] += dfg2 @ W[:R].T
-    dh[d * B:] += dfg2 @ W[R:].T
+    dh[:n] += mm(dfg2, W[:R].T)
+    dh[d * B:] += mm(dfg2, W[R:].T)
     return dh.reshape(Tin, B, R), dW, dfg2.sum(axis=0)
