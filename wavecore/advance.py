@@ -11,6 +11,7 @@ import numpy as np
 
 from .audio import silence_class
 from .kernels import cpu_kernel
+from .ops.bf16 import bits, round_bf16
 from .ops import (
     dilated_conv_forward,
     gate_forward,
@@ -18,6 +19,7 @@ from .ops import (
     output_head_forward,
     residual_skip_forward,
 )
+from .precision import GEMM_WEIGHTS
 
 
 def draw(logits: np.ndarray, temperature: float, u: float) -> int:
@@ -49,6 +51,16 @@ class StreamState:
                    np.full(B, silence, np.int64), np.full(B, silence, np.int64), gcb)
 
 
+def bf16_weights(net, params) -> np.ndarray:
+    """A copy of params with the GEMM weights (wavecore.precision.GEMM_WEIGHTS) rounded to bf16:
+    what a bf16 net's cached sampler multiplies by; biases and the embedding stay as they are."""
+    out = np.array(params, copy=True)
+    v = net.views(out)
+    for name in GEMM_WEIGHTS:
+        v[name][...] = round_bf16(v[name])
+    return out
+
+
 class _HostAdvance:
     def __init__(self, net, params):
         self.net, self.params = net, params
@@ -63,7 +75,11 @@ class _HostAdvance:
 
 class NumpyAdvance(_HostAdvance):
     """The cached algorithm in NumPy from the reference ops (wavecore/ops), step for step what
-    the compiled loops do: per layer the dilated conv reads the rows [h[t-d]; h[t]]."""
+    the compiled loops do: per layer the dilated conv reads the rows [h[t-d]; h[t]]. A bf16
+    net's weights are rounded to bf16; the state and the products stay in the params' dtype."""
+
+    def __init__(self, net, params):
+        super().__init__(net, bf16_weights(net, params) if net.precision == "bf16" else params)
 
     def advance(self, st, forced=None, U=None, temps=None, out=None, logits=None):
         cfg, v = self.net.config, self.net.views(self.params)
@@ -108,6 +124,8 @@ class CpuAdvance(_HostAdvance):
     def __init__(self, net, params, threads):
         super().__init__(net, params)
         self.threads = threads
+        # a bf16 net: every weight read as bf16 (half the bytes a step streams), state fp32
+        self.wbits = bits(params) if net.precision == "bf16" else None
 
     def advance(self, st, forced=None, U=None, temps=None, out=None, logits=None):
         n = forced.shape[0] if forced is not None else U.shape[0]
@@ -117,5 +135,5 @@ class CpuAdvance(_HostAdvance):
             st.x_prev, st.x_cur, None if forced is None else np.ascontiguousarray(forced, np.int64),
             None if U is None else np.ascontiguousarray(U),
             np.ones(B) if temps is None else np.ascontiguousarray(temps, np.float64),
-            out, logits, st.gcb, self.threads)
+            out, logits, st.gcb, self.threads, self.wbits)
         st.t += n

@@ -19,7 +19,7 @@ import warnings
 
 import numpy as np
 
-from . import __version__, distributed
+from . import __version__, distributed, precision
 from .backend import BACKENDS, cpu_available, cpu_training_available, gpu_report
 from .checkpoint import CheckpointError, latest, load
 from .config import ConfigError, WaveNetConfig
@@ -38,7 +38,7 @@ from .train import Terminated, Trainer, TrainSettings, lr_at, signals_voted, sig
 MODEL = ("layers", "stacks", "residual_channels", "dilation_channels", "skip_channels", "classes",
          "sample_rate", "dilations_override")
 TRAIN = ("steps", "batch", "window", "lr", "schedule", "warmup", "clip_norm", "sampling",
-         "checkpoint_every", "checkpoint_minutes", "keep", "backend", "threads", "seed",
+         "checkpoint_every", "checkpoint_minutes", "keep", "backend", "threads", "precision", "seed",
          "input_noise", "input_jitter", "input_snr")
 # the study's flags by group: (title, dataclass, fields)
 STUDY_GROUPS = (
@@ -46,7 +46,7 @@ STUDY_GROUPS = (
                               "temperatures", "timeline_every", "trajectory")),
     ("study", TrainSettings, ("batch", "window", "lr", "checkpoint_minutes", "adam_eps")),
     ("study", StudySettings, ("reset_optimizer",)),
-    ("study", TrainSettings, ("recompute", "backend", "threads", "seed")),
+    ("study", TrainSettings, ("recompute", "backend", "threads", "precision", "seed")),
     ("curriculum", StudySettings, ("curriculum", "replay", "ewc", "ewc_fisher", "ewc_positions")),
     ("curriculum", TrainSettings, ("order", "input_noise", "input_jitter", "input_snr")),
     ("curriculum", StudySettings, ("eval_every", "eval_positions", "holdout")),
@@ -105,6 +105,7 @@ def cmd_info(args) -> int:
         info["checkpoint"] = args.checkpoint
         info["step"] = meta["step"]
         info["skipped steps"] = meta["skipped"]
+        info["precision"] = meta.get("precision", "fp32")
         info["clips"] = ", ".join(f"{c['name']} ({c['samples'] / cfg.sample_rate:.2f} s)"
                                   for c in meta["clips"])
         for name, m in meta.get("extra", {}).get("metrics", {}).items():
@@ -113,6 +114,7 @@ def cmd_info(args) -> int:
         "wavecore": __version__,
         "cpu kernels": "built" if cpu_available() else "not built (NumPy reference only)",
         "cpu training kernels": "built" if cpu_training_available() else "not built",
+        "bf16 path": precision.describe(),
         "gpu": gpu if args.json else gpu["summary"],
         "config": cfg.to_dict(),
         "receptive field": f"{cfg.receptive_field} samples = {cfg.receptive_field_ms:.1f} ms",

@@ -72,12 +72,12 @@ def describe() -> str:
     """One line for ``wavecore info``: the bf16 path this machine would run, and what auto picks."""
     f = features()
     if cpu_kernel("bf16") is None:
-        return "bf16: the compiled kernels are not built; fp32 only (the NumPy backend emulates bf16)"
+        return "the compiled kernels are not built; fp32 only (the NumPy backend emulates bf16)"
     amx = "; AMX-BF16 present but not built (untested here)" if f["amx_bf16"] else ""
     if not f["avx512_bf16"]:
-        return f"bf16: no AVX512-BF16 on this {f['vendor']} processor{amx}; fp32 only (auto = fp32)"
+        return f"no AVX512-BF16 on this {f['vendor']} processor{amx}; fp32 only (auto = fp32)"
     auto = resolve("auto", "cpu", np.float32)
     why = "" if auto == "bf16" else " (VDPBF16PS runs at half rate on Intel cores)"
-    return f"bf16: AVX512-BF16 kernels on this {f['vendor']} processor{amx}; auto = {auto}{why}"
+    return f"AVX512-BF16 kernels on this {f['vendor']} processor{amx}; auto = {auto}{why}"
 
 

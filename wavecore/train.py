@@ -38,6 +38,7 @@ from . import audio as _audio
 from . import checkpoint as _ckpt
 from . import distributed
 from .backend import BACKENDS
+from .precision import PRECISIONS
 from .compute import default_threads
 from .config import WaveNetConfig
 from .corruption import corrupt, generator
@@ -85,6 +86,10 @@ class TrainSettings:
     dtype: str = "float32"
     backend: str = setting("auto", "compute path", choices=BACKENDS)
     threads: int | None = setting(None, "threads", type=COUNT, default_text="all cores")
+    precision: str = setting("fp32", "the GEMMs' arithmetic on the CPU: fp32; bf16 (bf16 operands, "
+                             "fp32 accumulation, fp32 master weights; needs AVX512-BF16); auto "
+                             "(bf16 where this processor runs it faster, else fp32)",
+                             choices=PRECISIONS)
     recompute: str = setting("auto", "recompute gate activations in the backward pass: less memory "
                              "for long windows, about a fifth more time (auto: when keeping them "
                              "would take over a third of the memory available)", choices=RECOMPUTE)
@@ -106,7 +111,7 @@ class TrainSettings:
             if getattr(self, k) < 0:
                 raise ValueError(f"TrainSettings.{k} must be >= 0, got {getattr(self, k)}")
         for k, choices in (("schedule", SCHEDULES), ("sampling", SAMPLINGS), ("order", ORDERS),
-                           ("recompute", RECOMPUTE)):
+                           ("recompute", RECOMPUTE), ("precision", PRECISIONS)):
             if getattr(self, k) not in choices:
                 raise ValueError(f"{k} must be one of {', '.join(choices)}, got {getattr(self, k)!r}")
         if not self.lr > 0:
@@ -187,7 +192,8 @@ class Trainer:
         s = self.settings
         self.world = distributed.world()        # one process, or this rank of an MPI job
         threads = s.threads or max(1, default_threads() // self.world.local_size)
-        self.net = WaveNet(config, np.dtype(s.dtype), backend=s.backend, threads=threads)
+        self.net = WaveNet(config, np.dtype(s.dtype), backend=s.backend, threads=threads,
+                           precision=s.precision)
         self.net.backend.recompute = s.recompute
         if 2 * s.input_jitter >= config.classes:
             raise ValueError(f"input_jitter ({s.input_jitter} codes) must be below half the "
@@ -467,7 +473,8 @@ class Trainer:
                 "ewc": None if self.ewc is None else self.ewc.meta(),
                 "clips": [{"name": c.name, "samples": len(c.classes), "fingerprint": c.fingerprint}
                           for c in self.clips],
-                "dtype": self.net.dtype.name, "extra": self.extra, "run": self.run_id}
+                "dtype": self.net.dtype.name, "precision": self.net.precision, "extra": self.extra,
+                "run": self.run_id}
 
     def save_checkpoint(self, path=None) -> str:
         """Write a checkpoint (MPI: every rank calls it at the same step; the ranks compare
@@ -495,7 +502,9 @@ class Trainer:
                 raise _ckpt.CheckpointError(f"{source}: no checkpoint (ckpt-*.npz) to resume from")
         meta, arrays = _ckpt.load(path)
         cfg = WaveNetConfig.from_dict(meta["config"])
-        settings = TrainSettings(**{**meta["settings"], **overrides})
+        # the precision the run ran in (not "auto" again: another machine could pick otherwise)
+        settings = TrainSettings(**{**meta["settings"], "precision": meta.get("precision", "fp32"),
+                                    **overrides})
         t = cls(cfg, clips, settings, out_dir=out_dir, params=arrays["params"])
         if check_clips:
             saved = [c["fingerprint"] for c in meta["clips"]]

@@ -164,42 +164,42 @@ WC_BF16_TARGET static void wc_pack_a(int ta, const float *A, long lda, long i0, 
     }
 }
 
-/* C tile (mr x nc, at C with row stride ldc) = beta * C + Ap Bp over kp pairs. */
-WC_BF16_TARGET static void wc_tile(const uint32_t *Ap, long ars, long aks, const uint32_t *Bp,
-                                   long kp, float *C, long ldc, long mr, long nc, int beta) {
-    __m512 acc[WC_MR][2];
-    int r;
-#pragma GCC unroll 12
-    for (r = 0; r < WC_MR; r++) {
-        acc[r][0] = _mm512_setzero_ps();
-        acc[r][1] = _mm512_setzero_ps();
-    }
-    for (long p = 0; p < kp; p++) {
-        __m512bh b0 = (__m512bh)_mm512_loadu_si512(Bp + p * WC_NR);
-        __m512bh b1 = (__m512bh)_mm512_loadu_si512(Bp + p * WC_NR + 16);
-        const uint32_t *a = Ap + p * aks;
-#pragma GCC unroll 12
-        for (r = 0; r < WC_MR; r++) {
-            __m512bh ar = (__m512bh)_mm512_set1_epi32((int)a[r * ars]);
-            acc[r][0] = _mm512_dpbf16_ps(acc[r][0], ar, b0);
-            acc[r][1] = _mm512_dpbf16_ps(acc[r][1], ar, b1);
-        }
-    }
-    __mmask16 m0 = (__mmask16)(nc >= 16 ? 0xFFFF : (1u << nc) - 1);
-    __mmask16 m1 = (__mmask16)(nc >= 32 ? 0xFFFF : nc <= 16 ? 0 : (1u << (nc - 16)) - 1);
-#pragma GCC unroll 12
-    for (r = 0; r < WC_MR; r++) {
-        if (r < mr) {
-            float *c = C + r * ldc;
-            if (beta) {
-                acc[r][0] = _mm512_add_ps(acc[r][0], _mm512_maskz_loadu_ps(m0, c));
-                acc[r][1] = _mm512_add_ps(acc[r][1], _mm512_maskz_loadu_ps(m1, c + 16));
-            }
-            _mm512_mask_storeu_ps(c, m0, acc[r][0]);
-            _mm512_mask_storeu_ps(c + 16, m1, acc[r][1]);
-        }
-    }
+/* C tile (mr x nc, at C with row stride ldc) = beta * C + Ap Bp over kp pairs; NV vectors of
+ * 16 columns (the last panel of an N that ends within 16 columns takes the one-vector tile). */
+#define WC_TILE(NAME, NV)                                                                         \
+WC_BF16_TARGET static void NAME(const uint32_t *Ap, long ars, long aks, const uint32_t *Bp,      \
+                                long kp, float *C, long ldc, long mr, long nc, int beta) {       \
+    __m512 acc[WC_MR][NV];                                                                        \
+    int r, v;                                                                                     \
+    _Pragma("GCC unroll 12") for (r = 0; r < WC_MR; r++)                                          \
+        _Pragma("GCC unroll 2") for (v = 0; v < NV; v++) acc[r][v] = _mm512_setzero_ps();        \
+    for (long p = 0; p < kp; p++) {                                                               \
+        __m512bh b[NV];                                                                           \
+        _Pragma("GCC unroll 2") for (v = 0; v < NV; v++)                                          \
+            b[v] = (__m512bh)_mm512_loadu_si512(Bp + p * WC_NR + 16 * v);                         \
+        const uint32_t *a = Ap + p * aks;                                                         \
+        _Pragma("GCC unroll 12") for (r = 0; r < WC_MR; r++) {                                    \
+            __m512bh ar = (__m512bh)_mm512_set1_epi32((int)a[r * ars]);                           \
+            _Pragma("GCC unroll 2") for (v = 0; v < NV; v++)                                      \
+                acc[r][v] = _mm512_dpbf16_ps(acc[r][v], ar, b[v]);                                \
+        }                                                                                         \
+    }                                                                                             \
+    __mmask16 m[2];                                                                               \
+    m[0] = (__mmask16)(nc >= 16 ? 0xFFFF : (1u << nc) - 1);                                       \
+    m[1] = (__mmask16)(nc >= 32 ? 0xFFFF : nc <= 16 ? 0 : (1u << (nc - 16)) - 1);                 \
+    _Pragma("GCC unroll 12") for (r = 0; r < WC_MR; r++) {                                        \
+        if (r < mr) {                                                                             \
+            float *c = C + r * ldc;                                                               \
+            _Pragma("GCC unroll 2") for (v = 0; v < NV; v++) {                                    \
+                if (beta) acc[r][v] = _mm512_add_ps(acc[r][v],                                    \
+                                                    _mm512_maskz_loadu_ps(m[v], c + 16 * v));     \
+                _mm512_mask_storeu_ps(c + 16 * v, m[v], acc[r][v]);                               \
+            }                                                                                     \
+        }                                                                                         \
+    }                                                                                             \
 }
+WC_TILE(wc_tile2, 2)
+WC_TILE(wc_tile1, 1)
 
 /* This thread's packing buffers, grown on demand (kept for the thread's life). */
 static _Thread_local uint32_t *wc_bf16_buf = NULL;
@@ -215,11 +215,57 @@ static uint32_t *wc_bf16_scratch(size_t words) {
     return wc_bf16_buf;
 }
 
+/* Packed B blocks kept for the rest of a step: a weight matrix is packed once per thread per
+ * step, not once per call (the output head calls its GEMMs once per chunk of rows). An entry is
+ * valid while wc_bf16_epoch is the one it was packed in; the step bumps the epoch first
+ * (wc_bf16_new_step, before its parallel regions), so weights updated in place between steps
+ * are packed anew. Each thread keeps its own entries and never frees them. */
+#define WC_BCACHE 16
+typedef struct {
+    const float *B;
+    long ldb, k0, kc, N;
+    int tb;
+    unsigned epoch;
+    uint32_t *buf;
+    size_t cap;
+} wc_bentry;
+static _Thread_local wc_bentry wc_bcache[WC_BCACHE];
+static _Thread_local unsigned wc_bcache_next;
+static unsigned wc_bf16_epoch = 1;
+
+static void wc_bf16_new_step(void) { wc_bf16_epoch++; }
+
+/* The packed block (tb, B, ldb, k0, kc, N): from this thread's cache, packed on a miss. */
+WC_BF16_TARGET static const uint32_t *wc_cached_b(int tb, const float *B, long ldb, long k0,
+                                                  long kc, long N) {
+    wc_bentry *e;
+    for (int i = 0; i < WC_BCACHE; i++) {
+        e = &wc_bcache[i];
+        if (e->epoch == wc_bf16_epoch && e->B == B && e->ldb == ldb && e->k0 == k0 &&
+            e->kc == kc && e->N == N && e->tb == tb)
+            return e->buf;
+    }
+    e = &wc_bcache[wc_bcache_next++ % WC_BCACHE];
+    size_t words = (size_t)((N + WC_NR - 1) / WC_NR) * ((kc + 1) / 2) * WC_NR;
+    if (words > e->cap) {
+        free(e->buf);
+        e->buf = (uint32_t *)aligned_alloc(64, (words * sizeof(uint32_t) + 63) / 64 * 64);
+        e->cap = e->buf ? words : 0;
+        e->epoch = 0;
+        if (!e->buf) return NULL;
+    }
+    wc_pack_b(tb, B, ldb, k0, kc, N, e->buf);
+    e->B = B, e->ldb = ldb, e->k0 = k0, e->kc = kc, e->N = N, e->tb = tb;
+    e->epoch = wc_bf16_epoch;
+    return e->buf;
+}
+
 /* Row-major C (M x N, ldc) = beta * C + op(A) (M x K) op(B) (K x N); beta 0 or 1. ta: A^T is
- * stored (K x M, lda); tb: B^T is stored (N x K, ldb). Returns -1 if scratch memory ran out. */
+ * stored (K x M, lda); tb: B^T is stored (N x K, ldb). keep_b: B does not change during this
+ * step (a weight): its packing is cached. Returns -1 if memory ran out (C is then undefined). */
 WC_BF16_TARGET static int wc_sbgemm(int ta, int tb, long M, long N, long K, const float *A,
                                     long lda, const float *B, long ldb, int beta, float *C,
-                                    long ldc) {
+                                    long ldc, int keep_b) {
     if (M <= 0 || N <= 0) return 0;
     if (K <= 0) {
         if (!beta)
@@ -234,14 +280,18 @@ WC_BF16_TARGET static int wc_sbgemm(int ta, int tb, long M, long N, long K, cons
     for (long k0 = 0; k0 < K; k0 += WC_KC) {
         long kc = K - k0 < WC_KC ? K - k0 : WC_KC, kp = (kc + 1) / 2, ars, aks;
         int b = k0 > 0 || beta;
-        wc_pack_b(tb, B, ldb, k0, kc, N, Bp);
+        const uint32_t *Bk = keep_b ? wc_cached_b(tb, B, ldb, k0, kc, N) : NULL;
+        if (!Bk) {
+            wc_pack_b(tb, B, ldb, k0, kc, N, Bp);
+            Bk = Bp;
+        }
         for (long i0 = 0; i0 < M; i0 += WC_MR) {
             long mr = M - i0 < WC_MR ? M - i0 : WC_MR;
             wc_pack_a(ta, A, lda, i0, mr, k0, kc, Ap, &ars, &aks);
             for (long jp = 0; jp < npanels; jp++) {
                 long nc = N - jp * WC_NR < WC_NR ? N - jp * WC_NR : WC_NR;
-                wc_tile(Ap, ars, aks, Bp + jp * kp * WC_NR, kp, C + i0 * ldc + jp * WC_NR, ldc,
-                        mr, nc, b);
+                (nc > 16 ? wc_tile2 : wc_tile1)(Ap, ars, aks, Bk + jp * kp * WC_NR, kp,
+                                                C + i0 * ldc + jp * WC_NR, ldc, mr, nc, b);
             }
         }
     }
@@ -261,11 +311,12 @@ WC_BF16_TARGET static void wc_round_bf16(const float *x, long n, uint16_t *out) 
 
 #else  /* no bf16 kernels in this build: the callers check wc_bf16_features() == 0 first */
 static int wc_sbgemm(int ta, int tb, long M, long N, long K, const float *A, long lda,
-                     const float *B, long ldb, int beta, float *C, long ldc) {
+                     const float *B, long ldb, int beta, float *C, long ldc, int keep_b) {
     (void)ta; (void)tb; (void)M; (void)N; (void)K; (void)A; (void)lda; (void)B; (void)ldb;
-    (void)beta; (void)C; (void)ldc;
+    (void)beta; (void)C; (void)ldc; (void)keep_b;
     return -1;
 }
+static void wc_bf16_new_step(void) {}
 static void wc_round_bf16(const float *x, long n, uint16_t *out) { (void)x; (void)n; (void)out; }
 #endif
 

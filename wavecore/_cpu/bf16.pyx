@@ -9,7 +9,7 @@ cdef extern from "bf16.h" nogil:
     int WC_BF16_AVX512, WC_BF16_AMX, WC_CPU_AMD, WC_CPU_INTEL
     int wc_bf16_features()
     int wc_sbgemm(int ta, int tb, long M, long N, long K, const float* A, long lda,
-                  const float* B, long ldb, int beta, float* C, long ldc)
+                  const float* B, long ldb, int beta, float* C, long ldc, int keep_b)
     void wc_round_bf16(const float* x, long n, uint16_t* out)
 
 
@@ -58,7 +58,7 @@ def gemm(a, b, c=None, bint ta=False, bint tb=False):
         with nogil:
             rc = wc_sbgemm(ta, tb, M, N, K, &A[0, 0] if A.shape[0] * A.shape[1] else NULL,
                            A.shape[1], &B[0, 0] if B.shape[0] * B.shape[1] else NULL, B.shape[1],
-                           beta, &C[0, 0], N)
+                           beta, &C[0, 0], N, 0)
     if rc:
         raise MemoryError("bf16 GEMM: no memory for the packing buffers")
     return c

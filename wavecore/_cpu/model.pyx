@@ -30,6 +30,7 @@ from wavecore.workspace import HEAD_ROWS, step_buffers
 cdef extern from "bf16.h" nogil:
     int WC_BF16_AVX512
     int wc_bf16_features()
+    void wc_bf16_new_step()
 
 
 class Workspace:
@@ -140,6 +141,8 @@ def loss_and_grads(cfg, const Py_ssize_t[::1] off, floating[::1] params, const l
     k.off, k.dil, k.rows_in, k.h_off, k.ts_off = &off[0], &dil[0], &rows_in[0], &h_off[0], &ts_off[0]
     k.backward, k.recompute, k.gc, k.hc = argmax is None, ws.recompute, cfg.gc_ids > 0, HEAD_ROWS
     k.lp = bf16
+    if bf16:
+        wc_bf16_new_step()          # the weights may have changed: pack them anew
     if ws.key != (N, k.B, np.dtype(np.asarray(params).dtype), threads) or \
             k.backward and not ws.backward or k.backward and gpb.shape[1] != k.size:
         raise ValueError("the workspace was made for another step (window, dtype, threads or size)")

@@ -1,6 +1,6 @@
 # Output head (reference: wavecore/ops/output_head.py). Serial over a block of rows.
 from cython cimport floating
-from wavecore._cpu.blas cimport gemm, colsum
+from wavecore._cpu.blas cimport gemm, colsum, weight
 
 
 cdef inline void output_head_forward(bint lp, floating* y, Py_ssize_t m, int S, int A,
@@ -17,10 +17,10 @@ cdef inline void output_head_forward(bint lp, floating* y, Py_ssize_t m, int S, 
             o[i * S + j] = b1[j]
         for j in range(A):
             logits[i * A + j] = b2[j]
-    gemm(lp, False, False, <int>m, S, S, <floating>1, y, S, W1, S, <floating>1, o, S)
+    gemm(weight(lp), False, False, <int>m, S, S, <floating>1, y, S, W1, S, <floating>1, o, S)
     for i in range(m * S):
         o[i] = o[i] if o[i] > 0 else 0
-    gemm(lp, False, False, <int>m, A, S, <floating>1, o, S, W2, A, <floating>1, logits, A)
+    gemm(weight(lp), False, False, <int>m, A, S, <floating>1, o, S, W2, A, <floating>1, logits, A)
 
 
 cdef inline void output_head_backward(bint lp, const floating* dlogits, const floating* y,
@@ -33,11 +33,11 @@ cdef inline void output_head_backward(bint lp, const floating* dlogits, const fl
     cdef Py_ssize_t i
     gemm(lp, True, False, S, A, <int>m, <floating>1, o, S, dlogits, A, <floating>1, dW2, A)
     colsum(<int>m, A, dlogits, A, ones, <floating>1, db2)
-    gemm(lp, False, True, <int>m, S, A, <floating>1, dlogits, A, W2, A, <floating>0, da, S)
+    gemm(weight(lp), False, True, <int>m, S, A, <floating>1, dlogits, A, W2, A, <floating>0, da, S)
     for i in range(m * S):
         da[i] = da[i] if o[i] > 0 else 0
     gemm(lp, True, False, S, S, <int>m, <floating>1, y, S, da, S, <floating>1, dW1, S)
     colsum(<int>m, S, da, S, ones, <floating>1, db1)
-    gemm(lp, False, True, <int>m, S, S, <floating>1, da, S, W1, S, <floating>0, dy, S)
+    gemm(weight(lp), False, True, <int>m, S, S, <floating>1, da, S, W1, S, <floating>0, dy, S)
     for i in range(m * S):
         dy[i] = dy[i] if y[i] > 0 else 0

@@ -2,7 +2,7 @@
 # all layers are one GEMM: [z_1 ... z_L] (TB, L*D) @ [Ws_1; ...; Ws_L] (L*D, S).
 # Serial over a block of rows; the caller splits rows across threads.
 from cython cimport floating
-from wavecore._cpu.blas cimport gemm, colsum
+from wavecore._cpu.blas cimport gemm, colsum, weight
 
 
 cdef inline void residual_forward(bint lp, const floating* cur, const floating* z, Py_ssize_t m, int R,
@@ -36,7 +36,7 @@ cdef inline void skip_forward(bint lp, const floating* Z, Py_ssize_t m, int LD, 
     for i in range(1, m):
         for j in range(S):
             out[i * S + j] = out[j]
-    gemm(lp, False, False, <int>m, S, LD, <floating>1, Z, LD, Ws, S, <floating>1, out, S)
+    gemm(weight(lp), False, False, <int>m, S, LD, <floating>1, Z, LD, Ws, S, <floating>1, out, S)
 
 
 cdef inline void skip_backward(bint lp, const floating* dskip, const floating* Z, Py_ssize_t m, int LD,
@@ -46,5 +46,5 @@ cdef inline void skip_backward(bint lp, const floating* dskip, const floating* Z
     (L*D, S) +=; dbs: (S,) += (every layer's skip bias gets this same gradient; the caller
     copies it)."""
     gemm(lp, True, False, LD, S, <int>m, <floating>1, Z, LD, dskip, S, <floating>1, dWs, S)
-    gemm(lp, False, True, <int>m, LD, S, <floating>1, dskip, S, Ws, S, <floating>0, dZ, LD)
+    gemm(weight(lp), False, True, <int>m, LD, S, <floating>1, dskip, S, Ws, S, <floating>0, dZ, LD)
     colsum(<int>m, S, dskip, S, ones, <floating>1, dbs)

@@ -13,6 +13,7 @@ import numpy as np
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport exp
+from libc.stdint cimport uint16_t
 from libc.string cimport memcpy
 from wavecore._cpu.gate cimport gate_forward
 from wavecore._cpu.layout cimport *
@@ -23,15 +24,25 @@ cdef extern from "simd.h" nogil:
                      float* out, long ldo)
     void wc_mm_acc_d(const double* X, long nb, long K, long ldx, const double* W, long J,
                      double* out, long ldo)
+    void wc_mm_acc_bf(const float* X, long nb, long K, long ldx, const uint16_t* W, long J,
+                      float* out, long ldo)
 
 
 cdef inline void mm_acc(const floating* X, Py_ssize_t nb, Py_ssize_t K, const floating* W,
-                        Py_ssize_t J, floating* out) noexcept nogil:
-    """out (nb, J) += X (nb, K) @ W (K, J); each row of W read once for all nb streams."""
+                        const uint16_t* Wb, Py_ssize_t J, floating* out) noexcept nogil:
+    """out (nb, J) += X (nb, K) @ W (K, J); each row of W read once for all nb streams.
+    Wb (float only): the same weights as bf16 bit patterns, read instead of W (half the bytes)."""
     if floating is float:
-        wc_mm_acc_f(X, nb, K, K, W, J, out, J)
+        if Wb != NULL:
+            wc_mm_acc_bf(X, nb, K, K, Wb, J, out, J)
+        else:
+            wc_mm_acc_f(X, nb, K, K, W, J, out, J)
     else:
         wc_mm_acc_d(X, nb, K, K, W, J, out, J)
+
+
+cdef inline const uint16_t* at(const uint16_t* pw, Py_ssize_t o) noexcept nogil:
+    return NULL if pw == NULL else pw + o
 
 
 cdef inline Py_ssize_t draw(const floating* logits, Py_ssize_t A, double temp, double u,
@@ -67,11 +78,12 @@ cdef void stream_block(Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t B, Py_ssize_t n,
                        long long* x_cur, const long long* forced, const double* uniforms,
                        const double* temps, long long* out, floating* logits_out,
                        const floating* gcb, const floating* bsum, floating* buf,
-                       double* e) noexcept nogil:
+                       double* e, const uint16_t* pw) noexcept nogil:
     """Run streams lo..hi for n steps from step t0, layer by layer across the block (so each
     weight row is read once per step for the whole block). forced != NULL: feed
-    forced[s, b] and skip the head (priming); else draw each next class into out[s, b]."""
-    cdef Py_ssize_t s, l, j, b, d, t, i, nb = hi - lo
+    forced[s, b] and skip the head (priming); else draw each next class into out[s, b].
+    pw != NULL: the GEMM weights as bf16 bit patterns (the params' layout), read instead of p's."""
+    cdef Py_ssize_t s, l, j, b, d, t, i, wo, nb = hi - lo
     cdef floating* h = buf                 # (nb, R) layer input at this step
     cdef floating* hn = h + nb * R         # (nb, R)
     cdef floating* fg = hn + nb * R        # (nb, 2D)
@@ -99,24 +111,26 @@ cdef void stream_block(Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t B, Py_ssize_t n,
         for l in range(L):
             d = dil[l]
             q = queues + q_off[l] + ((t % d) * B + lo) * R      # h[t - d] of the block: (nb, R)
-            W = p + off[WC_LAYERS_W] + l * 4 * R * D
+            wo = off[WC_LAYERS_W] + l * 4 * R * D
+            W = p + wo
             for i in range(nb):
                 memcpy(fg + i * 2 * D, p + off[WC_LAYERS_C] + l * 2 * D, 2 * D * sizeof(floating))
                 if gcb != NULL:
                     for j in range(2 * D):
                         fg[i * 2 * D + j] += gcb[(l * B + lo + i) * 2 * D + j]
-            mm_acc(q, nb, R, W, 2 * D, fg)
-            mm_acc(h, nb, R, W + R * 2 * D, 2 * D, fg)
+            mm_acc(q, nb, R, W, at(pw, wo), 2 * D, fg)
+            mm_acc(h, nb, R, W + R * 2 * D, at(pw, wo + R * 2 * D), 2 * D, fg)
             gate_forward(fg, nb, D, z, D)
             for j in range(nb * R):
                 q[j] = h[j]                                     # the slot now holds h[t]
             if forced == NULL:
-                mm_acc(z, nb, D, p + off[WC_SKIP_W] + l * D * S, S, skip)
+                mm_acc(z, nb, D, p + off[WC_SKIP_W] + l * D * S, at(pw, off[WC_SKIP_W] + l * D * S), S, skip)
             if l < L - 1:
                 for i in range(nb):
                     for j in range(R):
                         hn[i * R + j] = h[i * R + j] + p[off[WC_LAYERS_BR] + l * R + j]
-                mm_acc(z, nb, D, p + off[WC_LAYERS_WR] + l * D * R, R, hn)
+                mm_acc(z, nb, D, p + off[WC_LAYERS_WR] + l * D * R, at(pw, off[WC_LAYERS_WR] + l * D * R),
+                       R, hn)
                 tmp = h
                 h = hn
                 hn = tmp
@@ -130,10 +144,10 @@ cdef void stream_block(Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t B, Py_ssize_t n,
                 o[i * S + j] = p[off[WC_OUT_B1] + j]
             for j in range(A):
                 lg[i * A + j] = p[off[WC_OUT_B2] + j]
-        mm_acc(skip, nb, S, p + off[WC_OUT_W1], S, o)
+        mm_acc(skip, nb, S, p + off[WC_OUT_W1], at(pw, off[WC_OUT_W1]), S, o)
         for j in range(nb * S):
             o[j] = o[j] if o[j] > 0 else 0
-        mm_acc(o, nb, S, p + off[WC_OUT_W2], A, lg)
+        mm_acc(o, nb, S, p + off[WC_OUT_W2], at(pw, off[WC_OUT_W2]), A, lg)
         for i in range(nb):
             b = lo + i
             if logits_out != NULL:
@@ -151,9 +165,11 @@ def layout():
 
 def run(cfg, const Py_ssize_t[::1] off, floating[::1] params, floating[::1] queues, q_off, Py_ssize_t t0,
         long long[::1] x_prev, long long[::1] x_cur, forced, uniforms, double[::1] temps,
-        out, logits_out, gcb, int threads):
-    """n steps for all B streams. off: the offset table (wavecore.layout.offset_table). forced: (n, B) int64 or None; uniforms: (n, B) float64;
-    out: (n, B) int64; logits_out: (n, B, A) or None; gcb: (L, B, 2D) or None."""
+        out, logits_out, gcb, int threads, wbits=None):
+    """n steps for all B streams. off: the offset table (wavecore.layout.offset_table).
+    forced: (n, B) int64 or None; uniforms: (n, B) float64; out: (n, B) int64; logits_out:
+    (n, B, A) or None; gcb: (L, B, 2D) or None; wbits: (size,) uint16, the params as bf16 bit
+    patterns (float32 only): every GEMM reads its weights there (biases stay params')."""
     cdef Py_ssize_t L = cfg.n_layers, R = cfg.residual_channels, D = cfg.dilation_channels
     cdef Py_ssize_t S = cfg.skip_channels, A = cfg.classes, B = x_prev.shape[0], b
     cdef Py_ssize_t[::1] dil = np.asarray(cfg.dilations, dtype=np.intp)
@@ -187,6 +203,13 @@ def run(cfg, const Py_ssize_t[::1] off, floating[::1] params, floating[::1] queu
     if gcb is not None:
         gv = gcb
         gp = &gv[0, 0, 0]
+    cdef const uint16_t[::1] wb
+    cdef const uint16_t* pw = NULL
+    if wbits is not None:
+        if np.asarray(params).dtype != np.float32 or len(wbits) != params.shape[0]:
+            raise ValueError("wbits must be the float32 params' bf16 bit patterns, one per parameter")
+        wb = wbits
+        pw = &wb[0]
     if n == 0:
         return
     cdef Py_ssize_t nbuf = 2 * R + 3 * D + 2 * S + A          # per stream
@@ -203,4 +226,4 @@ def run(cfg, const Py_ssize_t[::1] off, floating[::1] params, floating[::1] queu
         hi = B * (tid + 1) // nt
         stream_block(lo, hi, B, n, t0, &params[0], &off[0], &dil[0], &qo[0], L, R, D, S, A,
                      &queues[0], &x_prev[0], &x_cur[0], fp, up, &temps[0], op, lp, gp,
-                     &bsv[0], &wv[lo * nbuf], &ev[tid, 0])
+                     &bsv[0], &wv[lo * nbuf], &ev[tid, 0], pw)

@@ -92,6 +92,7 @@ class Plan:
     seconds: dict = dataclasses.field(default_factory=dict)   # estimated wall time by part
     measure_s: float = 0.0
     rates: dict = dataclasses.field(default_factory=dict)   # measured: forward FLOP/s, sampler, report
+    precision: str = "fp32"        # the GEMMs' arithmetic the run will use (and was timed in)
 
     # -- counts -----------------------------------------------------------------------------
     @property
@@ -172,7 +173,7 @@ class Plan:
             + (f"(recomputing gate activations in the backward pass; keeping them: "
                f"{_gb(self.keep_bytes + self.state_bytes)})" if self.recompute else
                "(keeping every activation)") + f"; {_gb(self.available)} available",
-            f"speed     measured on {self.backend} ({self.threads} thread(s)"
+            f"speed     measured on {self.backend} in {self.precision} ({self.threads} thread(s)"
             + (f", {self.ranks} MPI ranks" if self.ranks > 1 else "") + "): "
             + f"{self.samples_per_s:,.0f} trained samples/s, {self.step_s[0]:.3g} s per step"
             + ("" if self.measured_T == self.windows[0] else
@@ -259,7 +260,7 @@ def make(config, clips, settings) -> Plan:
                         + (" per rank" if world.local_size > 1 else "") + "; lower --window or "
                         "--batch" + ("" if recompute else ", or recompute activations (--recompute on)"))
     plan = Plan(config, settings, list(clips), world.size, be.name, threads, schedule(settings, K),
-                windows, recompute, light, keep, state, avail)
+                windows, recompute, light, keep, state, avail, precision=probe.net.precision)
     del probe
     _measure(plan, world)
     _estimate(plan)
