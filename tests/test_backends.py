@@ -4,9 +4,9 @@ where it is not its own reference): the training step and forward-only evaluatio
 the reference, the cached sampler against the naive one, and memorisation end to end."""
 import numpy as np
 import pytest
-from conftest import chord, random_batch
+from conftest import memorise_chord, random_batch
 
-from wavecore import Adam, Batch, WaveNet, WaveNetConfig, mu_law_encode
+from wavecore import Batch, WaveNet, WaveNetConfig
 from wavecore.sampler import CachedSampler, NaiveSampler
 
 ODD = dict(residual_channels=5, dilation_channels=3, skip_channels=7, classes=11)
@@ -138,21 +138,6 @@ def test_cached_equals_naive_with_conditioning(backend):
 
 # -- end to end ----------------------------------------------------------------------------------
 def test_memorises_a_chord(backend):
-    """A tiny WaveNet trained with Adam on the backend memorises a short chord: in 60 steps the
-    loss falls a hundredfold and teacher-forced accuracy (the NumPy reference's) passes 0.99."""
-    sr = 4000
-    cfg = WaveNetConfig(layers=6, stacks=1, residual_channels=16, dilation_channels=16,
-                        skip_channels=32, sample_rate=sr)
-    net = WaveNet(cfg, np.float32, backend=backend)
-    # silence before the clip so its first samples carry loss too
-    x = mu_law_encode(np.concatenate([np.zeros(cfg.receptive_field, np.float32), chord(sr, 0.15)]))[:, None]
-    p = net.backend.to_device(net.init_params(0))
-    opt = Adam(net.size, lr=2e-2, clip_norm=5.0, backend=net.backend)
-    first, _ = net.loss_and_grads(p, x)
-    for _ in range(60):
-        _, g = net.loss_and_grads(p, x)
-        opt.step(p, g)
-    final, nll, logits = WaveNet(cfg, np.float32, backend="numpy").loss(net.backend.to_host(p), x)
-    assert final < first / 100
-    assert (logits.argmax(-1) == x[cfg.receptive_field:]).mean() > 0.99
-    assert nll.shape == (len(x) - cfg.receptive_field, 1)
+    """A tiny WaveNet trained with Adam on the backend memorises a short chord
+    (conftest.memorise_chord)."""
+    memorise_chord(backend)

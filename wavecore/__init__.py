@@ -26,7 +26,7 @@ __all__ = ["Adam", "AudioError", "BackendError", "Batch", "ConfigError", "WaveNe
 _LAZY = {"study": ".study", "presets": ".study.presets", "plan": ".study.plan",
          "report": ".study.report", "compare": ".study.compare", "measures": ".measures",
          "sampler": ".sampler", "train": ".train", "curriculum": ".curriculum", "display": ".display",
-         "clips": ".clips"}
+         "clips": ".clips", "precision": ".precision"}
 
 
 def __getattr__(name):                       # wavecore.presets etc. without importing them here
