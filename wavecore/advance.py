@@ -11,15 +11,14 @@ import numpy as np
 
 from .audio import silence_class
 from .kernels import cpu_kernel
-from .ops.bf16 import bits, round_bf16
 from .ops import (
+    bf16,
     dilated_conv_forward,
     gate_forward,
     input_conv_forward,
     output_head_forward,
     residual_skip_forward,
 )
-from .precision import GEMM_WEIGHTS
 
 
 def draw(logits: np.ndarray, temperature: float, u: float) -> int:
@@ -51,16 +50,6 @@ class StreamState:
                    np.full(B, silence, np.int64), np.full(B, silence, np.int64), gcb)
 
 
-def bf16_weights(net, params) -> np.ndarray:
-    """A copy of params with the GEMM weights (wavecore.precision.GEMM_WEIGHTS) rounded to bf16:
-    what a bf16 net's cached sampler multiplies by; biases and the embedding stay as they are."""
-    out = np.array(params, copy=True)
-    v = net.views(out)
-    for name in GEMM_WEIGHTS:
-        v[name][...] = round_bf16(v[name])
-    return out
-
-
 class _HostAdvance:
     def __init__(self, net, params):
         self.net, self.params = net, params
@@ -76,12 +65,14 @@ class _HostAdvance:
 class NumpyAdvance(_HostAdvance):
     """The cached algorithm in NumPy from the reference ops (wavecore/ops), step for step what
     the compiled loops do: per layer the dilated conv reads the rows [h[t-d]; h[t]]. A bf16
-    net's weights are rounded to bf16; the state and the products stay in the params' dtype."""
-
-    def __init__(self, net, params):
-        super().__init__(net, bf16_weights(net, params) if net.precision == "bf16" else params)
+    net rounds every product's operands to bf16 (wavecore.ops.bf16), as its step does; the
+    state stays in the params' dtype."""
 
     def advance(self, st, forced=None, U=None, temps=None, out=None, logits=None):
+        with bf16.rounding(self.net.precision == "bf16"):
+            self._advance(st, forced, U, temps, out, logits)
+
+    def _advance(self, st, forced, U, temps, out, logits):
         cfg, v = self.net.config, self.net.views(self.params)
         R, L, B = cfg.residual_channels, cfg.n_layers, st.x_prev.shape[0]
         queues = [st.queues[o:o + d * B * R].reshape(d, B, R) for o, d in zip(st.q_off, cfg.dilations)]
@@ -124,8 +115,9 @@ class CpuAdvance(_HostAdvance):
     def __init__(self, net, params, threads):
         super().__init__(net, params)
         self.threads = threads
-        # a bf16 net: every weight read as bf16 (half the bytes a step streams), state fp32
-        self.wbits = bits(params) if net.precision == "bf16" else None
+        # a bf16 net: every weight read in bf16, packed once (half the bytes a step streams)
+        self.packed = cpu_kernel("sampler").pack_bf16(net.config, net.offset_table, params) \
+            if net.precision == "bf16" else None
 
     def advance(self, st, forced=None, U=None, temps=None, out=None, logits=None):
         n = forced.shape[0] if forced is not None else U.shape[0]
@@ -135,5 +127,5 @@ class CpuAdvance(_HostAdvance):
             st.x_prev, st.x_cur, None if forced is None else np.ascontiguousarray(forced, np.int64),
             None if U is None else np.ascontiguousarray(U),
             np.ones(B) if temps is None else np.ascontiguousarray(temps, np.float64),
-            out, logits, st.gcb, self.threads, self.wbits)
+            out, logits, st.gcb, self.threads, self.packed)
         st.t += n

@@ -23,9 +23,6 @@ import numpy as np
 from .kernels import cpu_kernel
 
 PRECISIONS = ("fp32", "bf16", "auto")
-# the parameter blocks that are GEMM operands, rounded to bf16 in a bf16 step; the input
-# embedding (a lookup), the conditioning (fp32 in every path) and the biases stay fp32
-GEMM_WEIGHTS = ("layers.W", "layers.Wr", "skip.W", "out.W1", "out.W2")
 
 
 class PrecisionError(ValueError):

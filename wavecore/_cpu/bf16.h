@@ -298,6 +298,63 @@ WC_BF16_TARGET static int wc_sbgemm(int ta, int tb, long M, long N, long K, cons
     return 0;
 }
 
+/* out (nb x J, row stride ldo) += X (nb x K, ldx) @ W for a few rows (the sampler's streams):
+ * X rounded to bf16 here, W packed beforehand by wc_pack_b over all K at once (k0 = 0, kc = K).
+ * Per stream, up to four 32-column panels at a time (eight accumulators) while k runs, so each
+ * weight is read once per stream; bytes, not arithmetic, bound a single stream. */
+WC_BF16_TARGET static int wc_mv_bf16(const float *X, long nb, long K, long ldx,
+                                     const uint32_t *Wp, long J, float *out, long ldo) {
+    long kp = (K + 1) / 2, npanels = (J + WC_NR - 1) / WC_NR;
+    uint32_t *xb = wc_bf16_scratch(kp + 16);
+    if (!xb) return -1;
+    for (long b = 0; b < nb; b++) {
+        wc_convert_row(X + b * ldx, K, (uint16_t *)xb);
+        if (K & 1) ((uint16_t *)xb)[K] = 0;
+        for (long jp = 0; jp < npanels; jp += 4) {
+            int G = npanels - jp < 4 ? (int)(npanels - jp) : 4;
+            __m512 acc[4][2];
+            __mmask16 m[4][2];
+            float *o = out + b * ldo + jp * WC_NR;
+            for (int g = 0; g < 4; g++)
+                for (int v = 0; v < 2; v++) {
+                    long c = jp * WC_NR + g * WC_NR + 16 * v, left = J - c;
+                    m[g][v] = g >= G || left <= 0 ? 0 : (__mmask16)(left >= 16 ? 0xFFFF : (1u << left) - 1);
+                    acc[g][v] = _mm512_maskz_loadu_ps(m[g][v], o + g * WC_NR + 16 * v);
+                }
+            const uint32_t *w = Wp + jp * kp * WC_NR;
+            if (G == 4) {
+                for (long p = 0; p < kp; p++) {
+                    __m512bh xw = (__m512bh)_mm512_set1_epi32((int)xb[p]);
+#pragma GCC unroll 4
+                    for (int g = 0; g < 4; g++) {
+                        const uint32_t *wg = w + g * kp * WC_NR + p * WC_NR;
+                        acc[g][0] = _mm512_dpbf16_ps(acc[g][0], xw, (__m512bh)_mm512_loadu_si512(wg));
+                        acc[g][1] = _mm512_dpbf16_ps(acc[g][1], xw, (__m512bh)_mm512_loadu_si512(wg + 16));
+                    }
+                }
+            } else {
+                for (long p = 0; p < kp; p++) {
+                    __m512bh xw = (__m512bh)_mm512_set1_epi32((int)xb[p]);
+                    for (int g = 0; g < G; g++) {
+                        const uint32_t *wg = w + g * kp * WC_NR + p * WC_NR;
+                        acc[g][0] = _mm512_dpbf16_ps(acc[g][0], xw, (__m512bh)_mm512_loadu_si512(wg));
+                        acc[g][1] = _mm512_dpbf16_ps(acc[g][1], xw, (__m512bh)_mm512_loadu_si512(wg + 16));
+                    }
+                }
+            }
+            for (int g = 0; g < G; g++)
+                for (int v = 0; v < 2; v++)
+                    _mm512_mask_storeu_ps(o + g * WC_NR + 16 * v, m[g][v], acc[g][v]);
+        }
+    }
+    return 0;
+}
+
+/* Words wc_pack_b needs for a K x J weight packed whole. */
+static long wc_packed_words(long K, long J) {
+    return ((J + WC_NR - 1) / WC_NR) * ((K + 1) / 2) * WC_NR;
+}
+
 /* n floats -> n bf16 bit patterns, the packing's rounding (for tests and the sampler). */
 WC_BF16_TARGET static void wc_round_bf16(const float *x, long n, uint16_t *out) {
     long i = 0;
@@ -318,6 +375,15 @@ static int wc_sbgemm(int ta, int tb, long M, long N, long K, const float *A, lon
 }
 static void wc_bf16_new_step(void) {}
 static void wc_round_bf16(const float *x, long n, uint16_t *out) { (void)x; (void)n; (void)out; }
+static int wc_mv_bf16(const float *X, long nb, long K, long ldx, const uint32_t *Wp, long J,
+                      float *out, long ldo) {
+    (void)X; (void)nb; (void)K; (void)ldx; (void)Wp; (void)J; (void)out; (void)ldo;
+    return -1;
+}
+static long wc_packed_words(long K, long J) { (void)K; (void)J; return 0; }
+static void wc_pack_b(int tb, const float *B, long ldb, long k0, long kc, long N, uint32_t *Bp) {
+    (void)tb; (void)B; (void)ldb; (void)k0; (void)kc; (void)N; (void)Bp;
+}
 #endif
 
 #endif

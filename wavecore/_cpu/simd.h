@@ -9,20 +9,18 @@
 #ifndef WAVECORE_SIMD_H
 #define WAVECORE_SIMD_H
 
-#include <stdint.h>
-
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 #define WC_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define WC_CLONES
 #endif
 
-#define WC_MM_ACC(NAME, T, VL, WT, LDW, W1)                                                 \
-typedef T NAME##_v __attribute__((vector_size(VL * sizeof(T))));                            \
+#define WC_MM_ACC(NAME, T, VL)                                                              \
+typedef T NAME##_v __attribute__((vector_size(VL * sizeof(T))));                          \
 static inline NAME##_v NAME##_ld(const T *p) { NAME##_v v; __builtin_memcpy(&v, p, sizeof v); return v; } \
-static inline void NAME##_st(T *p, NAME##_v v) { __builtin_memcpy(p, &v, sizeof v); }       \
-WC_CLONES static void NAME(const T *restrict X, long nb, long K, long ldx,                  \
-                           const WT *restrict W, long J, T *restrict out, long ldo) {       \
+static inline void NAME##_st(T *p, NAME##_v v) { __builtin_memcpy(p, &v, sizeof v); }     \
+WC_CLONES static void NAME(const T *restrict X, long nb, long K, long ldx,                 \
+                           const T *restrict W, long J, T *restrict out, long ldo) {       \
     const long JT = 4 * VL;                                                                 \
     long j = 0;                                                                             \
     for (; j + JT <= J; j += JT) {                                                          \
@@ -35,9 +33,9 @@ WC_CLONES static void NAME(const T *restrict X, long nb, long K, long ldx,      
                      c3 = NAME##_ld(o1 + 3 * VL);                                           \
             const T *x0 = X + b * ldx, *x1 = x0 + ldx;                                      \
             for (long k = 0; k < K; k++) {                                                  \
-                const WT *w = W + k * J + j;                                                \
-                NAME##_v w0 = LDW(w), w1 = LDW(w + VL), w2 = LDW(w + 2 * VL),               \
-                         w3 = LDW(w + 3 * VL);                                              \
+                const T *w = W + k * J + j;                                                 \
+                NAME##_v w0 = NAME##_ld(w), w1 = NAME##_ld(w + VL), w2 = NAME##_ld(w + 2 * VL), \
+                         w3 = NAME##_ld(w + 3 * VL);                                        \
                 T s0 = x0[k], s1 = x1[k];                                                   \
                 a0 += s0 * w0; a1 += s0 * w1; a2 += s0 * w2; a3 += s0 * w3;                 \
                 c0 += s1 * w0; c1 += s1 * w1; c2 += s1 * w2; c3 += s1 * w3;                 \
@@ -53,10 +51,10 @@ WC_CLONES static void NAME(const T *restrict X, long nb, long K, long ldx,      
                      a3 = NAME##_ld(o0 + 3 * VL);                                           \
             const T *x0 = X + b * ldx;                                                      \
             for (long k = 0; k < K; k++) {                                                  \
-                const WT *w = W + k * J + j;                                                \
+                const T *w = W + k * J + j;                                                 \
                 T s0 = x0[k];                                                               \
-                a0 += s0 * LDW(w); a1 += s0 * LDW(w + VL);                                  \
-                a2 += s0 * LDW(w + 2 * VL); a3 += s0 * LDW(w + 3 * VL);                     \
+                a0 += s0 * NAME##_ld(w); a1 += s0 * NAME##_ld(w + VL);                      \
+                a2 += s0 * NAME##_ld(w + 2 * VL); a3 += s0 * NAME##_ld(w + 3 * VL);         \
             }                                                                               \
             NAME##_st(o0, a0); NAME##_st(o0 + VL, a1); NAME##_st(o0 + 2 * VL, a2);          \
             NAME##_st(o0 + 3 * VL, a3);                                                     \
@@ -65,33 +63,13 @@ WC_CLONES static void NAME(const T *restrict X, long nb, long K, long ldx,      
     for (; j < J; j++)                                  /* the columns left over */         \
         for (long b = 0; b < nb; b++) {                                                     \
             T s = out[b * ldo + j];                                                         \
-            for (long k = 0; k < K; k++) s += X[b * ldx + k] * W1(W[k * J + j]);            \
+            for (long k = 0; k < K; k++) s += X[b * ldx + k] * W[k * J + j];                \
             out[b * ldo + j] = s;                                                           \
         }                                                                                   \
 }
 
-/* weights in the operands' own type, or as bf16 bit patterns (uint16) widened to float on
- * load: exact, so a bf16-weight product is the float product of the rounded weights */
-typedef float wc_f8 __attribute__((vector_size(32)));
-typedef double wc_d4 __attribute__((vector_size(32)));
-typedef uint16_t wc_u16x8 __attribute__((vector_size(16)));
-typedef uint32_t wc_u32x8 __attribute__((vector_size(32)));
-static inline wc_f8 wc_ld_f8(const float *p) { wc_f8 v; __builtin_memcpy(&v, p, sizeof v); return v; }
-static inline wc_d4 wc_ld_d4(const double *p) { wc_d4 v; __builtin_memcpy(&v, p, sizeof v); return v; }
-static inline wc_f8 wc_ld_bf8(const uint16_t *p) {
-    wc_u16x8 h;
-    __builtin_memcpy(&h, p, sizeof h);
-    wc_u32x8 u = __builtin_convertvector(h, wc_u32x8) << 16;
-    wc_f8 v;
-    __builtin_memcpy(&v, &u, sizeof v);
-    return v;
-}
-static inline float wc_bf1(uint16_t b) { uint32_t u = (uint32_t)b << 16; float f; __builtin_memcpy(&f, &u, 4); return f; }
-#define WC_SAME(x) (x)
-
-WC_MM_ACC(wc_mm_acc_f, float, 8, float, wc_ld_f8, WC_SAME)
-WC_MM_ACC(wc_mm_acc_d, double, 4, double, wc_ld_d4, WC_SAME)
-WC_MM_ACC(wc_mm_acc_bf, float, 8, uint16_t, wc_ld_bf8, wc_bf1)
+WC_MM_ACC(wc_mm_acc_f, float, 8)
+WC_MM_ACC(wc_mm_acc_d, double, 4)
 
 #include "fastmath.h"
 
