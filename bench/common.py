@@ -1,4 +1,5 @@
 """Shared setup for the benchmarks: the reference config, its training window, a clock."""
+import os
 import statistics
 import time
 
@@ -27,6 +28,26 @@ def train_flops(cfg, T=T_REF, B=1) -> float:
     except ImportError:                       # before wavecore.flops: the plan counted them
         from wavecore.plan import step_flops
     return step_flops(cfg, T, B)
+
+
+def machine() -> str:
+    """This machine in one line, for every benchmark's output: the processor's model name and
+    cores, its bf16 instructions, and the bf16 path wavecore runs here."""
+    name, flags = "unknown processor", set()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and name == "unknown processor":
+                    name = value.strip()
+                if key.strip() == "flags" and not flags:
+                    flags = set(value.split())
+    except OSError:
+        pass
+    have = [f for f in ("avx512_bf16", "amx_bf16") if f in flags] or ["no bf16 instructions"]
+    from wavecore import precision
+    return (f"{name}, {os.cpu_count()} cores ({', '.join(have)}); wavecore bf16 path: "
+            f"{precision.bf16_path() or 'none'}")
 
 
 def median_time(fn, repeat=3, warmup=0):

@@ -1,7 +1,7 @@
 """The essay model's speed and memory, in one run: its training step at the essay's window
 (2 x 96 000) and at T = 16 000, keeping every activation and recomputing the gate activations,
-against PyTorch (the same network: conv1d + autograd); its sampler at 1 and 16 streams against
-the PyTorch cached loop.
+in fp32 and (keeping) in bf16, against PyTorch (the same network: conv1d + autograd; fp32 and
+bf16 autocast); its sampler at 1 and 16 streams, fp32 and bf16, against the PyTorch cached loop.
 
     python bench/compare_essay.py [--threads 2] [--T 16000 96000] [--repeat 2]
 
@@ -20,9 +20,9 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import window  # noqa: E402
+from common import machine, window  # noqa: E402
 
-from wavecore import WaveNet, layout, presets  # noqa: E402
+from wavecore import WaveNet, layout, precision, presets  # noqa: E402
 from wavecore.flops import step_flops  # noqa: E402
 from wavecore.workspace import available_memory, step_bytes  # noqa: E402
 
@@ -33,7 +33,7 @@ def one(kind, T, threads, repeat):
     """Child: time ``repeat`` steps after one warm-up; print JSON."""
     cfg = presets.essay()[0]
     x = window(cfg, T, B)
-    if kind == "torch":
+    if kind.startswith("torch"):
         import torch
         from torch_twin import TorchWaveNet
         torch.set_num_threads(threads)
@@ -41,9 +41,12 @@ def one(kind, T, threads, repeat):
 
         def step():
             model.zero_grad(set_to_none=True)
-            model(xt).backward()
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=kind == "torch-bf16"):
+                loss = model(xt)
+            loss.backward()
     else:
-        net = WaveNet(cfg, np.float32, backend="cpu", threads=threads)
+        net = WaveNet(cfg, np.float32, backend="cpu", threads=threads,
+                      precision="bf16" if kind == "bf16" else "fp32")
         net.backend.recompute = "on" if kind == "recompute" else "off"
         p = net.init_params(0)
 
@@ -73,14 +76,16 @@ def torch_bytes(cfg, T, measured):
 def sampler_rates(threads, n):
     from wavecore.sampler import CachedSampler
     cfg = presets.essay()[0]
-    net = WaveNet(cfg, np.float32, backend="cpu", threads=threads)
-    sampler = CachedSampler(net, net.init_params(0))
     rates = {}
-    for streams in (1, 16):
-        sampler.generate(8, streams=streams)
-        t0 = time.perf_counter()
-        sampler.generate(n, streams=streams, temperature=0.7)
-        rates[("wavecore", streams)] = n * streams / (time.perf_counter() - t0)
+    for prec in ("fp32", "bf16") if precision.bf16_path() else ("fp32",):
+        net = WaveNet(cfg, np.float32, backend="cpu", threads=threads, precision=prec)
+        sampler = CachedSampler(net, net.init_params(0))
+        who = "wavecore" if prec == "fp32" else "wavecore bf16"
+        for streams in (1, 16):
+            sampler.generate(8, streams=streams)
+            t0 = time.perf_counter()
+            sampler.generate(n, streams=streams, temperature=0.7)
+            rates[(who, streams)] = n * streams / (time.perf_counter() - t0)
     try:
         import torch
         from torch_twin import TorchWaveNet, torch_cached_generate
@@ -112,20 +117,23 @@ def main():
     except ImportError:
         have_torch = False
     cfg = presets.essay()[0]
-    print(f"essay model: {cfg.describe()}; batch {B}; {args.threads} threads; float32")
-    print(f"{'T':>7} {'path':<20}{'step s':>9}{'samples/s':>11}{'GFLOP/s':>9}{'peak RSS':>10}"
-          f"{'buffers':>9}{'vs torch':>10}")
+    print(machine())
+    print(f"essay model: {cfg.describe()}; batch {B}; {args.threads} threads; float32 parameters")
+    print(f"{'T':>7} {'path':<22}{'step s':>9}{'samples/s':>11}{'GFLOP/s':>9}{'peak RSS':>10}"
+          f"{'buffers':>9}{'vs fp32':>9}{'vs torch':>10}")
+    kinds = ["keep", "recompute"] + (["bf16"] if precision.bf16_path() else []) + \
+        (["torch", "torch-bf16"] if have_torch else [])
+    names = {"keep": "wavecore keep", "recompute": "wavecore recompute", "bf16": "wavecore keep bf16",
+             "torch": "PyTorch autograd", "torch-bf16": "PyTorch bf16 autocast"}
     torch_rss = {}                              # T -> bytes, to size the next window
     size = layout.size(cfg)
     for T in sorted(args.T):
         rows = {}
-        for kind in ("keep", "recompute", "torch"):
-            if kind == "torch" and not have_torch:
-                continue
-            need = torch_bytes(cfg, T, torch_rss) if kind == "torch" else 0
+        for kind in kinds:
+            need = torch_bytes(cfg, T, torch_rss) if kind.startswith("torch") else 0
             if need > 0.8 * available_memory():
                 rows[kind] = None
-                print(f"{T:>7} {kind:<20} does not fit: autograd would keep about "
+                print(f"{T:>7} {names[kind]:<22} does not fit: autograd would keep about "
                       f"{need / 2 ** 30:.0f} GiB ({available_memory() / 2 ** 30:.0f} GiB available)")
                 continue
             out = subprocess.run([sys.executable, __file__, "--one", kind, str(T), "--threads",
@@ -139,12 +147,13 @@ def main():
                 continue
             t = r["step_s"]
             flops = step_flops(cfg, T, B, kind == "recompute")
-            buf = "" if kind == "torch" else \
+            buf = "" if kind.startswith("torch") else \
                 f"{step_bytes(cfg, cfg.receptive_field + T, B, np.float32, args.threads, size, kind == 'recompute') / 2 ** 30:.2f}G"
-            vs = rows.get("torch")
-            print(f"{T:>7} {('wavecore ' + kind) if kind != 'torch' else 'PyTorch autograd':<20}"
+            vs, fp32 = rows.get("torch"), rows.get("keep")
+            print(f"{T:>7} {names[kind]:<22}"
                   f"{t:>9.2f}{B * T / t:>11,.0f}{flops / t / 1e9:>9.0f}{r['rss_mib'] / 1024:>9.2f}G"
-                  f"{buf:>9}{(vs['step_s'] / t if vs else float('nan')):>10.2f}")
+                  f"{buf:>9}{(fp32['step_s'] / t if fp32 else float('nan')):>9.2f}"
+                  f"{(vs['step_s'] / t if vs else float('nan')):>10.2f}")
     rates = sampler_rates(args.threads, args.samples)
     print("sampler (T = 0.7): " + "; ".join(
         f"{who} {s} stream{'s' if s > 1 else ''} {r:,.0f} samples/s" for (who, s), r in rates.items()))
@@ -152,6 +161,9 @@ def main():
         if ("torch", s) in rates:
             print(f"  {s} stream(s): wavecore / PyTorch cached loop = "
                   f"{rates[('wavecore', s)] / rates[('torch', s)]:.1f}x")
+        if ("wavecore bf16", s) in rates:
+            print(f"  {s} stream(s): wavecore bf16 / fp32 = "
+                  f"{rates[('wavecore bf16', s)] / rates[('wavecore', s)]:.2f}x")
     print("peak RSS: the whole process's (interpreter, model, window, buffers); buffers: the step's "
           "workspace as wavecore/workspace.py prices it (the plan's memory line)")
 

@@ -1,10 +1,12 @@
-"""Sampler throughput: CachedSampler (compiled loop) vs NaiveSampler vs a PyTorch cached loop.
+"""Sampler throughput: CachedSampler (compiled loop, fp32 and bf16) vs NaiveSampler vs a
+PyTorch cached loop.
 
     python bench/compare_sampler.py [--channels 32 64] [--seconds 1.0]
 
 Steady-state samples/s is measured as (n2 - n1) / (t2 - t1) over two render lengths, so
 the priming (the receptive field of silence every render reads first) is left out;
-"first render" includes it. All rows of a config come from one run on one machine.
+"first render" includes it. "vs fp32" is a bf16 row against the fp32 row of the same streams
+and threads. All rows of a config come from one run on one machine (named first).
 """
 import argparse
 import os
@@ -14,9 +16,9 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 from common import median_time as clock  # noqa: E402
-from common import reference_config  # noqa: E402
+from common import machine, reference_config  # noqa: E402
 
-from wavecore import WaveNet  # noqa: E402
+from wavecore import WaveNet, precision  # noqa: E402
 from wavecore.sampler import CachedSampler, NaiveSampler  # noqa: E402
 
 
@@ -40,8 +42,10 @@ def main():
         torch = None
     n2 = int(16000 * args.seconds)
     n1 = n2 // 4
+    print(machine())
     print(f"{'config':<10}{'sampler':<24}{'streams':>8}{'threads':>8}{'samples/s':>12}"
-          f"{'first render':>14}{'vs naive':>10}{'vs torch':>10}")
+          f"{'first render':>14}{'vs naive':>10}{'vs torch':>10}{'vs fp32':>9}")
+    precs = ("fp32", "bf16") if precision.bf16_path() else ("fp32",)
     for ch in args.channels:
         cfg = reference_config(ch)
         net = WaveNet(cfg, np.float32)
@@ -56,19 +60,26 @@ def main():
             torch_cached_generate(model, 16)
             ts = clock(lambda: torch_cached_generate(model, args.torch_steps), repeat=1)
             torch_rate = args.torch_steps / ts
-        rows = [("naive (reference)", 1, 1, naive_rate, float("nan"))]
+        nan = float("nan")
+        rows = [("naive (reference)", 1, 1, naive_rate, nan, nan)]
         if torch is not None:
-            rows.append(("torch cached loop", 1, 1, torch_rate, float("nan")))
+            rows.append(("torch cached loop", 1, 1, torch_rate, nan, nan))
         for streams, threads in ((1, 1), (16, 1), (16, 2), (64, 2)):
-            s = CachedSampler(net, params, threads=threads)
-            per = max(1, streams // 4)                  # fewer steps for many streams
-            rate, first = steady_rate(lambda n: s.generate(n, streams=streams, temperature=0.9),
-                                      n1 // per, n2 // per, streams)
-            rows.append((f"cached ({s.backend})", streams, threads, rate, first))
-        for name, streams, threads, rate, first in rows:
+            fp32 = nan
+            for prec in precs:
+                s = CachedSampler(WaveNet(cfg, np.float32, precision=prec), params, threads=threads)
+                per = max(1, streams // 4)              # fewer steps for many streams
+                rate, first = steady_rate(lambda n: s.generate(n, streams=streams, temperature=0.9),
+                                          n1 // per, n2 // per, streams)
+                fp32 = rate if prec == "fp32" else fp32
+                rows.append((f"cached ({s.backend}{', bf16' if prec == 'bf16' else ''})", streams,
+                             threads, rate, first, rate / fp32))
+        for name, streams, threads, rate, first, vs in rows:
             print(f"R=D={ch:<6}{name:<24}{streams:>8}{threads:>8}{rate:>12,.0f}"
-                  f"{first:>14,.0f}{rate / naive_rate:>10,.0f}{rate / torch_rate:>10.1f}")
-    print("float32, S=256, 256 classes, 2x10 layers; torch rows: torch.set_num_threads(1)")
+                  f"{first:>14,.0f}{rate / naive_rate:>10,.0f}{rate / torch_rate:>10.1f}{vs:>9.2f}")
+    print("float32 parameters (bf16 rows: weights packed in bf16, products in bf16 with fp32 "
+          "accumulation, state fp32), S=256, 256 classes, 2x10 layers; torch rows: "
+          "torch.set_num_threads(1)")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
-"""Training-step throughput: wavecore CPU kernels vs the NumPy reference vs PyTorch, one run.
+"""Training-step throughput: wavecore's CPU kernels in fp32 and bf16 vs the NumPy reference vs
+PyTorch (fp32, and bf16 autocast), one run.
 
     python bench/compare_train.py [--threads 2] [--channels 32 64] [--repeat 5]
 
 Prints, per config: median step time, trained samples/s (loss-bearing positions / step),
-GEMM GFLOP/s, peak RSS growth, and the ratios to the NumPy reference and to PyTorch.
+GEMM GFLOP/s, peak RSS growth, and the ratios to wavecore's fp32 kernels, to the NumPy
+reference and to PyTorch fp32; first the machine and the bf16 path it runs.
 """
 import argparse
 import os
@@ -13,9 +15,9 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import T_REF, median_time, reference_config, train_flops, window  # noqa: E402
+from common import T_REF, machine, median_time, reference_config, train_flops, window  # noqa: E402
 
-from wavecore import WaveNet  # noqa: E402
+from wavecore import WaveNet, precision  # noqa: E402
 
 
 def main():
@@ -31,33 +33,41 @@ def main():
         from torch_twin import TorchWaveNet
     except ImportError:
         torch = None
-    print(f"{'config':<10}{'path':<10}{'step s':>9}{'samples/s':>12}{'GFLOP/s':>9}"
-          f"{'peak MiB':>10}{'vs numpy':>10}{'vs torch':>10}")
+    print(machine())
+    print(f"{'config':<10}{'path':<12}{'step s':>9}{'samples/s':>12}{'GFLOP/s':>9}"
+          f"{'peak MiB':>10}{'vs fp32':>9}{'vs numpy':>10}{'vs torch':>10}")
+    bf16 = precision.bf16_path() is not None
     for ch in args.channels:
         cfg = reference_config(ch)
         x = window(cfg, args.T)
         flops = train_flops(cfg, args.T)
         rows = {}
-        for path in ("cpu", "numpy"):
-            net = WaveNet(cfg, np.float32, backend=path, threads=args.threads)
+        for path, prec in (("cpu", "fp32"), ("cpu", "bf16"), ("numpy", "fp32")):
+            if prec == "bf16" and not bf16:
+                continue
+            net = WaveNet(cfg, np.float32, backend=path, threads=args.threads, precision=prec)
             p = net.init_params(0)
             before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            rows[path] = (median_time(lambda: net.loss_and_grads(p, x), args.repeat, warmup=1),
-                          (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)
+            rows[path if prec == "fp32" else "cpu bf16"] = (
+                median_time(lambda: net.loss_and_grads(p, x), args.repeat, warmup=1),
+                (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)
         if torch is not None:
             model = TorchWaveNet(cfg)
             xt = torch.as_tensor(x.T.copy())
 
-            def step():
+            def step(autocast):
                 model.zero_grad(set_to_none=True)
-                model(xt).backward()
-            rows["torch"] = (median_time(step, args.repeat, warmup=1), float("nan"))
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+                    loss = model(xt)
+                loss.backward()
+            rows["torch"] = (median_time(lambda: step(False), args.repeat, warmup=1), float("nan"))
+            rows["torch bf16"] = (median_time(lambda: step(True), args.repeat, warmup=1), float("nan"))
         for path, (t, mem) in rows.items():
-            vs_np = rows["numpy"][0] / t
             vs_t = rows["torch"][0] / t if "torch" in rows else float("nan")
-            print(f"R=D={ch:<6}{path:<10}{t:>9.3f}{args.T / t:>12,.0f}{flops / t / 1e9:>9.1f}"
-                  f"{mem:>10.0f}{vs_np:>10.2f}{vs_t:>10.2f}")
-    print(f"threads={args.threads}, T={args.T}, float32, B=1; peak MiB = growth of max RSS "
+            print(f"R=D={ch:<6}{path:<12}{t:>9.3f}{args.T / t:>12,.0f}{flops / t / 1e9:>9.1f}"
+                  f"{mem:>10.0f}{rows['cpu'][0] / t:>9.2f}{rows['numpy'][0] / t:>10.2f}{vs_t:>10.2f}")
+    print(f"threads={args.threads}, T={args.T}, float32 parameters, B=1; bf16 rows: GEMM operands "
+          "in bf16, fp32 accumulation (torch bf16: torch.autocast); peak MiB = growth of max RSS "
           "during that path's runs (0 when an earlier path already reached it)")
 
 

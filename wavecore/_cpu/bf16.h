@@ -300,52 +300,64 @@ WC_BF16_TARGET static int wc_sbgemm(int ta, int tb, long M, long N, long K, cons
 
 /* out (nb x J, row stride ldo) += X (nb x K, ldx) @ W for a few rows (the sampler's streams):
  * X rounded to bf16 here, W packed beforehand by wc_pack_b over all K at once (k0 = 0, kc = K).
- * Per stream, up to four 32-column panels at a time (eight accumulators) while k runs, so each
- * weight is read once per stream; bytes, not arithmetic, bound a single stream. */
+ * Two streams at a time (one for an odd last) and up to four 32-column panels (up to sixteen
+ * accumulators) while k runs, so each weight is read once per pair of streams; bytes, not
+ * arithmetic, bound a single stream. */
+#define WC_MV(NAME, NS)                                                                           \
+WC_BF16_TARGET static void NAME(const uint32_t *xb, long kp, const uint32_t *Wp, long J,          \
+                                float *out, long ldo) {                                           \
+    long npanels = (J + WC_NR - 1) / WC_NR;                                                       \
+    for (long jp = 0; jp < npanels; jp += 4) {                                                    \
+        int G = npanels - jp < 4 ? (int)(npanels - jp) : 4, g, v, b;                              \
+        __m512 acc[NS][4][2];                                                                     \
+        __mmask16 m[4][2];                                                                        \
+        for (g = 0; g < 4; g++)                                                                   \
+            for (v = 0; v < 2; v++) {                                                             \
+                long left = J - (jp + g) * WC_NR - 16 * v;                                        \
+                m[g][v] = g >= G || left <= 0 ? 0 :                                               \
+                          (__mmask16)(left >= 16 ? 0xFFFF : (1u << left) - 1);                    \
+                for (b = 0; b < NS; b++)                                                          \
+                    acc[b][g][v] = _mm512_maskz_loadu_ps(m[g][v], out + b * ldo + (jp + g) *     \
+                                                         WC_NR + 16 * v);                         \
+            }                                                                                     \
+        const uint32_t *w = Wp + jp * kp * WC_NR;                                                 \
+        for (long p = 0; p < kp; p++) {                                                           \
+            __m512bh xw[NS];                                                                      \
+            for (b = 0; b < NS; b++) xw[b] = (__m512bh)_mm512_set1_epi32((int)xb[b * kp + p]);    \
+            _Pragma("GCC unroll 4") for (g = 0; g < 4; g++) {                                     \
+                if (g < G) {                                                                      \
+                    const uint32_t *wg = w + g * kp * WC_NR + p * WC_NR;                          \
+                    __m512bh w0 = (__m512bh)_mm512_loadu_si512(wg);                               \
+                    __m512bh w1 = (__m512bh)_mm512_loadu_si512(wg + 16);                          \
+                    _Pragma("GCC unroll 2") for (b = 0; b < NS; b++) {                            \
+                        acc[b][g][0] = _mm512_dpbf16_ps(acc[b][g][0], xw[b], w0);                 \
+                        acc[b][g][1] = _mm512_dpbf16_ps(acc[b][g][1], xw[b], w1);                 \
+                    }                                                                             \
+                }                                                                                 \
+            }                                                                                     \
+        }                                                                                         \
+        for (b = 0; b < NS; b++)                                                                  \
+            for (g = 0; g < G; g++)                                                               \
+                for (v = 0; v < 2; v++)                                                           \
+                    _mm512_mask_storeu_ps(out + b * ldo + (jp + g) * WC_NR + 16 * v, m[g][v],     \
+                                          acc[b][g][v]);                                          \
+    }                                                                                             \
+}
+WC_MV(wc_mv2, 2)
+WC_MV(wc_mv1, 1)
+
 WC_BF16_TARGET static int wc_mv_bf16(const float *X, long nb, long K, long ldx,
                                      const uint32_t *Wp, long J, float *out, long ldo) {
-    long kp = (K + 1) / 2, npanels = (J + WC_NR - 1) / WC_NR;
-    uint32_t *xb = wc_bf16_scratch(kp + 16);
+    long kp = (K + 1) / 2;
+    uint32_t *xb = wc_bf16_scratch(2 * kp + 16);
     if (!xb) return -1;
-    for (long b = 0; b < nb; b++) {
-        wc_convert_row(X + b * ldx, K, (uint16_t *)xb);
-        if (K & 1) ((uint16_t *)xb)[K] = 0;
-        for (long jp = 0; jp < npanels; jp += 4) {
-            int G = npanels - jp < 4 ? (int)(npanels - jp) : 4;
-            __m512 acc[4][2];
-            __mmask16 m[4][2];
-            float *o = out + b * ldo + jp * WC_NR;
-            for (int g = 0; g < 4; g++)
-                for (int v = 0; v < 2; v++) {
-                    long c = jp * WC_NR + g * WC_NR + 16 * v, left = J - c;
-                    m[g][v] = g >= G || left <= 0 ? 0 : (__mmask16)(left >= 16 ? 0xFFFF : (1u << left) - 1);
-                    acc[g][v] = _mm512_maskz_loadu_ps(m[g][v], o + g * WC_NR + 16 * v);
-                }
-            const uint32_t *w = Wp + jp * kp * WC_NR;
-            if (G == 4) {
-                for (long p = 0; p < kp; p++) {
-                    __m512bh xw = (__m512bh)_mm512_set1_epi32((int)xb[p]);
-#pragma GCC unroll 4
-                    for (int g = 0; g < 4; g++) {
-                        const uint32_t *wg = w + g * kp * WC_NR + p * WC_NR;
-                        acc[g][0] = _mm512_dpbf16_ps(acc[g][0], xw, (__m512bh)_mm512_loadu_si512(wg));
-                        acc[g][1] = _mm512_dpbf16_ps(acc[g][1], xw, (__m512bh)_mm512_loadu_si512(wg + 16));
-                    }
-                }
-            } else {
-                for (long p = 0; p < kp; p++) {
-                    __m512bh xw = (__m512bh)_mm512_set1_epi32((int)xb[p]);
-                    for (int g = 0; g < G; g++) {
-                        const uint32_t *wg = w + g * kp * WC_NR + p * WC_NR;
-                        acc[g][0] = _mm512_dpbf16_ps(acc[g][0], xw, (__m512bh)_mm512_loadu_si512(wg));
-                        acc[g][1] = _mm512_dpbf16_ps(acc[g][1], xw, (__m512bh)_mm512_loadu_si512(wg + 16));
-                    }
-                }
-            }
-            for (int g = 0; g < G; g++)
-                for (int v = 0; v < 2; v++)
-                    _mm512_mask_storeu_ps(o + g * WC_NR + 16 * v, m[g][v], acc[g][v]);
+    for (long b = 0; b < nb; b += 2) {
+        int ns = nb - b >= 2 ? 2 : 1;
+        for (int s = 0; s < ns; s++) {
+            wc_convert_row(X + (b + s) * ldx, K, (uint16_t *)(xb + s * kp));
+            if (K & 1) ((uint16_t *)(xb + s * kp))[K] = 0;
         }
+        (ns == 2 ? wc_mv2 : wc_mv1)(xb, kp, Wp, J, out + b * ldo, ldo);
     }
     return 0;
 }
