@@ -205,11 +205,12 @@ def first_split(a, b, la, lb, U, temps):
 
 @needs_bf16
 def test_cached_sampler_in_bf16_gives_the_numpy_samplers_classes():
-    """The compiled sampler reads bf16 weights (fp32 state); the NumPy sampler of a bf16 net
-    multiplies by the same rounded weights. With the same uniforms they draw the same classes,
+    """The compiled sampler multiplies by its weights packed in bf16, the activations rounded
+    alike (fp32 state); the NumPy sampler of a bf16 net rounds the same operands of the same
+    products (wavecore.ops.bf16). With the same uniforms they draw the same classes,
     until (if ever) a uniform falls within float32's disagreement of a class boundary: then
     the histories part, legitimately (first_split checks it). Most streams never part; the fp32
-    sampler, on the unrounded weights, parts from the bf16 ones at once."""
+    sampler parts from the bf16 ones at once."""
     cfg = WaveNetConfig(layers=4, stacks=2, residual_channels=19, dilation_channels=13,
                         skip_channels=21, classes=37, gc_ids=2, gc_channels=3)
     fast = WaveNet(cfg, np.float32, backend="cpu", precision="bf16")
@@ -274,3 +275,30 @@ def test_checkpoint_records_the_precision_and_resume_keeps_it(tmp_path, monkeypa
         with pytest.raises(precision.PrecisionError, match="no AVX512-BF16"):
             Trainer.resume(tmp_path, [clip], steps=4)
         assert Trainer.resume(tmp_path, [clip], steps=4, precision="fp32").net.precision == "fp32"
+
+
+def test_the_command_takes_precision_and_says_the_path(tmp_path, capsys, monkeypatch):
+    """--precision on train (recorded in the checkpoint) and on study (the plan is timed in it
+    and says so); `wavecore info` names the bf16 path; bf16 where it cannot run is one line."""
+    from test_cli import MODEL, one_line, wavs
+
+    from wavecore.checkpoint import latest
+    from wavecore.cli import main
+    assert main(["info"]) == 0
+    assert f"{'bf16 path':>22}: {precision.describe()}" in capsys.readouterr().out.splitlines()
+    paths, out = wavs(tmp_path, 1), str(tmp_path / "run")
+    assert main(["train", *paths, "--out", out, *MODEL, "--steps", "2", "--window", "200",
+                 "--precision", "auto", "--checkpoint-every", "2"]) == 0
+    meta, _ = load(latest(out))
+    assert meta["precision"] == precision.resolve("auto", "cpu", np.float32)
+    capsys.readouterr()
+    assert main(["study", *paths, "--out", str(tmp_path / "s"), *MODEL, "--plan",
+                 "--precision", meta["precision"]]) == 0
+    assert f"in {meta['precision']} (" in capsys.readouterr().out
+    assert main(["study", *paths, "--out", str(tmp_path / "s"), *MODEL, "--plan"]) == 0
+    hint = [s for s in capsys.readouterr().out.splitlines() if s.startswith("bf16      ")]
+    assert len(hint) == (meta["precision"] == "bf16")          # fp32 where auto would pick bf16
+    _machine(monkeypatch, False, vendor="other")
+    assert main(["train", *paths, "--out", str(tmp_path / "r2"), *MODEL, "--steps", "1",
+                 "--precision", "bf16"]) == 1
+    assert "no AVX512-BF16" in one_line(capsys.readouterr().err)

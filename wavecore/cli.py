@@ -207,7 +207,7 @@ def _train(args) -> int:
         trainer = Trainer(cfg, args.clips, TrainSettings(**given(args, TrainSettings, TRAIN)),
                           out_dir=args.out)
     print(f"model: {trainer.config.describe()}; {trainer.net.size:,} parameters, "
-          f"backend {trainer.net.backend}")
+          f"backend {trainer.net.backend}, {trainer.net.precision}")
     trainer.train()
     for c in trainer.clips:
         m = trainer.evaluate(c)

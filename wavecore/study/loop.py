@@ -142,7 +142,7 @@ class Study:
             trainer = Trainer(self.config, self._stage_set(1)[0], self.settings.train,
                               out_dir=os.path.join(self.out, "checkpoints"))
             log(f"model: {self.config.describe()}; {trainer.net.size:,} parameters, "
-                f"backend {trainer.net.backend}")
+                f"backend {trainer.net.backend}, {trainer.net.precision}")
             part = self._begin(trainer, 0)
             for a in self.activities:                     # stage 0: the untrained network
                 if a.at_end(0):

@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from .. import distributed
+from .. import distributed, precision
 from ..curriculum import stage_clips, stage_weights
 from ..flops import forward_flops, step_flops
 from ..layout import size as param_count
@@ -185,6 +185,10 @@ class Plan:
             f"({'clip 1' if st.prime_from == 'first' else 'each clip'}'s start)",
         ]
         out += filter(None, [self.warning()])
+        if self.precision == "fp32" and self.backend == "cpu" and \
+                precision.resolve("auto", "cpu", st.train.dtype) == "bf16":
+            out.append("bf16      this processor runs bf16 GEMMs (AVX512-BF16): --precision auto "
+                       "trains faster here (fp32 accumulation; README, bf16 on the CPU)")
         if self.ranks == 1 and distributed.mpi_available():
             est = ", ".join(f"{n} ranks {duration(self._with_ranks(n))}" for n in (2, 4, 8))
             out.append(f"MPI       on N machines like this one, one rank each: {est} (training split "
