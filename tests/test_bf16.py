@@ -302,3 +302,24 @@ def test_the_command_takes_precision_and_says_the_path(tmp_path, capsys, monkeyp
     assert main(["train", *paths, "--out", str(tmp_path / "r2"), *MODEL, "--steps", "1",
                  "--precision", "bf16"]) == 1
     assert "no AVX512-BF16" in one_line(capsys.readouterr().err)
+
+
+@needs_bf16
+def test_sample_renders_in_the_checkpoints_precision(tmp_path, capsys):
+    """`wavecore sample` renders a bf16 run's checkpoint with the bf16 sampler unless told
+    otherwise; the same seed in fp32 renders other classes."""
+    import soundfile as sf
+    from test_cli import MODEL, wavs
+
+    from wavecore.cli import main
+    paths, out = wavs(tmp_path, 1), str(tmp_path / "run")
+    assert main(["train", *paths, "--out", out, *MODEL, "--steps", "20", "--window", "200",
+                 "--precision", "bf16", "--checkpoint-every", "20"]) == 0
+    renders = {}
+    for prec in (None, "bf16", "fp32"):
+        wav = str(tmp_path / f"{prec}.wav")
+        assert main(["sample", out, "--samples", "400", "--temperature", "0.8", "--out", wav]
+                    + ([] if prec is None else ["--precision", prec])) == 0
+        renders[prec] = sf.read(wav)[0]
+    np.testing.assert_array_equal(renders[None], renders["bf16"])
+    assert not np.array_equal(renders["bf16"], renders["fp32"])

@@ -226,7 +226,12 @@ def cmd_sample(args) -> int:
             raise CheckpointError(f"{args.checkpoint}: no checkpoint in this directory")
     meta, arrays = load(path)
     cfg = WaveNetConfig.from_dict(meta["config"])
-    net = WaveNet(cfg, np.dtype(meta["dtype"]), backend="numpy")
+    where = "cpu" if args.backend == "auto" else args.backend
+    asked = args.precision or meta.get("precision", "fp32")
+    if args.precision is None and (where == "gpu" or precision.bf16_path() is None):
+        asked = "fp32"                # the checkpoint's own, where it runs: its weights are fp32
+    prec = precision.resolve(asked, where, np.dtype(meta["dtype"]))
+    net = WaveNet(cfg, np.dtype(meta["dtype"]), backend="numpy", precision=prec)
     n = args.samples if args.samples is not None else int(round(args.seconds * cfg.sample_rate))
     if n < 1:
         raise ValueError(f"--seconds {args.seconds} is less than one sample at {cfg.sample_rate} Hz")
@@ -396,6 +401,9 @@ def build_parser() -> argparse.ArgumentParser:
     ps.add_argument("--backend", choices=BACKENDS, default="auto",
                     help="where the sampler runs (auto: the compiled CPU loop)")
     ps.add_argument("--threads", type=COUNT, default=None)
+    ps.add_argument("--precision", choices=precision.PRECISIONS, default=None,
+                    help="the sampler's products: fp32, bf16 or auto (default: the checkpoint's, "
+                    "where this processor runs it, else fp32)")
     ps.add_argument("--out", required=True, metavar="WAV", help="output WAV")
     ps.set_defaults(func=cmd_sample)
 

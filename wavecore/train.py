@@ -38,7 +38,6 @@ from . import audio as _audio
 from . import checkpoint as _ckpt
 from . import distributed
 from .backend import BACKENDS
-from .precision import PRECISIONS
 from .compute import default_threads
 from .config import WaveNetConfig
 from .corruption import corrupt, generator
@@ -47,6 +46,7 @@ from .files import make_dir
 from .flags import COUNT, COUNT0, NONNEG, POSITIVE, number, setting
 from .model import Batch, WaveNet
 from .optim import Adam
+from .precision import PRECISIONS
 
 
 class TrainingError(RuntimeError):

@@ -9,12 +9,15 @@
  * Goto-style blocking, one thread (the caller's OpenMP blocks own the cores): for each block of
  * KC k's, B is packed once into panels of 32 columns, Bp[kp][c] = (B[2kp, c], B[2kp+1, c]) as
  * bf16 pairs; then for each panel of MR rows, A is packed into an L1-sized buffer and the
- * micro-kernel keeps an MR x 32 tile of C in 24 registers while kp runs. A's pair for (row r,
- * pair kp) is read at Ap[r * ars + kp * aks] (in 32-bit units) and broadcast:
+ * micro-kernel keeps an MR x 32 tile of C in 24 registers while kp runs (MR x 16 in 12 where N
+ * ends within 16 columns). A's pair for (row r, pair kp) is read at Ap[r * ars + kp * aks] (in
+ * 32-bit units) and broadcast:
  *   - A not transposed: rows of A converted as they are (ars = pairs per row, aks = 1);
  *   - A transposed (A^T is stored): two k-rows interleaved into Ap[kp][r] (ars = 1, aks = MR).
  * Pads (rows past M, columns past N, an odd K's last half-pair) are zeros, so the tile always
- * runs whole and only its stores are masked.
+ * runs whole and only its stores are masked. A weight's packing can be kept for the rest of a
+ * step (keep_b, wc_bf16_new_step). wc_mv_bf16 is the sampler's few-row product over a weight
+ * packed once.
  *
  * The functions carry their own target attribute: the extension is built without -march and
  * runs anywhere; the caller asks wc_bf16_features() first and never calls them without it.
