@@ -14,18 +14,21 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 from common import T_REF, reference_config, train_flops, window  # noqa: E402
 
-from wavecore import WaveNet  # noqa: E402
+from wavecore import WaveNet, precision  # noqa: E402
 from wavecore.backend import cpu_training_available  # noqa: E402
 
 PATHS = ["numpy", pytest.param("cpu", marks=pytest.mark.skipif(
-    not cpu_training_available(), reason="Cython kernels not built"))]
+    not cpu_training_available(), reason="Cython kernels not built")),
+    pytest.param("cpu-bf16", marks=pytest.mark.skipif(
+        precision.bf16_path() is None, reason="no AVX512-BF16 on this processor"))]
 
 
 @pytest.mark.parametrize("channels", [32, 64])
 @pytest.mark.parametrize("path", PATHS)
 def test_train_step(benchmark, path, channels):
     cfg = reference_config(channels)
-    net = WaveNet(cfg, np.float32, backend=path, threads=2)
+    backend, _, prec = path.partition("-")
+    net = WaveNet(cfg, np.float32, backend=backend, threads=2, precision=prec or "fp32")
     params = net.init_params(0)
     x = window(cfg)
     benchmark.pedantic(net.loss_and_grads, args=(params, x), rounds=5, warmup_rounds=1)
