@@ -15,8 +15,8 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import median_time as clock  # noqa: E402
 from common import machine, reference_config  # noqa: E402
+from common import median_time as clock  # noqa: E402
 
 from wavecore import WaveNet, precision  # noqa: E402
 from wavecore.sampler import CachedSampler, NaiveSampler  # noqa: E402
