@@ -24,9 +24,9 @@ def window(cfg, T=T_REF, B=1, seed=0):
 def train_flops(cfg, T=T_REF, B=1) -> float:
     """FLOPs of one training step (forward + backward = 3x forward; wavecore counts them)."""
     try:
-        from wavecore.flops import step_flops
-    except ImportError:                       # before wavecore.flops: the plan counted them
-        from wavecore.plan import step_flops
+        from wavecore.engine.flops import step_flops
+    except ImportError:                       # before wavecore.engine.flops: the plan counted them
+        from wavecore.study.plan import step_flops
     return step_flops(cfg, T, B)
 
 
@@ -45,7 +45,7 @@ def machine() -> str:
     except OSError:
         pass
     have = [f for f in ("avx512_bf16", "amx_bf16") if f in flags] or ["no bf16 instructions"]
-    from wavecore import precision
+    from wavecore.engine import precision
     return (f"{name}, {os.cpu_count()} cores ({', '.join(have)}); wavecore bf16 path: "
             f"{precision.bf16_path() or 'none'}")
 

@@ -20,8 +20,10 @@ import tempfile
 WORKER = r'''
 import json, sys, time
 import numpy as np
-from wavecore import WaveNetConfig, clips, distributed
-from wavecore.train import Trainer, TrainSettings
+from wavecore import WaveNetConfig
+from wavecore.analysis import clips
+from wavecore.engine import distributed
+from wavecore.training import Trainer, TrainSettings
 a = json.loads(sys.argv[1])
 cfg = WaveNetConfig(**a["config"])
 songs = [clips.get(n, cfg.sample_rate, a["seconds"]) for n in clips.DEMO]

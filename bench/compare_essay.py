@@ -22,9 +22,11 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(__file__))
 from common import machine, window  # noqa: E402
 
-from wavecore import WaveNet, layout, precision, presets  # noqa: E402
-from wavecore.flops import step_flops  # noqa: E402
-from wavecore.workspace import available_memory, step_bytes  # noqa: E402
+from wavecore import WaveNet  # noqa: E402
+from wavecore.study import presets  # noqa: E402
+from wavecore.engine import layout, precision  # noqa: E402
+from wavecore.engine.flops import step_flops  # noqa: E402
+from wavecore.engine.workspace import available_memory, step_bytes  # noqa: E402
 
 B = 2
 
@@ -74,7 +76,7 @@ def torch_bytes(cfg, T, measured):
 
 
 def sampler_rates(threads, n):
-    from wavecore.sampler import CachedSampler
+    from wavecore.engine.sampler import CachedSampler
     cfg = presets.essay()[0]
     rates = {}
     for prec in ("fp32", "bf16") if precision.bf16_path() else ("fp32",):
@@ -165,7 +167,7 @@ def main():
             print(f"  {s} stream(s): wavecore bf16 / fp32 = "
                   f"{rates[('wavecore bf16', s)] / rates[('wavecore', s)]:.2f}x")
     print("peak RSS: the whole process's (interpreter, model, window, buffers); buffers: the step's "
-          "workspace as wavecore/workspace.py prices it (the plan's memory line)")
+          "workspace as wavecore/engine/workspace.py prices it (the plan's memory line)")
 
 
 if __name__ == "__main__":

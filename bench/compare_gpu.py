@@ -29,8 +29,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 from common import T_REF, reference_config, train_flops, window  # noqa: E402
 
 from wavecore import Batch, WaveNet, WaveNetConfig  # noqa: E402
-from wavecore._gpu import device as gdev  # noqa: E402
-from wavecore.sampler import CachedSampler  # noqa: E402
+from wavecore.engine._gpu import device as gdev  # noqa: E402
+from wavecore.engine.sampler import CachedSampler  # noqa: E402
 
 
 def timed(dev, fn, repeat, warmup):

@@ -18,8 +18,9 @@ sys.path.insert(0, os.path.dirname(__file__))
 from common import machine, reference_config  # noqa: E402
 from common import median_time as clock  # noqa: E402
 
-from wavecore import WaveNet, precision  # noqa: E402
-from wavecore.sampler import CachedSampler, NaiveSampler  # noqa: E402
+from wavecore import WaveNet
+from wavecore.engine import precision  # noqa: E402
+from wavecore.engine.sampler import CachedSampler, NaiveSampler  # noqa: E402
 
 
 def steady_rate(render, n1, n2, streams):

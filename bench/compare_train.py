@@ -17,7 +17,8 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(__file__))
 from common import T_REF, machine, median_time, reference_config, train_flops, window  # noqa: E402
 
-from wavecore import WaveNet, precision  # noqa: E402
+from wavecore import WaveNet
+from wavecore.engine import precision  # noqa: E402
 
 
 def main():

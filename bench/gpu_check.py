@@ -7,7 +7,7 @@ Run from anywhere (it works in the repository it lives in); it needs no network.
 a child process of its own, in a process group of its own, with its own timeout out of the
 budget (on a timeout the whole group is killed and the next step runs):
 
-- probe: the machine and what the GPU path finds (``wavecore.backend.gpu_report``: CuPy, the
+- probe: the machine and what the GPU path finds (``wavecore.engine.backends.gpu_report``: CuPy, the
   CUDA runtime and driver, the device, whether the kernels compile). Without CuPy or a CUDA
   device the command stops here with one line saying why and exit code 2.
 - install: ``pip install --no-build-isolation --no-deps --no-index -e .`` (the Cython kernels
@@ -283,7 +283,7 @@ class Check:
         self.current = "probe"
         self.log("== probe: the machine and the GPU path", echo=False)
         code = ("import json, sys; sys.path.insert(0, sys.argv[1]); "
-                "from wavecore.backend import gpu_report; "
+                "from wavecore.engine.backends import gpu_report; "
                 f"print({MARK!r} + json.dumps(gpu_report()))")
         r = run_step(self.log, [sys.executable, "-c", code, ROOT],
                      self.timeout("probe", cap=min(120, 0.25 * self.args.budget)), self.env, echo=False)

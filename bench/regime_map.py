@@ -7,12 +7,12 @@ stage 1 trains on song 1 (``hype_full``'s first S seconds) for --steps steps, wi
 song 1 at 1/2^k .. 1/2 of the stage (--trajectory k: the training-length sweep) and at its end;
 stage 2 adds song 2 (``truss_full``, the same length) for --later steps. Every render is primed
 with one receptive field of its song and continued for --render-seconds, at T = 0.9, 0.7, 0.6,
-and judged by wavecore.runs.verdict (thresholds fixed in that module, not here).
+and judged by wavecore.analysis.verbatim.verdict (thresholds fixed in that module, not here).
 
 For every cell it records:
 - the verdicts after stage 1 and along its trajectory, with shares, longest run, fragment share;
 - stage 2's move of song 1's reproduction: the change in song 2's share, and in the share of
-  frames taken from song 1's chorus bars (wavecore.clips.moments): toward song 2, or toward
+  frames taken from song 1's chorus bars (wavecore.analysis.clips.moments): toward song 2, or toward
   song 1's own repeated phrase;
 - the data-to-capacity ratio: song 1's samples x 8 bits (one μ-law byte each) / parameters
   (wavecore.study.plan.data_to_capacity);
@@ -36,7 +36,9 @@ import time
 
 import numpy as np
 
-from wavecore import WaveNetConfig, clips, layout
+from wavecore import WaveNetConfig
+from wavecore.analysis import clips
+from wavecore.engine import layout
 from wavecore.study import Study, StudySettings
 from wavecore.study.plan import data_to_capacity
 from wavecore.study.settings import study_train_settings

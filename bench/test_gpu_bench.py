@@ -15,8 +15,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 from common import T_REF, reference_config, train_flops, window  # noqa: E402
 
 from wavecore import Batch, WaveNet  # noqa: E402
-from wavecore.backend import cuda_status  # noqa: E402
-from wavecore.sampler import CachedSampler  # noqa: E402
+from wavecore.engine.backends import cuda_status  # noqa: E402
+from wavecore.engine.sampler import CachedSampler  # noqa: E402
 
 _ok, _why = cuda_status()
 pytestmark = pytest.mark.skipif(not _ok, reason=f"no GPU: {_why}")

@@ -15,8 +15,9 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 from common import reference_config  # noqa: E402
 
-from wavecore import WaveNet, precision  # noqa: E402
-from wavecore.sampler import CachedSampler  # noqa: E402
+from wavecore import WaveNet
+from wavecore.engine import precision  # noqa: E402
+from wavecore.engine.sampler import CachedSampler  # noqa: E402
 
 STEPS = 4000
 PRECISIONS = ["fp32", pytest.param("bf16", marks=pytest.mark.skipif(

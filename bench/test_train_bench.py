@@ -14,8 +14,9 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 from common import T_REF, reference_config, train_flops, window  # noqa: E402
 
-from wavecore import WaveNet, precision  # noqa: E402
-from wavecore.backend import cpu_training_available  # noqa: E402
+from wavecore import WaveNet
+from wavecore.engine import precision  # noqa: E402
+from wavecore.engine.backends import cpu_training_available  # noqa: E402
 
 PATHS = ["numpy", pytest.param("cpu", marks=pytest.mark.skipif(
     not cpu_training_available(), reason="Cython kernels not built")),

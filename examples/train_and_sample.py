@@ -12,8 +12,8 @@ import os
 import numpy as np
 
 import wavecore as wc
-from wavecore.sampler import CachedSampler
-from wavecore.train import Trainer, TrainSettings
+from wavecore.engine.sampler import CachedSampler
+from wavecore.training import Trainer, TrainSettings
 
 
 def chord(sr, seconds, freqs):
@@ -42,7 +42,7 @@ def main(argv=None):
     sampler = CachedSampler(trainer.net, trainer.weights)
     for k, clip in enumerate(trainer.clips):
         m = trainer.evaluate(clip)
-        print(f"clip {k}: {m['bits']:.2f} bits/sample, accuracy {m['accuracy']:.2f}")
+        print(f"clip {k}: {m.bits:.2f} bits/sample, accuracy {m.accuracy:.2f}")
         prime = clip.audio[: cfg.receptive_field]
         for temp in (0.9, 0.6):
             g = sampler.generate(len(clip.audio), prime=prime, temperature=temp, seed=k)

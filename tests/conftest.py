@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from wavecore import Adam, WaveNet, WaveNetConfig, mu_law_encode
-from wavecore._gpu import device as gdev
-from wavecore.backend import cpu_training_available, cuda_status
+from wavecore.engine._gpu import device as gdev
+from wavecore.engine.backends import cpu_training_available, cuda_status
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ import pytest
 from conftest import cli
 from test_study import CFG, tiny_settings, two_clips
 
-from wavecore import curriculum
-from wavecore.cli import build_parser
+from wavecore.training import curriculum
+from wavecore.cli.main import build_parser
 from wavecore.study import Record, Study, load
-from wavecore.runs import VERDICTS
+from wavecore.analysis.verbatim import VERDICTS
 from wavecore.study.activities import Every, activities, priced
 from wavecore.study.plan import _Costing, rescaled
 from wavecore.study.report import build

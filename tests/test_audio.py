@@ -3,9 +3,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from wavecore import AudioError, audio
-from wavecore.backend import cpu_kernel
-from wavecore.ops import mu_law as mu_ref
+from wavecore import AudioError
+from wavecore.engine import audio
+from wavecore.engine.backends import cpu_kernel
+from wavecore.engine.ops import mu_law as mu_ref
 
 
 def tone(sr=16000, sec=0.5, f=440.0):
@@ -141,7 +142,7 @@ def test_mu_law_refuses_nan_and_bad_classes():
 def test_full_songs_have_a_songs_form():
     """The full-length songs: 10-30 s, the same samples on every call, the kick absent from the
     intro and the break (it enters twice), the chorus bars the same notes, the verses not."""
-    from wavecore import clips
+    from wavecore.analysis import clips
     sr = 8000
     for name in clips.FULL_SONGS:
         x = clips.get(name, sr)

@@ -7,7 +7,7 @@ import pytest
 from conftest import memorise_chord, random_batch
 
 from wavecore import Batch, WaveNet, WaveNetConfig
-from wavecore.sampler import CachedSampler, NaiveSampler
+from wavecore.engine.sampler import CachedSampler, NaiveSampler
 
 ODD = dict(residual_channels=5, dilation_channels=3, skip_channels=7, classes=11)
 

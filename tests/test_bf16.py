@@ -4,7 +4,7 @@ reduction length; the step against the bf16 reference; training on course (the d
 the memorisation test); the cached sampler; which precision runs where; the record.
 
 The one bf16 kernel path of this build is AVX512-BF16: its tests are skipped, saying so, on a
-processor without it. (AMX tiles are not built: see wavecore/precision.py.)"""
+processor without it. (AMX tiles are not built: see wavecore/engine/precision.py.)"""
 import dataclasses
 import json
 
@@ -12,12 +12,15 @@ import numpy as np
 import pytest
 from conftest import memorise_chord, random_batch
 
-from wavecore import Batch, WaveNet, WaveNetConfig, precision
-from wavecore.checkpoint import load
-from wavecore.kernels import cpu_kernel
-from wavecore.ops import bf16
-from wavecore.sampler import CachedSampler
-from wavecore.train import Trainer
+from wavecore import Batch, WaveNet, WaveNetConfig
+from wavecore.engine import precision
+from wavecore.engine.backends import CpuBackend, NumpyBackend
+from wavecore.engine.backends.gpu import GpuBackend
+from wavecore.training.checkpoint import load
+from wavecore.engine.kernels import cpu_kernel
+from wavecore.engine.ops import bf16
+from wavecore.engine.sampler import CachedSampler
+from wavecore.training import Trainer
 
 HAVE = cpu_kernel("bf16") is not None and precision.features()["avx512_bf16"]
 needs_bf16 = pytest.mark.skipif(not HAVE, reason="this processor has no AVX512-BF16 (the one "
@@ -175,7 +178,7 @@ def test_demo_model_300_steps_in_bf16_within_2_percent_of_fp32():
         tr = Trainer(cfg, [clips[0][1]], dataclasses.replace(st.train, precision=prec, steps=300))
         assert tr.net.precision == prec
         losses = [tr.train_step()["loss"] for _ in range(300)]
-        out[prec] = np.mean(losses[-50:]), tr.evaluate(tr.clips[0])["bits"]
+        out[prec] = np.mean(losses[-50:]), tr.evaluate(tr.clips[0]).bits
     for a, b in zip(out["bf16"], out["fp32"]):
         assert abs(a - b) < 0.02 * b, out
 
@@ -207,7 +210,7 @@ def first_split(a, b, la, lb, U, temps):
 def test_cached_sampler_in_bf16_gives_the_numpy_samplers_classes():
     """The compiled sampler multiplies by its weights packed in bf16, the activations rounded
     alike (fp32 state); the NumPy sampler of a bf16 net rounds the same operands of the same
-    products (wavecore.ops.bf16). With the same uniforms they draw the same classes,
+    products (wavecore.engine.ops.bf16). With the same uniforms they draw the same classes,
     until (if ever) a uniform falls within float32's disagreement of a class boundary: then
     the histories part, legitimately (first_split checks it). Most streams never part; the fp32
     sampler parts from the bf16 ones at once."""
@@ -236,23 +239,23 @@ def _machine(monkeypatch, avx512, amx=False, vendor="AMD"):
 
 def test_resolve(monkeypatch):
     _machine(monkeypatch, True, vendor="AMD")
-    assert precision.resolve("auto", "cpu", np.float32) == "bf16"
-    assert precision.resolve("auto", "cpu", np.float64) == "fp32"
-    assert precision.resolve("auto", "numpy", np.float32) == "fp32"
-    assert precision.resolve("bf16", "numpy", np.float64) == "bf16"          # the emulation
-    assert precision.resolve("fp32", "cpu", np.float32) == "fp32"
+    assert CpuBackend().resolve_precision("auto", np.float32) == "bf16"
+    assert CpuBackend().resolve_precision("auto", np.float64) == "fp32"
+    assert NumpyBackend().resolve_precision("auto", np.float32) == "fp32"
+    assert NumpyBackend().resolve_precision("bf16", np.float64) == "bf16"          # the emulation
+    assert CpuBackend().resolve_precision("fp32", np.float32) == "fp32"
     _machine(monkeypatch, True, amx=True, vendor="Intel")
-    assert precision.resolve("auto", "cpu", np.float32) == "fp32"            # half-rate VDPBF16PS
-    assert precision.resolve("bf16", "cpu", np.float32) == "bf16"
+    assert CpuBackend().resolve_precision("auto", np.float32) == "fp32"            # half-rate VDPBF16PS
+    assert CpuBackend().resolve_precision("bf16", np.float32) == "bf16"
     assert "AMX-BF16 present but not built" in precision.describe() or cpu_kernel("bf16") is None
     _machine(monkeypatch, False, amx=True, vendor="Intel")
     with pytest.raises(precision.PrecisionError, match="no AVX512-BF16.*AMX.*--precision fp32"):
-        precision.resolve("bf16", "cpu", np.float32)
-    assert precision.resolve("auto", "cpu", np.float32) == "fp32"
+        CpuBackend().resolve_precision("bf16", np.float32)
+    assert CpuBackend().resolve_precision("auto", np.float32) == "fp32"
     with pytest.raises(precision.PrecisionError, match="float32 parameters"):
-        precision.resolve("bf16", "cpu", np.float64)
+        CpuBackend().resolve_precision("bf16", np.float64)
     with pytest.raises(precision.PrecisionError, match="GPU backend runs fp32"):
-        precision.resolve("bf16", "gpu", np.float32)
+        object.__new__(GpuBackend).resolve_precision("bf16", np.float32)
     with pytest.raises(precision.PrecisionError, match="unknown precision 'half'"):
         WaveNet(WaveNetConfig(**CONFIGS[1]), precision="half")
 
@@ -265,7 +268,7 @@ def test_checkpoint_records_the_precision_and_resume_keeps_it(tmp_path, monkeypa
                              window=200, checkpoint_every=3, backend="cpu")
     Trainer(cfg, [clip], st, out_dir=tmp_path).train(progress=False)
     meta, _ = load(sorted(tmp_path.glob("ckpt-*.npz"))[-1])
-    assert meta["precision"] == precision.resolve("auto", "cpu", np.float32)
+    assert meta["precision"] == CpuBackend().resolve_precision("auto", np.float32)
     json.dumps(meta)
     _machine(monkeypatch, True, vendor="Intel")               # auto would be fp32 here now
     t = Trainer.resume(tmp_path, [clip], steps=4)
@@ -282,15 +285,15 @@ def test_the_command_takes_precision_and_says_the_path(tmp_path, capsys, monkeyp
     and says so); `wavecore info` names the bf16 path; bf16 where it cannot run is one line."""
     from test_cli import MODEL, one_line, wavs
 
-    from wavecore.checkpoint import latest
-    from wavecore.cli import main
+    from wavecore.training.checkpoint import latest
+    from wavecore.cli.main import main
     assert main(["info"]) == 0
     assert f"{'bf16 path':>22}: {precision.describe()}" in capsys.readouterr().out.splitlines()
     paths, out = wavs(tmp_path, 1), str(tmp_path / "run")
     assert main(["train", *paths, "--out", out, *MODEL, "--steps", "2", "--window", "200",
                  "--precision", "auto", "--checkpoint-every", "2"]) == 0
     meta, _ = load(latest(out))
-    assert meta["precision"] == precision.resolve("auto", "cpu", np.float32)
+    assert meta["precision"] == CpuBackend().resolve_precision("auto", np.float32)
     capsys.readouterr()
     assert main(["study", *paths, "--out", str(tmp_path / "s"), *MODEL, "--plan",
                  "--precision", meta["precision"]]) == 0
@@ -311,7 +314,7 @@ def test_sample_renders_in_the_checkpoints_precision(tmp_path, capsys):
     import soundfile as sf
     from test_cli import MODEL, wavs
 
-    from wavecore.cli import main
+    from wavecore.cli.main import main
     paths, out = wavs(tmp_path, 1), str(tmp_path / "run")
     assert main(["train", *paths, "--out", out, *MODEL, "--steps", "20", "--window", "200",
                  "--precision", "bf16", "--checkpoint-every", "20"]) == 0

@@ -14,11 +14,11 @@ import pytest
 import soundfile as sf
 from conftest import cli, spawned
 
-from wavecore import clips as builtin
-from wavecore.checkpoint import latest, list_checkpoints, load
-from wavecore.cli import build_parser, main
+from wavecore.analysis import clips as builtin
+from wavecore.training.checkpoint import latest, list_checkpoints, load
+from wavecore.cli.main import build_parser, main
 from wavecore.study import StudySettings, demo_setup
-from wavecore.train import Trainer, TrainSettings
+from wavecore.training import Trainer, TrainSettings
 
 MODEL = ["--layers", "3", "--stacks", "1", "--residual", "8", "--dilation", "8", "--skip", "16",
          "--sample-rate", "8000"]
@@ -50,7 +50,7 @@ def test_defaults_come_from_the_settings_dataclasses():
     assert f"default {StudySettings().memorised_accuracy}" in study_help
     assert "default: the demo's" in p._subparsers._group_actions[0].choices["demo"].format_help()
     # the demo's values live in demo_setup only: flags left out keep them
-    from wavecore.cli import study_settings
+    from wavecore.cli.main import study_settings
     _, _, demo = demo_setup()
     got = study_settings(p.parse_args(["demo"]), demo)
     assert got == demo

@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 from conftest import browser, cli, open_in_browser
 
-from wavecore import clips
+from wavecore.analysis import clips
 
 TINY = ["--layers", "3", "--stacks", "1", "--residual", "4", "--dilation", "4", "--skip", "8",
         "--sample-rate", "8000", "--fixed", "--steps-per-stage", "6", "--later-steps", "6",

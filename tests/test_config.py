@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from wavecore import ConfigError, WaveNetConfig
-from wavecore.config import format_dilations, parse_dilations
+from wavecore.engine.config import format_dilations, parse_dilations
 
 
 def test_receptive_field_and_json_roundtrip():

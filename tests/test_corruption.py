@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from test_train import CFG, clips, settings
 
-from wavecore import audio
-from wavecore.corruption import corrupt, generator, jitter
-from wavecore.train import Trainer
+from wavecore.engine import audio
+from wavecore.training.corruption import corrupt, generator, jitter
+from wavecore.training import Trainer
 
 
 def test_jitter_moves_the_asked_share_by_one_to_k_codes():

@@ -6,7 +6,7 @@ import pytest
 from conftest import random_batch
 
 from wavecore import Adam, Batch, WaveNet, WaveNetConfig
-from wavecore.backend import cpu_training_available
+from wavecore.engine.backends import cpu_training_available
 
 pytestmark = pytest.mark.skipif(not cpu_training_available(),
                                 reason="the Cython training kernels are not built")
@@ -15,9 +15,9 @@ pytestmark = pytest.mark.skipif(not cpu_training_available(),
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_gate_kernel_matches_reference(dtype):
     """Covers the float32 rational tanh (fastmath.h) over the whole line, saturation included."""
-    from wavecore._cpu.gate import gate
+    from wavecore.engine._cpu.gate import gate
 
-    from wavecore.ops import gate_backward, gate_forward
+    from wavecore.engine.ops import gate_backward, gate_forward
     rng = np.random.default_rng(0)
     n, D = 1001, 7
     fg = np.concatenate([rng.standard_normal((n, 2 * D)) * 3,
@@ -33,9 +33,9 @@ def test_gate_kernel_matches_reference(dtype):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_softmax_ce_kernel_matches_reference(dtype):
-    from wavecore._cpu.softmax_ce import softmax_ce_fused
+    from wavecore.engine._cpu.softmax_ce import softmax_ce_fused
 
-    from wavecore.ops import softmax_ce_backward, softmax_ce_forward
+    from wavecore.engine.ops import softmax_ce_backward, softmax_ce_forward
     rng = np.random.default_rng(1)
     logits = rng.standard_normal((37, 1, 13)) * 5
     logits[0, 0, 3] = 200.0                                  # extreme logit: no overflow, nll huge
@@ -117,8 +117,8 @@ def test_recompute_step_equals_plain_step_float64(dilations, T, B, gc_ids, threa
 
 def test_recompute_auto_follows_memory(monkeypatch):
     """auto recomputes when keeping everything would take more than a third of the memory
-    available; the workspace's size is what wavecore.workspace priced."""
-    from wavecore import workspace
+    available; the workspace's size is what wavecore.engine.workspace priced."""
+    from wavecore.engine import workspace
     cfg = WaveNetConfig(layers=4, stacks=2, residual_channels=8, dilation_channels=8,
                         skip_channels=16, classes=32)
     net = WaveNet(cfg, np.float32, backend="cpu", threads=2)

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from wavecore import WaveNetConfig
-from wavecore.curriculum import EWC, fisher, stage_clips, stage_weights
-from wavecore.ops.ewc import ewc_backward, ewc_forward
+from wavecore.training.curriculum import EWC, fisher, stage_clips, stage_weights
+from wavecore.engine.ops.ewc import ewc_backward, ewc_forward
 from wavecore.study import Study, StudySettings
-from wavecore.train import Trainer, TrainSettings
+from wavecore.training import Trainer, TrainSettings
 
 # conditioned, so a window's clip id says which clip it came from
 CFG = WaveNetConfig(layers=3, stacks=1, residual_channels=4, dilation_channels=4, skip_channels=8,
@@ -108,7 +108,7 @@ def test_ewc_penalty_gradient_check_in_float64():
     num = (ewc_forward(theta + eps * v, A, b, c, lam)[0] - ewc_forward(theta - eps * v, A, b, c, lam)[0]) / (2 * eps)
     assert num == pytest.approx(float(g @ v), rel=1e-7)
     # and through the EWC object, on a float32 gradient buffer
-    from wavecore.backend import make
+    from wavecore.engine.backends import make
     e = EWC(lam, P, make("numpy"))
     for k in range(2):
         e.consolidate(F[k], theta_star[k])
@@ -125,7 +125,7 @@ def test_fisher_matches_its_exact_value(kind):
                         classes=16, sample_rate=8000)
     t = Trainer(cfg, [np.array([0.3, -0.5], np.float32)], TrainSettings(batch=1, window=1, threads=1,
                                                                         backend="numpy"))
-    from wavecore.model import Batch
+    from wavecore.engine.model import Batch
     RF = cfg.receptive_field
     exact = np.zeros(t.net.size)
     for p in range(2):
@@ -160,7 +160,7 @@ def test_ewc_zero_is_bit_identical_to_none_and_a_strength_moves_the_weights(tmp_
         st = tiny(**kw)
         s = Study(cfg, two, st, out_dir=tmp_path / name, report=False)
         s.run(progress=False, log=lambda *a: None)
-        from wavecore.checkpoint import latest, load
+        from wavecore.training.checkpoint import latest, load
         params[name] = load(latest(tmp_path / name / "checkpoints"))[1]["params"]
     np.testing.assert_array_equal(params["zero"], params["none"])
     assert not np.array_equal(params["strong"], params["none"])

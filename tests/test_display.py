@@ -13,8 +13,9 @@ import soundfile as sf
 from conftest import browser, open_in_browser, run
 from test_study import CFG, tiny_settings
 
-from wavecore import WaveNet, WaveNetConfig, clips
-from wavecore.sampler import CachedSampler
+from wavecore import WaveNet, WaveNetConfig
+from wavecore.analysis import clips
+from wavecore.engine.sampler import CachedSampler
 from wavecore.study import Record, Study
 
 

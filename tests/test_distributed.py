@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from conftest import run, spawned
 
-from wavecore._gpu import device as gdev
-from wavecore.backend import cuda_status
-from wavecore.checkpoint import latest, load
+from wavecore.engine._gpu import device as gdev
+from wavecore.engine.backends import cuda_status
+from wavecore.training.checkpoint import latest, load
 
 MPIEXEC = shutil.which("mpiexec", path=os.path.dirname(sys.executable)) or shutil.which("mpiexec")
 try:
@@ -33,8 +33,9 @@ TCP = {"MPIR_CVAR_CH4_NETMOD": "ofi", "FI_PROVIDER": "tcp", "MPIR_CVAR_NOLOCAL":
 SCRIPT = '''
 import sys
 import numpy as np
-from wavecore import WaveNetConfig, distributed
-from wavecore.train import Trainer, TrainSettings
+from wavecore import WaveNetConfig
+from wavecore.engine import distributed
+from wavecore.training import Trainer, TrainSettings
 out, dtype, steps, mode, until, backend = sys.argv[1:7]
 steps, until = int(steps), int(until)
 cfg = WaveNetConfig(layers=4, stacks=1, residual_channels=8, dilation_channels=8, skip_channels=16,
@@ -151,7 +152,7 @@ def test_a_parameter_mismatch_stops_the_job_naming_the_rank(tmp_path):
 def wavs(d):
     import soundfile as sf
 
-    from wavecore import clips
+    from wavecore.analysis import clips
     paths = []
     for name in ("chant", "shriek"):
         p = os.path.join(d, f"{name}.wav")
@@ -240,7 +241,7 @@ def test_a_single_process_never_imports_mpi4py(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "OMPI_", "PMIX_", "MV2_"))}
     code = ("import sys, numpy as np\n"
             "from wavecore import WaveNetConfig\n"
-            "from wavecore.train import Trainer, TrainSettings\n"
+            "from wavecore.training import Trainer, TrainSettings\n"
             "t = Trainer(WaveNetConfig(layers=2, stacks=1, residual_channels=4, dilation_channels=4,"
             " skip_channels=8), [np.sin(np.arange(800) / 5.0)], TrainSettings(steps=2, window=100),"
             f" out_dir={str(tmp_path)!r})\n"

@@ -16,20 +16,13 @@ import pytest
 from conftest import random_batch, run
 
 from wavecore import Adam, Batch, WaveNet, WaveNetConfig
-from wavecore._gpu import GpuModel, ops
-from wavecore._gpu import cublas as gcublas
-from wavecore._gpu import device as gdev
-from wavecore.backend import BackendError, cpu_training_available, cuda_status, resolve
-from wavecore.ops import (
-    gate_backward,
-    gate_forward,
-    input_conv_backward,
-    input_conv_forward,
-    softmax_ce_backward,
-    softmax_ce_forward,
-)
-from wavecore.sampler import CachedSampler, NaiveSampler
-from wavecore.train import Trainer, TrainSettings
+from wavecore.engine._gpu import GpuModel, ops
+from wavecore.engine._gpu import cublas as gcublas
+from wavecore.engine._gpu import device as gdev
+from wavecore.engine.backends import BackendError, cpu_training_available, cuda_status, resolve
+from wavecore.engine.ops import gate_backward, gate_forward, input_conv_backward, input_conv_forward, softmax_ce_backward, softmax_ce_forward
+from wavecore.engine.sampler import CachedSampler, NaiveSampler
+from wavecore.training import Trainer, TrainSettings
 
 _cuda_ok, _cuda_why = cuda_status()
 DEVICES = [
@@ -271,7 +264,7 @@ def test_trainer_on_gpu_follows_reference_and_resumes(dev, tmp_path):
     gpu = Trainer.resume(tmp_path / "gpu", [clip])                   # checkpoint at step 7
     gpu.train(progress=False)
     np.testing.assert_allclose(gpu.params, ref.params, rtol=1e-9, atol=1e-12)
-    assert gpu.evaluate(clip)["bits"] == pytest.approx(ref.evaluate(clip)["bits"], rel=1e-9)
+    assert gpu.evaluate(clip).bits == pytest.approx(ref.evaluate(clip).bits, rel=1e-9)
 
 
 # -- without a GPU -------------------------------------------------------------------------------
@@ -329,8 +322,8 @@ def test_kernel_sources_compile_with_nvcc(tmp_path, real):
 def test_cli_trains_and_samples_on_gpu(dev, tmp_path, capsys):
     import soundfile as sf
 
-    from wavecore.checkpoint import latest
-    from wavecore.cli import main
+    from wavecore.training.checkpoint import latest
+    from wavecore.cli.main import main
     clip = tmp_path / "c.wav"
     sf.write(clip, (0.4 * np.sin(np.arange(2000) * 0.07)).astype(np.float32), 8000)
     out = str(tmp_path / "run")
@@ -380,7 +373,7 @@ def test_study_on_gpu_equals_study_on_numpy(dev, tmp_path):
     """The learn-and-forget study end to end (training, evaluation, renders, checkpoints; replay
     with in-order windows, EWC, the within-stage curves) on backend="gpu" gives the numbers of
     the NumPy reference (float64)."""
-    from wavecore import clips
+    from wavecore.analysis import clips
     from wavecore.study import Study, StudySettings
     cfg = WaveNetConfig(layers=3, stacks=1, residual_channels=4, dilation_channels=4,
                         skip_channels=8, classes=32, sample_rate=8000)
@@ -418,7 +411,7 @@ def test_float32_training_follows_the_cpu_path(dev):
     for backend in ("cpu", "gpu"):
         t = Trainer(cfg, [clip], TrainSettings(steps=15, batch=2, window=256, backend=backend, warmup=3,
                                                log_every=1))
-        logs[backend] = [r["loss"] for r in t.train(progress=False)] + [t.evaluate(clip)["bits"]]
+        logs[backend] = [r["loss"] for r in t.train(progress=False)] + [t.evaluate(clip).bits]
     np.testing.assert_allclose(logs["gpu"], logs["cpu"], rtol=2e-4)
 
 

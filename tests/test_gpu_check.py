@@ -1,6 +1,6 @@
 """bench/gpu_check.py, the one command that checks the GPU path on a GPU machine: its dry run on
 the CPU emulator end to end, its one-line exit where there is no GPU, how it picks the tests and
-kills a step at its timeout; and ``wavecore.backend.gpu_report`` on this machine."""
+kills a step at its timeout; and ``wavecore.engine.backends.gpu_report`` on this machine."""
 import importlib.util
 import json
 import os
@@ -10,8 +10,8 @@ import time
 import pytest
 from conftest import run
 
-from wavecore._gpu import device as gdev
-from wavecore.backend import gpu_report
+from wavecore.engine._gpu import device as gdev
+from wavecore.engine.backends import gpu_report
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "bench", "gpu_check.py")
@@ -54,7 +54,7 @@ def test_gpu_report_without_cupy_does_not_raise(monkeypatch):
     assert rep["available"] is False and rep["cupy"]["importable"] is False
     assert rep["reason"].startswith("CuPy is not importable") and rep["device"] is None
     assert rep["summary"].startswith("CuPy not importable")
-    import wavecore._gpu.probe as probe
+    import wavecore.engine._gpu.probe as probe
 
     def broken(*args):
         raise RuntimeError("boom")

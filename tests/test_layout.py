@@ -1,4 +1,4 @@
-"""The parameter layout is named once (wavecore/layout.py): every kernel's idea of it must be
+"""The parameter layout is named once (wavecore/engine/layout.py): every kernel's idea of it must be
 the one param_layout gives."""
 import re
 from pathlib import Path
@@ -6,9 +6,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from wavecore import WaveNet, WaveNetConfig, layout
-from wavecore._gpu import device as gdev
-from wavecore.backend import cpu_kernel
+from wavecore import WaveNet, WaveNetConfig
+from wavecore.engine import layout
+from wavecore.engine._gpu import device as gdev
+from wavecore.engine.backends import cpu_kernel
 
 ROOT = Path(layout.__file__).parent
 WANT = {name: i for i, name in enumerate(layout.NAMES)}
@@ -34,7 +35,7 @@ def test_compiled_kernels_were_built_with_this_layout(stem):
         pytest.skip("the compiled kernels are not built")
     got = module.layout()
     assert got.pop("") == len(layout.NAMES)
-    assert got == WANT, f"wavecore._cpu.{stem} was built with another layout: rebuild (pip install .)"
+    assert got == WANT, f"wavecore.engine._cpu.{stem} was built with another layout: rebuild (pip install .)"
 
 
 def test_gpu_sources_get_this_layout():

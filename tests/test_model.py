@@ -4,7 +4,7 @@ import pytest
 from conftest import random_batch
 
 from wavecore import Batch, WaveNet, WaveNetConfig
-from wavecore.backend import cpu_training_available
+from wavecore.engine.backends import cpu_training_available
 from wavecore.testing import GradientCheckError, check_model_gradients
 
 BACKENDS = ["numpy", pytest.param("cpu", marks=pytest.mark.skipif(

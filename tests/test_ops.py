@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from wavecore import ops
+from wavecore.engine import ops
 from wavecore.testing import GradientCheckError, check_backward
 
 rng = np.random.default_rng(1234)

@@ -12,10 +12,12 @@ import pytest
 import soundfile as sf
 from conftest import cli, spawned
 
-from wavecore import Adam, WaveNetConfig, clips, layout
-from wavecore.checkpoint import latest, load
+from wavecore import Adam, WaveNetConfig
+from wavecore.analysis import clips
+from wavecore.engine import layout
+from wavecore.training.checkpoint import latest, load
 from wavecore.study import StudySettings, demo_setup, plan, presets
-from wavecore.train import Trainer, TrainSettings
+from wavecore.training import Trainer, TrainSettings
 
 MODEL = ["--layers", "3", "--stacks", "1", "--residual", "8", "--dilation", "8", "--skip", "16",
          "--sample-rate", "8000"]
@@ -102,7 +104,7 @@ def test_hours_scales_the_schedule_keeping_its_ratio():
 
 
 def test_plan_refuses_a_step_that_does_not_fit(monkeypatch):
-    from wavecore import workspace
+    from wavecore.engine import workspace
     monkeypatch.setattr(plan, "available_memory", lambda: 1 << 20)
     cfg, cl, st = demo_setup(quick=True)
     with pytest.raises(plan.PlanError, match=r"the training step needs \d+ MiB .* this machine has 1 MiB"):
@@ -166,10 +168,10 @@ def test_subset_check_scores_exactly_those_positions():
     full = tr.evaluate(tr.clips[0])
     part = tr.evaluate(tr.clips[0], positions=9000)        # 3 blocks of 4096, spread evenly
     starts = [0, 5952, 11904]
-    assert part["starts"] == starts and part["block"] == 4096
-    want = np.concatenate([full["nll"][s:s + 4096] for s in starts])
-    np.testing.assert_allclose(part["nll"], want, rtol=1e-4, atol=1e-5)
-    assert part["bits"] == pytest.approx(want.mean(), rel=1e-4)
+    assert part.starts == starts and part.block == 4096
+    want = np.concatenate([full.nll[s:s + 4096] for s in starts])
+    np.testing.assert_allclose(part.nll, want, rtol=1e-4, atol=1e-5)
+    assert part.bits == pytest.approx(want.mean(), rel=1e-4)
 
 
 def test_adam_reset_restarts_moments_and_bias_correction():

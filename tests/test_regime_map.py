@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import run
 
-from wavecore import clips, measures
+from wavecore.analysis import clips, measures
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "bench", "regime_map.py")

@@ -1,10 +1,11 @@
-"""The resemblance measure (wavecore.measures.resemblance) on constructed cases, each with the
+"""The resemblance measure (wavecore.analysis.measures.resemblance) on constructed cases, each with the
 number it must reach."""
 import numpy as np
 import pytest
 
-from wavecore import audio, clips
-from wavecore.measures import SILENCE_DBFS, Sources, log_mel, mel_filters, resemblance
+from wavecore.engine import audio
+from wavecore.analysis import clips
+from wavecore.analysis.measures import SILENCE_DBFS, Sources, log_mel, mel_filters, resemblance
 
 SR = 8000
 

@@ -16,9 +16,9 @@ import pytest
 from conftest import cli, run, spawned
 from test_distributed import MPIEXEC, needs_mpi
 
-from wavecore import rundir
-from wavecore.checkpoint import latest, list_checkpoints, load, run_of
-from wavecore.train import Trainer, TrainSettings
+from wavecore.training import rundir
+from wavecore.training.checkpoint import latest, list_checkpoints, load, run_of
+from wavecore.training import Trainer, TrainSettings
 
 MODEL = ["--layers", "3", "--stacks", "1", "--residual", "8", "--dilation", "8", "--skip", "16",
          "--sample-rate", "8000", "--window", "200", "--threads", "1"]
@@ -29,7 +29,7 @@ CLI = [sys.executable, "-m", "wavecore.cli"]
 def clip(tmp_path):
     import soundfile as sf
 
-    from wavecore import clips
+    from wavecore.analysis import clips
     p = str(tmp_path / "chant.wav")
     sf.write(p, clips.get("chant", 8000, 0.5), 8000)
     return p

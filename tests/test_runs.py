@@ -1,13 +1,13 @@
-"""Runs and verdicts (wavecore.runs) on constructed renders, each asserting its numbers: a
+"""Runs and verdicts (wavecore.analysis.verbatim) on constructed renders, each asserting its numbers: a
 verbatim copy off the frame grid, a copy of a clip that repeats itself, a shuffle of 0.25 s
 pieces, a 50/50 splice of two clips, white noise, and noise shaped like the clip's quietest
 passage (which must not come out kept)."""
 import numpy as np
 import pytest
 
-from wavecore import clips
-from wavecore.measures import Sources, resemblance
-from wavecore.runs import FRAGMENT_S, VERDICTS, runs, verdict
+from wavecore.analysis import clips
+from wavecore.analysis.measures import Sources, resemblance
+from wavecore.analysis.verbatim import FRAGMENT_S, VERDICTS, runs, verdict
 
 SR = 8000
 PIECE = SR // 4

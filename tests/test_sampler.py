@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from wavecore import AudioError, WaveNet, WaveNetConfig
-from wavecore.backend import cpu_kernel
-from wavecore.sampler import CachedSampler, draw
+from wavecore.engine.backends import cpu_kernel
+from wavecore.engine.sampler import CachedSampler, draw
 
 CACHED = ["numpy", pytest.param("cpu", marks=pytest.mark.skipif(
     cpu_kernel("sampler") is None, reason="the compiled sampler is not built"))]

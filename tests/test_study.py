@@ -10,13 +10,14 @@ import numpy as np
 import pytest
 from conftest import browser, open_in_browser
 
-from wavecore import WaveNetConfig, clips
-from wavecore.checkpoint import CheckpointError
-from wavecore.measures import closeness, continual_measures
-from wavecore.runs import VERDICTS
+from wavecore import WaveNetConfig
+from wavecore.analysis import clips
+from wavecore.training.checkpoint import CheckpointError
+from wavecore.analysis.measures import closeness, continual_measures
+from wavecore.analysis.verbatim import VERDICTS
 from wavecore.study import Study, StudySettings
 from wavecore.study.report import build
-from wavecore.train import TrainSettings
+from wavecore.training import TrainSettings
 
 CFG = WaveNetConfig(layers=4, stacks=1, residual_channels=8, dilation_channels=8,
                     skip_channels=16, sample_rate=8000)
@@ -179,7 +180,7 @@ def test_a_small_wavenet_memorises_a_loop(tmp_path):
 def test_cli_study_on_files(tmp_path, capsys):
     import soundfile as sf
 
-    from wavecore.cli import main
+    from wavecore.cli.main import main
     paths = []
     for name in ("chant", "shriek"):
         p = tmp_path / f"{name}.wav"

@@ -12,9 +12,9 @@ import soundfile as sf
 from conftest import cli, spawned
 
 from wavecore import WaveNetConfig
-from wavecore.checkpoint import CheckpointError, latest, list_checkpoints, load
-from wavecore.cli import main
-from wavecore.train import Trainer, TrainingError, TrainSettings
+from wavecore.training.checkpoint import CheckpointError, latest, list_checkpoints, load
+from wavecore.cli.main import main
+from wavecore.training import Trainer, TrainingError, TrainSettings
 
 CFG = WaveNetConfig(layers=4, stacks=1, residual_channels=8, dilation_channels=8,
                     skip_channels=16, sample_rate=8000)
@@ -93,9 +93,9 @@ def test_truncated_and_bitflipped_checkpoints_are_refused(tmp_path):
 def test_evaluate_reports_bits_accuracy_and_trace():
     t = Trainer(CFG, clips(), settings())
     m = t.evaluate(t.clips[1])
-    assert m["nll"].shape == (4000,) and 0 <= m["accuracy"] <= 1
-    assert m["bits"] == pytest.approx(m["nll"].mean())
-    assert m["bits"] > 6                          # untrained: close to log2(256) = 8
+    assert m.nll.shape == (4000,) and 0 <= m.accuracy <= 1
+    assert m.bits == pytest.approx(m.nll.mean())
+    assert m.bits > 6                          # untrained: close to log2(256) = 8
 
 
 def write_clips(d):
@@ -198,7 +198,7 @@ def test_conditioned_training_and_sampling(tmp_path, capsys):
     assert main(["sample", out, "--samples", "40", "--gc", "1", "--out", str(tmp_path / "g.wav")]) == 0
     t = Trainer.resume(out, paths)
     m0, m1 = t.evaluate(t.clips[0]), t.evaluate(t.clips[0], gc=1)
-    assert m0["bits"] != m1["bits"]                  # the id changes what the model predicts
+    assert m0.bits != m1.bits                  # the id changes what the model predicts
 
 
 @pytest.mark.parametrize("where", ["mid-step", "inside the update"])
@@ -237,7 +237,7 @@ def test_checkpoints_by_time_as_well_as_by_steps(tmp_path, monkeypatch):
     """checkpoint_minutes bounds the work a kill can lose: a checkpoint once that much time has
     passed since the last one, whatever checkpoint_every says (a clock that jumps 4 minutes a
     step stands in for slow steps)."""
-    import wavecore.train as train_mod
+    import wavecore.training.trainer as train_mod
     clock = [0.0]
 
     def monotonic():

@@ -15,33 +15,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import audio as _audio
-from .. import curriculum as _curriculum
-from .. import measures
-from ..flops import forward_flops, scored_flops, step_flops
-from ..runs import runs, summary, verdict
-from ..sampler import CachedSampler
-from ..train import eval_chunk
+from ..engine import audio as _audio
+from ..training import curriculum as _curriculum
+from ..analysis import measures
+from ..engine.flops import forward_flops, scored_flops, step_flops
+from ..analysis.verbatim import runs, summary, verdict
+from ..engine.sampler import CachedSampler
+from ..training.evaluation import eval_chunk
+from ..training.triggers import Every
 from .ranks import busiest, split_gather
 from .record import Render, Unprimed
 
 MONITOR_SHARE = 0.03      # the within-stage curves' default cost, as a share of training
-
-
-# -- triggers ----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Every:
-    """Fires every ``k`` steps into a stage; with ``doubling`` also after 1, 2, 4, ... < k steps."""
-    k: int
-    doubling: bool = False
-
-    def fires(self, n: int) -> bool:
-        return n % self.k == 0 or (self.doubling and 0 < n < self.k and n & (n - 1) == 0)
-
-    def count(self, steps: int) -> int:
-        """How often it fires in a stage of ``steps`` steps."""
-        extra = sum(1 for j in range(64) if 2 ** j < self.k and 2 ** j <= steps) if self.doubling else 0
-        return steps // self.k + extra
 
 
 # -- costs -------------------------------------------------------------------------------------
@@ -130,7 +115,7 @@ class MemorisationCheck(Activity):
     def run(self, trainer, stage, part):
         m = trainer.evaluate(self.study.heads[stage - 1], gc=self.study.gc(stage - 1),
                              positions=self.st.check_positions)
-        if m["accuracy"] >= self.st.memorised_accuracy:
+        if m.accuracy >= self.st.memorised_accuracy:
             part["memorised"] = part["trained"] = True
             return True
         return False
@@ -178,7 +163,7 @@ class At:
 class Trajectory(Activity):
     """Renders of the newest clip at 1/2^N, ..., 1/4, 1/2 of the stage (``settings.trajectory``
     = N; the stage's own renders are its end), at every temperature, by rank 0, each with its
-    runs and verdict (wavecore.runs): the way from noise, through texture, to a copy."""
+    runs and verdict (wavecore.analysis.verbatim): the way from noise, through texture, to a copy."""
     name = "trajectory"
     title = "renders inside a stage"
     during = True
@@ -250,7 +235,7 @@ class Monitor(Activity):
     def run(self, trainer, stage, part):
         n, s = self.st.eval_positions, self.study
         part["monitor"].append([trainer.step, stage, [
-            round(trainer.evaluate(c, gc=s.gc(j), positions=n)["bits"], 5) for j, c in enumerate(self.clips)]])
+            round(trainer.evaluate(c, gc=s.gc(j), positions=n).bits, 5) for j, c in enumerate(self.clips)]])
         return False
 
 
@@ -297,10 +282,10 @@ class Scoring(Activity):
 
         def score(j):
             m = trainer.evaluate(self.clips[j], gc=s.gc(j), positions=self.st.score_positions)
-            nb = m["block"] // binn                     # whole bins per block
-            nll = m["nll"].reshape(len(m["starts"]), m["block"])[:, :nb * binn]
-            return (m["bits"], m["accuracy"], np.round(nll.reshape(-1, nb, binn).mean(axis=2).ravel(), 4).tolist(),
-                    {"starts": m["starts"], "bins": nb}, _split(m, self.st.trained(self.lengths[j])))
+            nb = m.block // binn                     # whole bins per block
+            nll = m.nll.reshape(len(m.starts), m.block)[:, :nb * binn]
+            return (m.bits, m.accuracy, np.round(nll.reshape(-1, nb, binn).mean(axis=2).ravel(), 4).tolist(),
+                    {"starts": m.starts, "bins": nb}, _split(m, self.st.trained(self.lengths[j])))
         got = split_gather(s.world, range(len(self.clips)), score)
         K = range(len(self.clips))
         rec.bits.append([got[j][0] for j in K])
@@ -318,17 +303,17 @@ class Scoring(Activity):
 def _split(m, cut) -> dict:
     """An evaluation's scores on the positions before ``cut`` (trained) and from it on (the
     held-out tail), from its per-position bits and hits; None for a part it did not score."""
-    pos = (np.asarray(m["starts"])[:, None] + np.arange(m["block"])).ravel()    # clip positions
+    pos = (np.asarray(m.starts)[:, None] + np.arange(m.block)).ravel()    # clip positions
     out = {}
     for part, mask in (("trained", pos < cut), ("tail", pos >= cut)):
-        out[part] = {"bits": float(m["nll"][mask].mean()) if mask.any() else None,
-                     "accuracy": float(m["hit"][mask].mean()) if mask.any() else None}
+        out[part] = {"bits": float(m.nll[mask].mean()) if mask.any() else None,
+                     "accuracy": float(m.hit[mask].mean()) if mask.any() else None}
     return out
 
 
 def judged(x, clip, sources, sample_rate):
     """A render's continuation x of ``clip`` (a name; None for an unprimed render) judged:
-    (measures.resemblance, wavecore.runs summary, verdict or None)."""
+    (measures.resemblance, wavecore.analysis.verbatim summary, verdict or None)."""
     like, found = measures.resemblance(x, sources), runs(x, sources)
     return like, summary(found), None if clip is None else verdict(clip, like["shares"], found,
                                                                     len(x) / sample_rate)
@@ -350,7 +335,7 @@ class Renders(Activity):
     """After a stage: every seen clip reproduced at every temperature, primed (``render_jobs``),
     and one unprimed render per temperature; every render's frames attributed to the clips,
     silence, noise or novel sound (measures.resemblance), its runs through the clips and, for
-    a reproduction, its verdict (wavecore.runs). One sampler call of len(temperatures)
+    a reproduction, its verdict (wavecore.analysis.verbatim). One sampler call of len(temperatures)
     streams per job, split across the ranks; rank 0 writes the files."""
     name = title = "renders"
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 import os
 
-from ..files import atomic_write, make_dir
+from ..engine.files import atomic_write, make_dir
 from .record import load
 from .report import CSS, audio_tag, curriculum_words, num, pyplot, save_figure, share_bar
 
@@ -52,7 +52,7 @@ def build(dirs, out: str) -> str:
     out_html.append("</table><p class='note'>Forgetting (Chaudhry et al. 2018): how far each earlier "
                     "clip fell below its best; BWT / FWT (Lopez-Paz &amp; Ranzato 2017): accuracy &lt; 0 "
                     "or bits &gt; 0 means later stages made earlier clips worse / earlier stages did not "
-                    "help later clips. Definitions: wavecore/measures.py.</p>")
+                    "help later clips. Definitions: wavecore/analysis/measures.py.</p>")
     out_html.append("<h2 id='curves'>Within-stage curves</h2><p class='note'>Every clip's teacher-forced "
                     "bits per sample during each run, on shared axes (one panel per clip, one line per "
                     "study; dashed: the ends of stages).</p>"

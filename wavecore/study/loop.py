@@ -1,7 +1,7 @@
 """The incremental learn-and-forget study.
 
 Stage 1 trains on clip 1 (until the network has memorised it, or a fixed number of steps),
-stage k on clips 1..k (the ``cumulative`` curriculum; the others are in wavecore.curriculum).
+stage k on clips 1..k (the ``cumulative`` curriculum; the others are in wavecore.training.curriculum).
 Everything else is an activity (wavecore.study.activities) with its own trigger: the
 memorisation check, the timeline renders and the within-stage curves inside a stage; the EWC
 Fisher, the scoring of every clip (teacher-forced) and the renders at every temperature at its
@@ -25,14 +25,16 @@ import json
 import os
 import time
 
-from .. import audio as _audio
-from .. import distributed, measures
-from ..checkpoint import CheckpointError, latest, load, step_path
-from ..config import WaveNetConfig
-from ..curriculum import stage_clips, stage_weights
-from ..files import make_dir
-from ..rundir import owned
-from ..train import Clip, Trainer, load_clip, signals_voted
+from ..engine import audio as _audio
+from ..engine import distributed
+from ..analysis import measures
+from ..training.checkpoint import CheckpointError, latest, load, step_path
+from ..engine.config import WaveNetConfig
+from ..training.curriculum import stage_clips, stage_weights
+from ..engine.files import make_dir
+from ..training.rundir import owned
+from ..training import Clip, Trainer, load_clip
+from ..training.signals import signals_voted
 from . import record as _record
 from .activities import activities
 from .plan import duration, make
@@ -112,7 +114,7 @@ class Study:
     def run(self, resume: bool = False, progress: bool = True, log=print, plan=None) -> StudyResults:
         """Run (or finish) the study; returns its record (also in study.json and metrics.json).
 
-        Under mpiexec every rank runs this: training is data-parallel (wavecore.train), the
+        Under mpiexec every rank runs this: training is data-parallel (wavecore.training.trainer), the
         scoring and the renders are split across the ranks and gathered, and rank 0 alone writes
         and logs. Ctrl-C and SIGTERM then stop every rank at one training step. plan
         (wavecore.study.plan.make; made here when not given): said in one line before the study
@@ -281,7 +283,7 @@ class Study:
 
     def _stage_set(self, s):
         """(clips, weights): what the trainer holds in stage s and each clip's share of the
-        windows (wavecore.curriculum)."""
+        windows (wavecore.training.curriculum)."""
         st = self.settings
         held = self.heads[:stage_clips(st.curriculum, s, len(self.clips))]
         return held, stage_weights(st.curriculum, s, [len(c.classes) for c in held],

@@ -2,7 +2,7 @@
 into a time budget (``--hours``).
 
 The plan counts the work: the schedule (steps per stage, each on windows of ``batch x T`` loss
-samples plus one receptive field), the training step's buffers (wavecore/workspace.py), and the
+samples plus one receptive field), the training step's buffers (wavecore/engine/workspace.py), and the
 study's own work: memorisation checks, timeline renders, scoring every clip after every stage,
 the stage renders. It prices the work with a few timed steps of this model on this machine and
 backend: the training step at the study's window, or at a smaller one whose cost is scaled by
@@ -20,14 +20,15 @@ import time
 
 import numpy as np
 
-from .. import distributed, precision
-from ..curriculum import stage_clips, stage_weights
-from ..flops import forward_flops, step_flops
-from ..layout import size as param_count
-from ..model import Batch
-from ..sampler import CachedSampler
-from ..train import Trainer, eval_chunk
-from ..workspace import available_memory, step_bytes
+from ..engine import distributed
+from ..training.curriculum import stage_clips, stage_weights
+from ..engine.flops import forward_flops, step_flops
+from ..engine.layout import size as param_count
+from ..engine.model import Batch
+from ..engine.sampler import CachedSampler
+from ..training import Trainer
+from ..training.evaluation import eval_chunk
+from ..engine.workspace import available_memory, step_bytes
 from . import report
 from .activities import activities, priced
 
@@ -93,6 +94,7 @@ class Plan:
     measure_s: float = 0.0
     rates: dict = dataclasses.field(default_factory=dict)   # measured: forward FLOP/s, sampler, report
     precision: str = "fp32"        # the GEMMs' arithmetic the run will use (and was timed in)
+    bf16_faster: bool = False      # the backend says --precision auto would run bf16 here
 
     # -- counts -----------------------------------------------------------------------------
     @property
@@ -185,8 +187,7 @@ class Plan:
             f"({'clip 1' if st.prime_from == 'first' else 'each clip'}'s start)",
         ]
         out += filter(None, [self.warning()])
-        if self.precision == "fp32" and self.backend == "cpu" and \
-                precision.resolve("auto", "cpu", st.train.dtype) == "bf16":
+        if self.precision == "fp32" and self.bf16_faster:
             out.append("bf16      this processor runs bf16 GEMMs (AVX512-BF16): --precision auto "
                        "trains faster here (fp32 accumulation; README, bf16 on the CPU)")
         if self.ranks == 1 and distributed.mpi_available():
@@ -254,7 +255,7 @@ def make(config, clips, settings) -> Plan:
     Bl = max(1, -(-B // world.size))                          # windows of the busiest rank
     N = config.receptive_field + windows[0]
     keep = step_bytes(config, N, Bl, dtype, threads, size, False)
-    recompute = be.name == "cpu" and be.uses_recompute(config, N, Bl, dtype, size)
+    recompute = be.uses_recompute(config, N, Bl, dtype, size)
     light = step_bytes(config, N, Bl, dtype, threads, size, True) if recompute else keep
     avail = available_memory() // max(1, world.local_size)
     state = 4 * size * dtype.itemsize
@@ -264,7 +265,8 @@ def make(config, clips, settings) -> Plan:
                         + (" per rank" if world.local_size > 1 else "") + "; lower --window or "
                         "--batch" + ("" if recompute else ", or recompute activations (--recompute on)"))
     plan = Plan(config, settings, list(clips), world.size, be.name, threads, schedule(settings, K),
-                windows, recompute, light, keep, state, avail, precision=probe.net.precision)
+                windows, recompute, light, keep, state, avail, precision=probe.net.precision,
+                bf16_faster=be.resolve_precision("auto", dtype) == "bf16")
     del probe
     _measure(plan, world)
     _estimate(plan)

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from .. import clips as builtin
-from ..config import WaveNetConfig
+from ..analysis import clips as builtin
+from ..engine.config import WaveNetConfig
 from .settings import StudySettings, study_train_settings
 
 ESSAY_DILATIONS = "5x[1, 1, 2, ..., 4096]"
@@ -44,7 +44,7 @@ def demo(quick: bool = False) -> tuple[WaveNetConfig, StudySettings]:
     64 ms); every stage trains 1200 steps of 4 x 2000 samples with input noise 0.1 (each input
     sample moved by 1-3 μ-law codes with probability 0.1, the targets clean); the newest clip is
     also rendered at 1/8, 1/4 and 1/2 of each stage; renders continue 4 s after one receptive
-    field. On the full-length songs (wavecore.clips.FULL_SONGS, 17.5 s for song 1) that is a
+    field. On the full-length songs (wavecore.analysis.clips.FULL_SONGS, 17.5 s for song 1) that is a
     data to capacity of 16.6 and 69 passes over song 1 in stage 1: the regime map's cells there
     kept song 1 without copying it. quick: 150 / 50 steps, 0.9 s renders (a smoke test)."""
     cfg = WaveNetConfig(layers=8, stacks=2, residual_channels=16, dilation_channels=16,
@@ -88,7 +88,7 @@ def get(name: str) -> tuple[WaveNetConfig, StudySettings]:
 
 def demo_setup(quick: bool = False, **overrides):
     """The demo study: (config, clips, settings): the ``demo`` preset on the three full-length
-    built-in songs (wavecore.clips.FULL_SONGS: 17.5, 15.0 and 13.3 s; quick: their first 1 s)."""
+    built-in songs (wavecore.analysis.clips.FULL_SONGS: 17.5, 15.0 and 13.3 s; quick: their first 1 s)."""
     cfg, settings = demo(quick)
     clips = [(name, builtin.get(name, cfg.sample_rate, 1.0 if quick else None)) for name in builtin.FULL_SONGS]
     return cfg, clips, dataclasses.replace(settings, **overrides)

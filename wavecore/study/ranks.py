@@ -1,4 +1,4 @@
-"""Work split across the ranks of an MPI job (wavecore.distributed) and gathered: job i runs
+"""Work split across the ranks of an MPI job (wavecore.engine.distributed) and gathered: job i runs
 on rank i mod P, and every rank gets every result. One process: all of it, here."""
 from __future__ import annotations
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import measures
-from ..files import atomic_write
+from ..analysis import measures
+from ..engine.files import atomic_write
 
 SCHEMA = 2
 
@@ -54,9 +54,9 @@ class Render(_Rendered):
     lsd_db: float | None = None    # beside the clip's own continuation (primed by itself)
     follow_s: float | None = None
     resemblance: dict | None = None   # measures.resemblance of the continuation
-    runs: dict | None = None       # wavecore.runs of the continuation: longest_s, fragment_share,
+    runs: dict | None = None       # wavecore.analysis.verbatim of the continuation: longest_s, fragment_share,
                                    # fragments (frames by clip), jumps
-    verdict: str | None = None     # copy, kept, merged, texture or noise (wavecore.runs.verdict)
+    verdict: str | None = None     # copy, kept, merged, texture or noise (wavecore.analysis.verbatim.verdict)
 
 
 @dataclass
@@ -91,7 +91,7 @@ class Point:
     temperature: float
     path: str
     shares: dict                   # measures.resemblance's shares
-    runs: dict                     # wavecore.runs: longest_s, fragment_share, fragments, jumps
+    runs: dict                     # wavecore.analysis.verbatim: longest_s, fragment_share, fragments, jumps
     verdict: str
 
 

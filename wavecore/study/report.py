@@ -13,10 +13,10 @@ import warnings
 
 import numpy as np
 
-from .. import audio as _audio
-from ..curriculum import CURRICULA
-from ..files import atomic_write, make_dir
-from ..measures import stft_db
+from ..engine import audio as _audio
+from ..training.curriculum import CURRICULA
+from ..engine.files import atomic_write, make_dir
+from ..analysis.measures import stft_db
 from .activities import KINDS
 from .record import write_metrics
 
@@ -231,7 +231,7 @@ def share_bar(r, rec) -> str:
 
 def runs_words(r) -> str:
     """A render's verdict, longest verbatim run, share of frames in fragments and jumps
-    (wavecore.runs), in one line; nothing for a render measured before runs were."""
+    (wavecore.analysis.verbatim), in one line; nothing for a render measured before runs were."""
     if not r.runs:
         return ""
     v = f"<b class='verdict'>{r.verdict}</b> · " if r.verdict else ""
@@ -335,7 +335,7 @@ def page(rec) -> str:
                "original's first moments (the prime) and continues on its own. LSD: log-spectral distance "
                "to the original continuation (dB, lower is closer); follows: how long it stays within 12 dB "
                "of the original before diverging. A run is a stretch that follows one clip frame by frame; "
-               "the verdict (wavecore/runs.py): <b>copy</b> (one run over half the continuation or more), "
+               "the verdict (wavecore/analysis/verbatim.py): <b>copy</b> (one run over half the continuation or more), "
                "<b>kept</b> (mostly its own clip, in fragments of 0.1 s or more, no copy), <b>merged</b> "
                "(fragments mostly from other clips), <b>texture</b> (frames nearest the clips, few "
                "fragments) or <b>noise</b>.</p>")
@@ -380,7 +380,7 @@ def page(rec) -> str:
                    "log-mel) of a render's continuation is attributed to its nearest frame among all "
                    "clips' frames and noise at the clips' levels; frames below -60 dBFS are silence, frames "
                    "farther from everything than the clips' own typical separation "
-                   f"(τ = {_tau(rec):.1f} dB) are novel (wavecore/measures.py). A merge map shows, per "
+                   f"(τ = {_tau(rec):.1f} dB) are novel (wavecore/analysis/measures.py). A merge map shows, per "
                    "rendered clip, the share of its frames taken from each source; the strips under the "
                    "originals above show which moments of each clip the stage's renders draw on.</p>")
         for st in rec.stages:
@@ -417,7 +417,7 @@ def page(rec) -> str:
                        f"<td>{audio_tag(t.path)}</td></tr>")
         out.append("</table>")
     out.append("<p class='note'>Every number is in <a href='metrics.json'>metrics.json</a>. "
-               "Definitions: see wavecore/measures.py.</p></body></html>")
+               "Definitions: see wavecore/analysis/measures.py.</p></body></html>")
     return "\n".join(out)
 
 
@@ -429,7 +429,7 @@ def _tau(rec) -> float:
 
 
 def curriculum_words(rec) -> str:
-    """The study's curriculum in words (wavecore.curriculum's own, for any registered one)."""
+    """The study's curriculum in words (wavecore.training.curriculum's own, for any registered one)."""
     cu = rec.curriculum
     known = CURRICULA.get(cu.name)
     what = f" ({known.words.format(replay=100 * (cu.replay or 0))})" if known else ""

@@ -1,12 +1,12 @@
 """StudySettings: every default of ``wavecore study``, each setting's flag declared beside it
-(wavecore.flags). The named recipes built from them are in wavecore.study.presets."""
+(wavecore.engine.fields). The named recipes built from them are in wavecore.study.presets."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .. import curriculum as _curriculum
-from ..flags import COUNT, COUNT0, NONNEG, POSITIVE, number, setting
-from ..train import TrainSettings
+from ..training import curriculum as _curriculum
+from ..engine.fields import COUNT, COUNT0, NONNEG, POSITIVE, number, setting
+from ..training.settings import TrainSettings
 
 
 def study_train_settings(**kw) -> TrainSettings:
@@ -25,7 +25,7 @@ PRIME_FROM = ("own", "first")
 
 
 class _Curricula:
-    """The registered curricula's names, read when a parser is built (wavecore.curriculum)."""
+    """The registered curricula's names, read when a parser is built (wavecore.training.curriculum)."""
 
     def __iter__(self):
         return iter(_curriculum.CURRICULA)

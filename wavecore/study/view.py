@@ -6,7 +6,7 @@ import html
 import os
 import tempfile
 
-from .. import audio as _audio
+from ..engine import audio as _audio
 from ..display import audio_html, png_html, table
 from . import report
 

@@ -1,0 +1,6 @@
+"""``python -m wavecore.cli``: the ``wavecore`` command."""
+import sys
+
+from .main import main
+
+sys.exit(main())
