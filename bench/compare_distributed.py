@@ -28,7 +28,8 @@ a = json.loads(sys.argv[1])
 cfg = WaveNetConfig(**a["config"])
 songs = [clips.get(n, cfg.sample_rate, a["seconds"]) for n in clips.DEMO]
 t = Trainer(cfg, songs, TrainSettings(steps=10**6, batch=a["batch"], window=a["window"],
-                                      threads=a["threads"], checkpoint_every=0, checkpoint_minutes=0))
+                                      threads=a["threads"], checkpoint_every=0,
+                                      checkpoint_minutes=0))
 w = t.world
 for _ in range(2):
     t.train_step()
@@ -82,23 +83,27 @@ def main():
     else:
         args.config = dict(layers=10, stacks=2, residual_channels=32, dilation_channels=32,
                            skip_channels=256)
-    mpiexec = shutil.which("mpiexec", path=os.path.dirname(sys.executable)) or shutil.which("mpiexec")
+    mpiexec = (shutil.which("mpiexec", path=os.path.dirname(sys.executable))
+               or shutil.which("mpiexec"))
     if mpiexec is None:
         sys.exit("no mpiexec: pip install 'wavecore[mpi]'")
     one = run([], args, args.threads)
     many = run([mpiexec, "-n", str(args.ranks)], args, max(1, args.threads // args.ranks))
     T = args.batch * args.window
-    print(f"{'layout':<28}{'step s':>9}{'samples/s':>12}{'allreduce ms':>14}{'share':>8}{'vs 1 proc':>11}")
+    print(f"{'layout':<28}{'step s':>9}{'samples/s':>12}{'allreduce ms':>14}{'share':>8}"
+          f"{'vs 1 proc':>11}")
     print(f"{f'1 process x {args.threads} threads':<28}{one['step']:>9.3f}{T / one['step']:>12,.0f}"
           f"{'-':>14}{'-':>8}{1:>11.2f}")
     label = f"{args.ranks} ranks x {max(1, args.threads // args.ranks)} thread(s)"
-    print(f"{label:<28}{many['step']:>9.3f}{T / many['step']:>12,.0f}{many['allreduce'] * 1e3:>14.2f}"
+    print(f"{label:<28}{many['step']:>9.3f}{T / many['step']:>12,.0f}"
+          f"{many['allreduce'] * 1e3:>14.2f}"
           f"{many['allreduce'] / many['step']:>8.1%}{one['step'] / many['step']:>11.2f}")
     P = many["size"]
     bw = 2 * (P - 1) / P * many["bytes"] / many["allreduce"]          # bytes/s each rank moved
-    print(f"\nmeasured allreduce bandwidth: {bw / 1e9:.2f} GB/s per rank ({many['bytes'] / 1e6:.1f} MB buffer)")
-    print("PROJECTION (not measured): N hosts, one rank each, at this step time and at the bandwidth "
-          "measured here (one host; a network between hosts is slower)")
+    print(f"\nmeasured allreduce bandwidth: {bw / 1e9:.2f} GB/s per rank "
+          f"({many['bytes'] / 1e6:.1f} MB buffer)")
+    print("PROJECTION (not measured): N hosts, one rank each, at this step time and at the "
+          "bandwidth measured here (one host; a network between hosts is slower)")
     for n in (2, 4, 8, 16):
         ar = 2 * (n - 1) / n * many["bytes"] / bw
         step = one["step"] + ar

@@ -23,10 +23,10 @@ sys.path.insert(0, os.path.dirname(__file__))
 from common import machine, window  # noqa: E402
 
 from wavecore import WaveNet  # noqa: E402
-from wavecore.study import presets  # noqa: E402
 from wavecore.engine import layout, precision  # noqa: E402
 from wavecore.engine.flops import step_flops  # noqa: E402
 from wavecore.engine.workspace import available_memory, step_bytes  # noqa: E402
+from wavecore.study import presets  # noqa: E402
 
 B = 2
 
@@ -108,7 +108,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--T", type=int, nargs="+", default=[16000, 96000])
     ap.add_argument("--repeat", type=int, default=2)
-    ap.add_argument("--samples", type=int, default=2000, help="sampler steps timed per stream count")
+    ap.add_argument("--samples", type=int, default=2000,
+                    help="sampler steps timed per stream count")
     ap.add_argument("--one", nargs=2, metavar=("KIND", "T"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
@@ -125,8 +126,9 @@ def main():
           f"{'buffers':>9}{'vs fp32':>9}{'vs torch':>10}")
     kinds = ["keep", "recompute"] + (["bf16"] if precision.bf16_path() else []) + \
         (["torch", "torch-bf16"] if have_torch else [])
-    names = {"keep": "wavecore keep", "recompute": "wavecore recompute", "bf16": "wavecore keep bf16",
-             "torch": "PyTorch autograd", "torch-bf16": "PyTorch bf16 autocast"}
+    names = {"keep": "wavecore keep", "recompute": "wavecore recompute",
+             "bf16": "wavecore keep bf16", "torch": "PyTorch autograd",
+             "torch-bf16": "PyTorch bf16 autocast"}
     torch_rss = {}                              # T -> bytes, to size the next window
     size = layout.size(cfg)
     for T in sorted(args.T):
@@ -136,7 +138,8 @@ def main():
             if need > 0.8 * available_memory():
                 rows[kind] = None
                 print(f"{T:>7} {names[kind]:<22} does not fit: autograd would keep about "
-                      f"{need / 2 ** 30:.0f} GiB ({available_memory() / 2 ** 30:.0f} GiB available)")
+                      f"{need / 2 ** 30:.0f} GiB "
+                      f"({available_memory() / 2 ** 30:.0f} GiB available)")
                 continue
             out = subprocess.run([sys.executable, __file__, "--one", kind, str(T), "--threads",
                                   str(args.threads), "--repeat", str(args.repeat)],
@@ -149,8 +152,12 @@ def main():
                 continue
             t = r["step_s"]
             flops = step_flops(cfg, T, B, kind == "recompute")
-            buf = "" if kind.startswith("torch") else \
-                f"{step_bytes(cfg, cfg.receptive_field + T, B, np.float32, args.threads, size, kind == 'recompute') / 2 ** 30:.2f}G"
+            if kind.startswith("torch"):
+                buf = ""
+            else:
+                ws = step_bytes(cfg, cfg.receptive_field + T, B, np.float32, args.threads, size,
+                                kind == "recompute")
+                buf = f"{ws / 2 ** 30:.2f}G"
             vs, fp32 = rows.get("torch"), rows.get("keep")
             print(f"{T:>7} {names[kind]:<22}"
                   f"{t:>9.2f}{B * T / t:>11,.0f}{flops / t / 1e9:>9.0f}{r['rss_mib'] / 1024:>9.2f}G"
@@ -158,7 +165,8 @@ def main():
                   f"{(vs['step_s'] / t if vs else float('nan')):>10.2f}")
     rates = sampler_rates(args.threads, args.samples)
     print("sampler (T = 0.7): " + "; ".join(
-        f"{who} {s} stream{'s' if s > 1 else ''} {r:,.0f} samples/s" for (who, s), r in rates.items()))
+        f"{who} {s} stream{'s' if s > 1 else ''} {r:,.0f} samples/s"
+        for (who, s), r in rates.items()))
     for s in (1, 16):
         if ("torch", s) in rates:
             print(f"  {s} stream(s): wavecore / PyTorch cached loop = "
@@ -166,8 +174,8 @@ def main():
         if ("wavecore bf16", s) in rates:
             print(f"  {s} stream(s): wavecore bf16 / fp32 = "
                   f"{rates[('wavecore bf16', s)] / rates[('wavecore', s)]:.2f}x")
-    print("peak RSS: the whole process's (interpreter, model, window, buffers); buffers: the step's "
-          "workspace as wavecore/engine/workspace.py prices it (the plan's memory line)")
+    print("peak RSS: the whole process's (interpreter, model, window, buffers); buffers: the "
+          "step's workspace as wavecore/engine/workspace.py prices it (the plan's memory line)")
 
 
 if __name__ == "__main__":

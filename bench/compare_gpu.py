@@ -1,7 +1,8 @@
 """GPU throughput: the wavecore training step beside PyTorch (cuDNN) on the same GPU, and the
 GPU cached sampler for 1, 16 and 256 streams, all in one run.
 
-    python bench/compare_gpu.py [--channels 32 64] [--essay] [--repeat 20] [--seconds 1.0] [--json PATH]
+    python bench/compare_gpu.py [--channels 32 64] [--essay] [--repeat 20] [--seconds 1.0]
+                                [--json PATH]
     WAVECORE_GPU=emulate python bench/compare_gpu.py --smoke     # the script itself, no GPU
 
 Training: the reference config (2 x 10 layers, S = 256, 256 classes), one window of
@@ -78,12 +79,13 @@ def torch_step_time(cfg, x, repeat, warmup, tf32):
     return start.elapsed_time(end) / 1e3 / repeat
 
 
-ESSAY = dict(dilations_override="5x[1, 1, 2, ..., 4096]", residual_channels=32, dilation_channels=32,
-             skip_channels=1024, classes=256, sample_rate=16000)
+ESSAY = dict(dilations_override="5x[1, 1, 2, ..., 4096]", residual_channels=32,
+             dilation_channels=32, skip_channels=1024, classes=256, sample_rate=16000)
 
 
 def essay_config(smoke=False):
-    """The essay model (70 layers, receptive field 2.56 s at 16 kHz); in --smoke its shape at toy size."""
+    """The essay model (70 layers, receptive field 2.56 s at 16 kHz); in --smoke its shape at
+    toy size."""
     if smoke:
         return WaveNetConfig(dilations_override="2x[1, 1, 2, ..., 8]", residual_channels=8,
                              dilation_channels=8, skip_channels=64, classes=32, sample_rate=16000)
@@ -95,7 +97,8 @@ class Results:
     each row through a temporary file and a rename."""
 
     def __init__(self, path, **head):
-        self.path, self.data = path, {**head, "train": [], "sampler": [], "errors": [], "complete": False}
+        self.path, self.data = path, {**head, "train": [], "sampler": [], "errors": [],
+                                      "complete": False}
 
     def add(self, part, **row):
         self.data[part].append(row)
@@ -130,12 +133,14 @@ def failed(results, part, model, what, e):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--channels", type=int, nargs="+", default=[32, 64])
-    ap.add_argument("--essay", action="store_true", help="also the essay model (70 layers, S = 1024)")
+    ap.add_argument("--essay", action="store_true",
+                    help="also the essay model (70 layers, S = 1024)")
     ap.add_argument("--essay-T", type=int, default=16000, help="the essay model's training window")
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--seconds", type=float, default=1.0, help="sampler render length at 16 kHz")
     ap.add_argument("--streams", type=int, nargs="+", default=[1, 16, 256])
-    ap.add_argument("--smoke", action="store_true", help="a tiny config, a few steps: checks the script")
+    ap.add_argument("--smoke", action="store_true",
+                    help="a tiny config, a few steps: checks the script")
     ap.add_argument("--json", metavar="PATH", help="write every measured rate here as JSON")
     args = ap.parse_args()
     dev = gdev.get()
@@ -177,7 +182,8 @@ def main():
                 net = WaveNet(cfg, np.float32, backend="gpu")
                 net.backend.step_of(net).graphs = mode.startswith("graph")
                 p = net.backend.to_device(net.init_params(0))
-                rows["wavecore gpu " + mode] = timed(dev, lambda: net.loss_and_grads(p, batch), reps, warm)
+                rows["wavecore gpu " + mode] = timed(dev, lambda: net.loss_and_grads(p, batch),
+                                                     reps, warm)
                 if dev.name == "cuda" and mode == "graph":
                     pool = dev.xp.get_default_memory_pool()
                     print(f"  ({model}: CuPy pool holds {pool.total_bytes() / 2**20:,.0f} MiB "
@@ -203,7 +209,8 @@ def main():
         flops = train_flops(cfg, Tm)
         for name, s in rows.items():
             print(f"{model:<10}{name:<22}{s * 1e3:>9.2f}{Tm / s:>12,.0f}{flops / s / 1e12:>9.2f}"
-                  f"{rows['torch cuDNN fp32'] / s:>15.2f}{rows['torch cuDNN tf32'] / s:>15.2f}", flush=True)
+                  f"{rows['torch cuDNN fp32'] / s:>15.2f}{rows['torch cuDNN tf32'] / s:>15.2f}",
+                  flush=True)
             if s == s:                                   # not NaN: measured
                 results.add("train", model=model, path=name, tf32=name.endswith("tf32"), T=Tm, B=1,
                             layers=cfg.n_layers, R=cfg.residual_channels, S=cfg.skip_channels,
@@ -242,15 +249,17 @@ def main():
                 continue
             label = "cluster x8" if cluster else f"block ns={ns}"
             label += " (auto)" if kern == "auto" else ""
-            print(f"{model:<10}{label:<22}{streams:>8}{rate:>14,.0f}{rate / streams / 16000:>12.2f}",
-                  flush=True)
+            print(f"{model:<10}{label:<22}{streams:>8}{rate:>14,.0f}"
+                  f"{rate / streams / 16000:>12.2f}", flush=True)
             results.add("sampler", model=model, kernel="cluster" if cluster else "block",
-                        streams_per_block=ns, auto=kern == "auto", streams=streams, layers=cfg.n_layers,
-                        R=cfg.residual_channels, S=cfg.skip_channels, steps=n2s - n1s,
+                        streams_per_block=ns, auto=kern == "auto", streams=streams,
+                        layers=cfg.n_layers, R=cfg.residual_channels, S=cfg.skip_channels,
+                        steps=n2s - n1s,
                         samples_per_s=rate, x_real_time=rate / streams / 16000)
     print(f"\nfloat32; training T={T}, B=1, forward + backward (graph: one CUDA graph launch per "
           "step after two warm-up steps); sampler temperature 0.9, S=256, 20 layers"
-          + (f"; essay: T={models[-1][2]}, 70 layers, S=1024" if args.essay and not args.smoke else ""))
+          + (f"; essay: T={models[-1][2]}, 70 layers, S=1024"
+             if args.essay and not args.smoke else ""))
     results.data["complete"] = True
     results.write()
     return 1 if results.data["errors"] else 0

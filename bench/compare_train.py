@@ -62,11 +62,13 @@ def main():
                     loss = model(xt)
                 loss.backward()
             rows["torch"] = (median_time(lambda: step(False), args.repeat, warmup=1), float("nan"))
-            rows["torch bf16"] = (median_time(lambda: step(True), args.repeat, warmup=1), float("nan"))
+            rows["torch bf16"] = (median_time(lambda: step(True), args.repeat, warmup=1),
+                                  float("nan"))
         for path, (t, mem) in rows.items():
             vs_t = rows["torch"][0] / t if "torch" in rows else float("nan")
             print(f"R=D={ch:<6}{path:<12}{t:>9.3f}{args.T / t:>12,.0f}{flops / t / 1e9:>9.1f}"
-                  f"{mem:>10.0f}{rows['cpu'][0] / t:>9.2f}{rows['numpy'][0] / t:>10.2f}{vs_t:>10.2f}")
+                  f"{mem:>10.0f}{rows['cpu'][0] / t:>9.2f}{rows['numpy'][0] / t:>10.2f}"
+                  f"{vs_t:>10.2f}")
     print(f"threads={args.threads}, T={args.T}, float32 parameters, B=1; bf16 rows: GEMM operands "
           "in bf16, fp32 accumulation (torch bf16: torch.autocast); peak MiB = growth of max RSS "
           "during that path's runs (0 when an earlier path already reached it)")

@@ -120,7 +120,8 @@ def run_step(log, cmd, timeout, env, echo=True, shown=None) -> dict:
     t0 = time.monotonic()
     lines: list[str] = []
     p = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, preexec_fn=_child_signals, start_new_session=True)
+                         stderr=subprocess.STDOUT, preexec_fn=_child_signals,
+                         start_new_session=True)
 
     def pump():
         for raw in iter(p.stdout.readline, b""):
@@ -142,8 +143,8 @@ def run_step(log, cmd, timeout, env, echo=True, shown=None) -> dict:
     wall = time.monotonic() - t0
     status = "timed out" if timed_out else "passed" if p.returncode == 0 else "failed"
     log(f"[{status}: exit code {p.returncode}, {duration(wall)}]", echo)
-    return {"status": status, "rc": p.returncode, "wall_s": round(wall, 1), "timeout_s": round(timeout),
-            "command": cmd, "text": "\n".join(lines)}
+    return {"status": status, "rc": p.returncode, "wall_s": round(wall, 1),
+            "timeout_s": round(timeout), "command": cmd, "text": "\n".join(lines)}
 
 
 # -- the test selection ----------------------------------------------------------------------------
@@ -286,7 +287,8 @@ class Check:
                 "from wavecore.engine.backends import gpu_report; "
                 f"print({MARK!r} + json.dumps(gpu_report()))")
         r = run_step(self.log, [sys.executable, "-c", code, ROOT],
-                     self.timeout("probe", cap=min(120, 0.25 * self.args.budget)), self.env, echo=False)
+                     self.timeout("probe", cap=min(120, 0.25 * self.args.budget)), self.env,
+                     echo=False)
         report = None
         for line in r["text"].splitlines():
             if line.startswith(MARK):
@@ -298,7 +300,8 @@ class Check:
         if report is not None:
             self.log(f"GPU: {report.get('summary')}", echo=False)
             m.update(gpu_name=report.get("device"), gpus=report.get("devices"),
-                     cupy=(report.get("cupy") or {}).get("version"), cuda_runtime=report.get("cuda_runtime"),
+                     cupy=(report.get("cupy") or {}).get("version"),
+                     cuda_runtime=report.get("cuda_runtime"),
                      cuda_driver=report.get("cuda_driver"), nvrtc=report.get("nvrtc"))
         m["gpu"] = report
         if shutil.which("nvidia-smi") and not self.args.dry_run:
@@ -339,14 +342,18 @@ class Check:
         pytest = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts="]
         c = run_step(self.log, [*pytest, "--collect-only", "-q", "--continue-on-collection-errors",
                                 "tests"], self.timeout("tests", cap=120), self.env, echo=False)
-        ids = [line.strip() for line in c["text"].splitlines() if "::" in line and " " not in line.strip()]
+        ids = [line.strip() for line in c["text"].splitlines()
+               if "::" in line and " " not in line.strip()]
         if c["status"] == "timed out" or not ids:
             self.log(f"collecting the tests {c['status']} (exit code {c['rc']}); "
                      f"{len(ids)} ids found; see {self.out}/gpu_check.log")
-            return self.step("tests", status="timed out" if c["status"] == "timed out" else "failed",
-                             reason="collecting the tests failed", wall_s=round(time.monotonic() - t0, 1))
+            return self.step("tests",
+                             status="timed out" if c["status"] == "timed out" else "failed",
+                             reason="collecting the tests failed",
+                             wall_s=round(time.monotonic() - t0, 1))
         if c["rc"] not in (0,):
-            self.log(f"collecting: exit code {c['rc']} (some test files did not import; see the log)")
+            self.log(f"collecting: exit code {c['rc']} "
+                     "(some test files did not import; see the log)")
         chosen = select(ids, self.args.dry_run, gpus)
         self.log(f"{len(chosen)} of {len(ids)} tests selected")
         junit = os.path.join(self.out, "junit.xml")
@@ -367,7 +374,8 @@ class Check:
             "failures": {i: m for i, (o, m) in results.items() if o == "failed"},
             "skip_reasons": {i: m for i, (o, m) in results.items() if o == "skipped"},
             "selected": len(chosen), "collected": len(ids),
-            "deselected_emulator_ids": sum(device_of(i) == "emulate" and i not in chosen for i in ids),
+            "deselected_emulator_ids": sum(device_of(i) == "emulate" and i not in chosen
+                                           for i in ids),
         }
         status = r["status"]
         ran = len(by["passed"]) + len(by["failed"])
@@ -379,13 +387,14 @@ class Check:
         else:
             why = None
         return self.step("tests", status=status, rc=r["rc"], wall_s=round(time.monotonic() - t0, 1),
-                         timeout_s=r["timeout_s"], passed=len(by["passed"]), failed=len(by["failed"]),
-                         skipped=len(by["skipped"]), not_run=len(not_run),
+                         timeout_s=r["timeout_s"], passed=len(by["passed"]),
+                         failed=len(by["failed"]), skipped=len(by["skipped"]), not_run=len(not_run),
                          **({"reason": why} if why else {}))
 
     def bench(self):
         self.current = "bench"
-        self.log("== bench: bench/compare_gpu.py" + (" --smoke on the emulator" if self.args.dry_run else ""))
+        self.log("== bench: bench/compare_gpu.py"
+                 + (" --smoke on the emulator" if self.args.dry_run else ""))
         path = os.path.join(self.out, "bench.json")
         if os.path.exists(path):
             os.unlink(path)
@@ -404,8 +413,9 @@ class Check:
         status = r["status"]
         if status == "passed" and (not rates or not rates.get("complete") or not n):
             status = "failed"
-        return self.step("bench", status=status, rc=r["rc"], wall_s=r["wall_s"], timeout_s=r["timeout_s"],
-                         rates=n, errors=len(rates["errors"]) if rates else None)
+        return self.step("bench", status=status, rc=r["rc"], wall_s=r["wall_s"],
+                         timeout_s=r["timeout_s"], rates=n,
+                         errors=len(rates["errors"]) if rates else None)
 
     # the whole command
     def line(self) -> str:
@@ -422,13 +432,15 @@ class Check:
                 [t.get("reason") or t["status"]]
             notes += [f"{t['not_run']} not run"] if t.get("not_run") else []
             tail = f" ({'; '.join(notes)})" if notes else ""
-            parts.append(f"tests {t['passed']} passed {t['failed']} failed {t['skipped']} skipped{tail}")
+            parts.append(f"tests {t['passed']} passed {t['failed']} failed "
+                         f"{t['skipped']} skipped{tail}")
         else:
             parts.append(f"tests {t['status'] if t else 'not run'}")
         b = st.get("bench")
         if b:
             word = "ok" if b["status"] == "passed" else b["status"]
-            parts.append(f"bench {word}" + (f" ({b['rates']} rates)" if "rates" in b and word != "ok" else ""))
+            parts.append(f"bench {word}"
+                         + (f" ({b['rates']} rates)" if "rates" in b and word != "ok" else ""))
         else:
             parts.append("bench not run")
         mode = " (dry run on the emulator)" if self.args.dry_run else ""
@@ -459,7 +471,8 @@ class Check:
             return self.finish(f"gpu_check: no GPU: {why}; run with --dry-run to check the command "
                                "on the CPU", 2, quiet=True)
         self.log(head, keep=False)
-        self.log(f"GPU: {report.get('summary') if report else 'the probe failed (see the log)'}", keep=False)
+        self.log(f"GPU: {report.get('summary') if report else 'the probe failed (see the log)'}",
+                 keep=False)
         self.do_install()
         self.tests(gpus=int((report or {}).get("devices") or 0))
         self.bench()
@@ -470,7 +483,8 @@ class Check:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", required=True, help="where the log, summary.json, junit.xml, bench.json go")
+    ap.add_argument("--out", required=True,
+                    help="where the log, summary.json, junit.xml, bench.json go")
     ap.add_argument("--dry-run", action="store_true",
                     help="the same steps on the CPU emulator (WAVECORE_GPU=emulate), --smoke sizes")
     ap.add_argument("--budget", type=float, default=None,

@@ -18,7 +18,7 @@ For every cell it records:
   (wavecore.study.plan.data_to_capacity);
 - the cell's wall time.
 
-    python bench/regime_map.py --out regime            # the map of the README (about 75 min)
+    python bench/regime_map.py --out regime            # the map of docs/findings.md (about 75 min)
     python bench/regime_map.py --out /tmp/r --quick    # a smoke test (about a minute)
 
 It writes DIR/regime_map.json (every cell), DIR/regime_map.md (the table) and DIR/regime_map.png
@@ -74,7 +74,8 @@ def cells(quick: bool) -> list[Cell]:
     out += [Cell(f"M-{sec:g}s-noise0.1", sec, "M", input_noise=0.1) for sec in (4.4, 17.5)]
     # training length: 8000 steps (4x the old demo's 2000), renders at 125, 250, ..., 4000
     out += [Cell("S-17.5s-8000steps", 17.5, "S", steps=8000, trajectory=6),
-            Cell("M-17.5s-noise0.1-8000steps", 17.5, "M", input_noise=0.1, steps=8000, trajectory=6)]
+            Cell("M-17.5s-noise0.1-8000steps", 17.5, "M", input_noise=0.1, steps=8000,
+                 trajectory=6)]
     return out
 
 
@@ -87,7 +88,8 @@ def chorus_share(render, clip, seconds) -> float:
         return 0.0
     t = (np.arange(len(counts)) + 0.5) * res["moment_bin_s"]
     song = "hype_full" if clip == "song1" else "truss_full"
-    bars = [(a, b) for kind, a, b in clips.moments(song) if kind in ("chorus", "break") and a < seconds]
+    bars = [(a, b) for kind, a, b in clips.moments(song)
+            if kind in ("chorus", "break") and a < seconds]
     inside = np.zeros(len(counts), bool)
     for a, b in bars:
         inside |= (t >= a) & (t < b)
@@ -101,24 +103,28 @@ def run_cell(cell: Cell, args, out_dir) -> dict:
              ("song2", clips.get("truss_full", cfg.sample_rate)[:n])]
     train = study_train_settings(input_noise=cell.input_noise, seed=args.seed,
                                  window=min(2000, n // 2))
-    st = StudySettings(memorise=False, steps_per_stage=cell.steps or args.steps, later_steps=args.later,
-                       trajectory=cell.trajectory or args.trajectory, temperatures=TEMPS, prime="rf",
+    st = StudySettings(memorise=False, steps_per_stage=cell.steps or args.steps,
+                       later_steps=args.later, trajectory=cell.trajectory or args.trajectory,
+                       temperatures=TEMPS, prime="rf",
                        render_seconds=args.render_seconds, timeline_every=0, eval_every=0,
                        train=train, seed=args.seed)
     shutil.rmtree(out_dir, ignore_errors=True)          # a cell cut short starts again
     t0 = time.perf_counter()
-    rec = Study(cfg, songs, st, out_dir=out_dir, report=False).run(progress=False, log=lambda *a, **k: None)
+    rec = Study(cfg, songs, st, out_dir=out_dir, report=False).run(progress=False,
+                                                                   log=lambda *a, **k: None)
     wall = time.perf_counter() - t0
     params = layout.size(cfg)
     row = {"cell": dataclasses.asdict(cell), "params": params, "receptive_field_s":
            cfg.receptive_field / cfg.sample_rate, "ratio": data_to_capacity(cfg, len(songs[0][1])),
            "wall_s": round(wall, 1),
-           "accuracy": rec.accuracy[1][0], "stage1": {}, "trajectory": [], "stage2": {}}   # row 0: untrained
+           "accuracy": rec.accuracy[1][0],                  # row 0: untrained
+           "stage1": {}, "trajectory": [], "stage2": {}}
 
     def about(r):
         return {"verdict": r.verdict, "song1": round(r.resemblance["shares"].get("song1", 0), 3),
                 "song2": round(r.resemblance["shares"].get("song2", 0), 3),
-                "noise": round(r.resemblance["shares"]["noise"] + r.resemblance["shares"]["novel"], 3),
+                "noise": round(r.resemblance["shares"]["noise"]
+                               + r.resemblance["shares"]["novel"], 3),
                 "longest_s": r.runs["longest_s"], "fragment_share": r.runs["fragment_share"],
                 "chorus": round(chorus_share(r, "song1", cell.seconds), 3)}
     for r in rec.renders:
@@ -126,7 +132,8 @@ def run_cell(cell: Cell, args, out_dir) -> dict:
             row[f"stage{r.stage}"][f"{r.temperature:g}"] = about(r)
     for p in rec.trajectory:
         if p.stage == 1:
-            row["trajectory"].append({"step": p.step, "temperature": p.temperature, "verdict": p.verdict,
+            row["trajectory"].append({"step": p.step, "temperature": p.temperature,
+                                      "verdict": p.verdict,
                                       "fragment_share": p.runs["fragment_share"],
                                       "longest_s": p.runs["longest_s"]})
     for t in map("{:g}".format, TEMPS):
@@ -137,23 +144,27 @@ def run_cell(cell: Cell, args, out_dir) -> dict:
 
 
 def table(rows, args) -> str:
-    out = [f"Stage 1: {args.steps} steps on song 1 (unless the cell says otherwise); stage 2: {args.later} more with song 2. Verdicts of "
-           "song 1's render after stage 1 at T = 0.9 / 0.7 / 0.6; the trajectory's verdicts at T = 0.7 "
-           "(steps in brackets); stage 2's change in song 2's share and song 1's chorus share at T = 0.7.",
+    out = [f"Stage 1: {args.steps} steps on song 1 (unless the cell says otherwise); stage 2: "
+           f"{args.later} more with song 2. Verdicts of song 1's render after stage 1 at "
+           "T = 0.9 / 0.7 / 0.6; the trajectory's verdicts at T = 0.7 (steps in brackets); "
+           "stage 2's change in song 2's share and song 1's chorus share at T = 0.7.",
            "",
-           "| cell | params | RF | song s | data/capacity | accuracy | after stage 1 | trajectory (T 0.7) "
-           "| stage 2: song 2 / chorus share | wall |",
+           "| cell | params | RF | song s | data/capacity | accuracy | after stage 1 "
+           "| trajectory (T 0.7) | stage 2: song 2 / chorus share | wall |",
            "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         c = r["cell"]
         s1 = " / ".join(r["stage1"][f"{t:g}"]["verdict"] for t in TEMPS)
-        traj = ", ".join(f"{p['verdict']} ({p['step']})" for p in r["trajectory"] if p["temperature"] == 0.7)
+        traj = ", ".join(f"{p['verdict']} ({p['step']})" for p in r["trajectory"]
+                         if p["temperature"] == 0.7)
         s2 = r["stage2"]["0.7"]
         noise = f", input noise {c['input_noise']:g}" if c["input_noise"] else ""
         noise += f", {c['steps']} steps" if c.get("steps") else ""
-        out.append(f"| {c['name']}{noise} | {r['params']:,} | {r['receptive_field_s'] * 1000:.0f} ms | "
+        out.append(f"| {c['name']}{noise} | {r['params']:,} | "
+                   f"{r['receptive_field_s'] * 1000:.0f} ms | "
                    f"{c['seconds']:g} | {r['ratio']:.2f} | {r['accuracy']:.3f} | {s1} | {traj} | "
-                   f"{s2['toward_song2']:+.2f} / {s2['toward_chorus']:+.2f} | {r['wall_s'] / 60:.1f} min |")
+                   f"{s2['toward_song2']:+.2f} / {s2['toward_chorus']:+.2f} | "
+                   f"{r['wall_s'] / 60:.1f} min |")
     return "\n".join(out) + "\n"
 
 
@@ -170,9 +181,10 @@ def figure(rows, path) -> None:
     fig, ax = plt.subplots(figsize=(6.4, 3.6))
     for r in grid:
         v = [r["stage1"][f"{t:g}"]["verdict"] for t in TEMPS]
-        ax.scatter(r["cell"]["seconds"], r["params"], s=900, marker="s", color=colours[v[1]], alpha=0.8)
-        ax.annotate("\n".join(x[:4] for x in v) + f"\n{r['ratio']:.1f}", (r["cell"]["seconds"], r["params"]),
-                    ha="center", va="center", fontsize=6)
+        ax.scatter(r["cell"]["seconds"], r["params"], s=900, marker="s", color=colours[v[1]],
+                   alpha=0.8)
+        ax.annotate("\n".join(x[:4] for x in v) + f"\n{r['ratio']:.1f}",
+                    (r["cell"]["seconds"], r["params"]), ha="center", va="center", fontsize=6)
     ax.set_xscale("log")
     ax.set_yscale("log")
     xs = sorted({r["cell"]["seconds"] for r in grid})
@@ -182,7 +194,8 @@ def figure(rows, path) -> None:
     ax.minorticks_off()
     ax.set_xlabel("song 1 seconds (8 kHz)")
     ax.set_ylabel("parameters")
-    ax.set_title("after stage 1: verdict at T = 0.7 (text: 0.9 / 0.7 / 0.6, data/capacity)", fontsize=8)
+    ax.set_title("after stage 1: verdict at T = 0.7 (text: 0.9 / 0.7 / 0.6, data/capacity)",
+                 fontsize=8)
     for k, c in colours.items():
         ax.scatter([], [], color=c, marker="s", label=k)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5))
@@ -220,7 +233,8 @@ def main(argv=None) -> int:
             os.replace(path + ".tmp", path)
         r = done[cell.name]
         rows.append(r)
-        print(f"[{i + 1}/{len(todo)}] {cell.name}: ratio {r['ratio']:.2f}, accuracy {r['accuracy']:.3f}, "
+        print(f"[{i + 1}/{len(todo)}] {cell.name}: ratio {r['ratio']:.2f}, "
+              f"accuracy {r['accuracy']:.3f}, "
               "after stage 1 " + " / ".join(r["stage1"][f"{t:g}"]["verdict"] for t in TEMPS)
               + f", {r['wall_s']:.0f} s", flush=True)
     with open(os.path.join(args.out, "regime_map.md"), "w", encoding="utf-8") as f:

@@ -42,7 +42,8 @@ def test_gpu_sampler(benchmark, channels, streams):
     net = WaveNet(cfg, np.float32, backend="gpu")
     sampler = CachedSampler(net, net.init_params(0), backend="gpu")
     steps = 4000 if streams < 256 else 1000
-    benchmark.pedantic(sampler.generate, args=(steps,), kwargs=dict(streams=streams, temperature=0.9),
-                       rounds=3, warmup_rounds=1)
+    benchmark.pedantic(sampler.generate, args=(steps,),
+                       kwargs=dict(streams=streams, temperature=0.9), rounds=3, warmup_rounds=1)
     if benchmark.stats is not None:
-        benchmark.extra_info["samples_per_s_incl_priming"] = steps * streams / benchmark.stats.stats.median
+        benchmark.extra_info["samples_per_s_incl_priming"] = (steps * streams
+                                                              / benchmark.stats.stats.median)

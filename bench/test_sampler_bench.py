@@ -31,7 +31,8 @@ def test_cached_sampler(benchmark, channels, streams, threads, prec):
     cfg = reference_config(channels)
     net = WaveNet(cfg, np.float32, precision=prec)
     sampler = CachedSampler(net, net.init_params(0), threads=threads)
-    benchmark.pedantic(sampler.generate, args=(STEPS,), kwargs=dict(streams=streams, temperature=0.9),
-                       rounds=3, warmup_rounds=1)
+    benchmark.pedantic(sampler.generate, args=(STEPS,),
+                       kwargs=dict(streams=streams, temperature=0.9), rounds=3, warmup_rounds=1)
     if benchmark.stats is not None:
-        benchmark.extra_info["samples_per_s_incl_priming"] = STEPS * streams / benchmark.stats.stats.median
+        benchmark.extra_info["samples_per_s_incl_priming"] = (STEPS * streams
+                                                              / benchmark.stats.stats.median)

@@ -34,7 +34,8 @@ def main(argv=None):
         if args.tiny else dict(layers=8, stacks=2, residual_channels=32, dilation_channels=32,
                                skip_channels=128)
     cfg = wc.WaveNetConfig(sample_rate=sr, **size)
-    clips = args.clips or [chord(sr, 0.5, (261.6, 329.6, 392.0)), chord(sr, 0.5, (220.0, 277.2, 329.6))]
+    clips = args.clips or [chord(sr, 0.5, (261.6, 329.6, 392.0)),
+                           chord(sr, 0.5, (220.0, 277.2, 329.6))]
     trainer = Trainer(cfg, clips, TrainSettings(steps=args.steps, batch=4, window=1000, lr=3e-3),
                       out_dir=args.out)
     print(cfg.describe())

@@ -42,7 +42,8 @@ def memorise_chord(backend, precision="fp32"):
                         skip_channels=32, sample_rate=sr)
     net = WaveNet(cfg, np.float32, backend=backend, precision=precision)
     # silence before the clip so its first samples carry loss too
-    x = mu_law_encode(np.concatenate([np.zeros(cfg.receptive_field, np.float32), chord(sr, 0.15)]))[:, None]
+    x = mu_law_encode(np.concatenate([np.zeros(cfg.receptive_field, np.float32),
+                                      chord(sr, 0.15)]))[:, None]
     p = net.backend.to_device(net.init_params(0))
     opt = Adam(net.size, lr=2e-2, clip_norm=5.0, backend=net.backend)
     first, _ = net.loss_and_grads(p, x)
@@ -62,7 +63,8 @@ _CPU = pytest.param("cpu", marks=pytest.mark.skipif(not cpu_training_available()
                                                     reason="the Cython kernels are not built"))
 _EMULATE = pytest.param("gpu-emulate", marks=pytest.mark.skipif(
     gdev.compiler() is None, reason="no C++ compiler for the GPU emulator"))
-_CUDA = pytest.param("gpu-cuda", marks=pytest.mark.skipif(not _cuda_ok, reason=f"no GPU: {_cuda_why}"))
+_CUDA = pytest.param("gpu-cuda", marks=pytest.mark.skipif(not _cuda_ok,
+                                                          reason=f"no GPU: {_cuda_why}"))
 
 
 def _use(name, monkeypatch):
@@ -166,7 +168,8 @@ def open_in_browser(page, profile_dir):
         _, dom, _ = run([browser(), "--headless", "--no-sandbox", "--disable-gpu",
                          "--disable-background-networking", "--disable-component-update",
                          "--disable-sync", "--no-first-run", "--virtual-time-budget=15000",
-                         f"--user-data-dir={profile_dir}", "--dump-dom", "file://" + probe], timeout=120)
+                         f"--user-data-dir={profile_dir}", "--dump-dom", "file://" + probe],
+                        timeout=120)
     finally:
         os.unlink(probe)
     broken = re.search(r'data-broken="([^"]*)"', dom)

@@ -10,13 +10,13 @@ import pytest
 from conftest import cli
 from test_study import CFG, tiny_settings, two_clips
 
-from wavecore.training import curriculum
+from wavecore.analysis.verbatim import VERDICTS
 from wavecore.cli.main import build_parser
 from wavecore.study import Record, Study, load
-from wavecore.analysis.verbatim import VERDICTS
 from wavecore.study.activities import Every, activities, priced
 from wavecore.study.plan import _Costing, rescaled
 from wavecore.study.report import build
+from wavecore.training import curriculum
 
 OLD = os.path.join(os.path.dirname(__file__), "data", "study_9e0c730")
 
@@ -38,8 +38,8 @@ def test_the_plan_is_the_sum_of_the_activities_costs():
         want = sum(priced(a.cost(s, p.steps[s - 1] if s else 0), p.rates["eval_flops_per_s"],
                           p.rates["sampler"], 1) for s in range(len(p.clips) + 1))
         assert p.seconds[a.name] == pytest.approx(want), a.name
-    assert list(p.seconds) == ["training", "checks", "timeline", "trajectory", "monitor", "scoring", "renders",
-                               "report"]
+    assert list(p.seconds) == ["training", "checks", "timeline", "trajectory", "monitor", "scoring",
+                               "renders", "report"]
     more = rescaled(p, st, steps=[2 * n for n in p.steps])
     assert more.seconds["timeline"] == pytest.approx(2 * p.seconds["timeline"])   # one per step
     assert more.seconds["renders"] == pytest.approx(p.seconds["renders"])          # one per stage
@@ -65,7 +65,8 @@ def test_a_curriculum_registered_here_runs_a_study_and_its_report(tmp_path):
     finally:
         del curriculum.CURRICULA["toy-even"]
     # without the registration (another process): the report still builds, naming it
-    assert "<b>toy-even</b>;" in open(build(str(tmp_path), load(str(tmp_path))), encoding="utf-8").read()
+    assert "<b>toy-even</b>;" in open(build(str(tmp_path), load(str(tmp_path))),
+                                      encoding="utf-8").read()
 
 
 def test_a_study_written_before_the_schema_is_read_and_its_report_rebuilt(tmp_path):
@@ -87,7 +88,8 @@ def test_a_study_written_before_the_schema_is_read_and_its_report_rebuilt(tmp_pa
         assert r.pop("runs") is None and r.pop("verdict", None) is None
     assert after == before                                     # the same numbers, now with a schema
     html = open(d / "report.html", encoding="utf-8").read()
-    assert html.count("<audio") == len(before["renders"]) + len(before["unprimed"]) + 2 + len(before["timeline"])
+    assert html.count("<audio") == (len(before["renders"]) + len(before["unprimed"]) + 2
+                                    + len(before["timeline"]))
     for r in before["renders"] + before["unprimed"]:
         assert os.path.exists(d / r["spectrogram"]), r["spectrogram"]
 
@@ -106,7 +108,8 @@ def test_a_held_out_tail_is_never_trained_on_and_scored_beside_the_trained_part(
     s = Study(CFG, two_clips(), st, out_dir=tmp_path)
     n = [len(c.classes) for c in s.clips]
     cut = [st.trained(k) for k in n]
-    assert cut == [k - round(0.25 * k) for k in n] and all(len(h.classes) == c for h, c in zip(s.heads, cut))
+    assert (cut == [k - round(0.25 * k) for k in n]
+            and all(len(h.classes) == c for h, c in zip(s.heads, cut)))
     windows = []
     real = s._stage_set
 
@@ -123,11 +126,13 @@ def test_a_held_out_tail_is_never_trained_on_and_scored_beside_the_trained_part(
     h = rec.held_out
     assert h["fraction"] == 0.25 and h["samples"] == cut
     for part in ("trained", "tail"):
-        assert np.array(h[part]["bits"]).shape == (3, 2) and np.array(h[part]["accuracy"]).shape == (3, 2)
+        assert (np.array(h[part]["bits"]).shape == (3, 2)
+                and np.array(h[part]["accuracy"]).shape == (3, 2))
     # every position scored: the whole clip's bits are the trained part's and the tail's, weighted
     for stage in range(3):
         for j in range(2):
-            whole = (cut[j] * h["trained"]["bits"][stage][j] + (n[j] - cut[j]) * h["tail"]["bits"][stage][j]) / n[j]
+            whole = (cut[j] * h["trained"]["bits"][stage][j]
+                     + (n[j] - cut[j]) * h["tail"]["bits"][stage][j]) / n[j]
             assert whole == pytest.approx(rec.bits[stage][j], rel=1e-9)
     html = open(tmp_path / "report.html", encoding="utf-8").read()
     assert "held-out-table" in html and "The last 25 % of every clip was never trained on" in html
@@ -135,17 +140,19 @@ def test_a_held_out_tail_is_never_trained_on_and_scored_beside_the_trained_part(
 
 
 def test_renders_inside_a_stage_trace_the_way_to_a_copy_with_their_verdicts(tmp_path):
-    st = tiny_settings(timeline_every=0, trajectory=3, memorise=False, steps_per_stage=16, later_steps=8,
-                       temperatures=(0.9, 0.7))
+    st = tiny_settings(timeline_every=0, trajectory=3, memorise=False, steps_per_stage=16,
+                       later_steps=8, temperatures=(0.9, 0.7))
     s = Study(CFG, two_clips(), st, out_dir=tmp_path)
     rec = s.run(progress=False, log=lambda *a: None)
     want = [(1, 2), (1, 4), (1, 8), (2, 17), (2, 18), (2, 20)]    # 16/8, 16/4, 16/2; 8/8, 8/4, 8/2
     assert [(p.stage, p.step) for p in rec.trajectory] == [w for w in want for _ in (0.9, 0.7)]
     assert [p.fraction for p in rec.trajectory[::2]] == [0.125, 0.25, 0.5, 0.125, 0.25, 0.5]
-    assert all(p.verdict in VERDICTS and p.clip == ("chant" if p.stage == 1 else "shriek") for p in rec.trajectory)
+    assert all(p.verdict in VERDICTS and p.clip == ("chant" if p.stage == 1 else "shriek")
+               for p in rec.trajectory)
     assert all(os.path.exists(tmp_path / p.path) for p in rec.trajectory)
     one = [p for p in s.activities if p.name == "trajectory"][0]
-    assert one.cost(1, 16).samples == 3 * 2 * round(st.render_seconds * 8000)   # what the plan prices
+    # what the plan prices
+    assert one.cost(1, 16).samples == 3 * 2 * round(st.render_seconds * 8000)
     assert all(st.time["trajectory"] > 0 for st in rec.stages)
     html = open(tmp_path / "report.html", encoding="utf-8").read()
     assert "trajectory-table" in html and html.count("class='verdict'") >= len(rec.trajectory)

@@ -149,7 +149,8 @@ def test_full_songs_have_a_songs_form():
         assert 10 <= len(x) / sr <= 30
         np.testing.assert_array_equal(x, clips.get(name, sr))
         bars = clips.moments(name)
-        assert [k for k, _, _ in bars][:3] == ["intro", "verse", "chorus"] and "break" in [k for k, _, _ in bars]
+        assert ([k for k, _, _ in bars][:3] == ["intro", "verse", "chorus"]
+                and "break" in [k for k, _, _ in bars])
         assert bars[-1][2] == pytest.approx(len(x) / sr, abs=1e-3)
 
         def low(kind, which=0):                      # energy at 30-60 Hz: the kick alone

@@ -109,7 +109,8 @@ def test_cached_equals_naive(backend, primed, streams):
     net, p = sampler_model()
     rng = np.random.default_rng(7)
     U = rng.random((150, streams))
-    kw = dict(streams=streams, uniforms=U, temperature=[1.0, 0.7, 0.0][:streams] if streams > 1 else 0.9)
+    kw = dict(streams=streams, uniforms=U,
+              temperature=[1.0, 0.7, 0.0][:streams] if streams > 1 else 0.9)
     if primed:
         kw["prime_classes"] = [rng.integers(0, 11, size=k) for k in (40, 3, 0)][:streams]
         if streams == 1:

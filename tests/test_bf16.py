@@ -16,11 +16,11 @@ from wavecore import Batch, WaveNet, WaveNetConfig
 from wavecore.engine import precision
 from wavecore.engine.backends import CpuBackend, NumpyBackend
 from wavecore.engine.backends.gpu import GpuBackend
-from wavecore.training.checkpoint import load
 from wavecore.engine.kernels import cpu_kernel
 from wavecore.engine.ops import bf16
 from wavecore.engine.sampler import CachedSampler
 from wavecore.training import Trainer
+from wavecore.training.checkpoint import load
 
 HAVE = cpu_kernel("bf16") is not None and precision.features()["avx512_bf16"]
 needs_bf16 = pytest.mark.skipif(not HAVE, reason="this processor has no AVX512-BF16 (the one "
@@ -111,10 +111,11 @@ def test_gemm_against_float64(M, N, K, ta, tb):
 
 # -- the step --------------------------------------------------------------------------------------
 CONFIGS = [
-    dict(layers=5, stacks=2, residual_channels=24, dilation_channels=20, skip_channels=40, classes=64),
+    dict(layers=5, stacks=2, residual_channels=24, dilation_channels=20, skip_channels=40,
+         classes=64),
     dict(layers=3, stacks=2, residual_channels=7, dilation_channels=5, skip_channels=9, classes=13),
-    dict(layers=4, stacks=1, residual_channels=33, dilation_channels=17, skip_channels=70, classes=37,
-         gc_ids=3, gc_channels=4),
+    dict(layers=4, stacks=1, residual_channels=33, dilation_channels=17, skip_channels=70,
+         classes=37, gc_ids=3, gc_channels=4),
 ]
 
 
@@ -138,7 +139,8 @@ def test_step_follows_the_bf16_reference(kw, threads):
     p = ref.init_params(0).astype(np.float32)
     for _ in range(2):
         p64 = p.astype(np.float64)
-        (l0, g0), (l1, g1) = ref.loss_and_grads(p64, Batch(x, gc)), net.loss_and_grads(p, Batch(x, gc))
+        (l0, g0), (l1, g1) = (ref.loss_and_grads(p64, Batch(x, gc)),
+                              net.loss_and_grads(p, Batch(x, gc)))
         lf, gf = fp32.loss_and_grads(p64, Batch(x, gc))
         assert abs(l1 - l0) <= 0.5 * abs(lf - l0) + 1e-6 * l0
         for name, (o, s) in ref.offsets.items():
@@ -242,10 +244,10 @@ def test_resolve(monkeypatch):
     assert CpuBackend().resolve_precision("auto", np.float32) == "bf16"
     assert CpuBackend().resolve_precision("auto", np.float64) == "fp32"
     assert NumpyBackend().resolve_precision("auto", np.float32) == "fp32"
-    assert NumpyBackend().resolve_precision("bf16", np.float64) == "bf16"          # the emulation
+    assert NumpyBackend().resolve_precision("bf16", np.float64) == "bf16"    # the emulation
     assert CpuBackend().resolve_precision("fp32", np.float32) == "fp32"
     _machine(monkeypatch, True, amx=True, vendor="Intel")
-    assert CpuBackend().resolve_precision("auto", np.float32) == "fp32"            # half-rate VDPBF16PS
+    assert CpuBackend().resolve_precision("auto", np.float32) == "fp32"      # half-rate VDPBF16PS
     assert CpuBackend().resolve_precision("bf16", np.float32) == "bf16"
     assert "AMX-BF16 present but not built" in precision.describe() or cpu_kernel("bf16") is None
     _machine(monkeypatch, False, amx=True, vendor="Intel")
@@ -285,8 +287,8 @@ def test_the_command_takes_precision_and_says_the_path(tmp_path, capsys, monkeyp
     and says so); `wavecore info` names the bf16 path; bf16 where it cannot run is one line."""
     from test_cli import MODEL, one_line, wavs
 
-    from wavecore.training.checkpoint import latest
     from wavecore.cli.main import main
+    from wavecore.training.checkpoint import latest
     assert main(["info"]) == 0
     assert f"{'bf16 path':>22}: {precision.describe()}" in capsys.readouterr().out.splitlines()
     paths, out = wavs(tmp_path, 1), str(tmp_path / "run")

@@ -15,10 +15,10 @@ import soundfile as sf
 from conftest import cli, spawned
 
 from wavecore.analysis import clips as builtin
-from wavecore.training.checkpoint import latest, list_checkpoints, load
 from wavecore.cli.main import build_parser, main
 from wavecore.study import StudySettings, demo_setup
 from wavecore.training import Trainer, TrainSettings
+from wavecore.training.checkpoint import latest, list_checkpoints, load
 
 MODEL = ["--layers", "3", "--stacks", "1", "--residual", "8", "--dilation", "8", "--skip", "16",
          "--sample-rate", "8000"]
@@ -55,7 +55,8 @@ def test_defaults_come_from_the_settings_dataclasses():
     got = study_settings(p.parse_args(["demo"]), demo)
     assert got == demo
     got = study_settings(p.parse_args(["demo", "--batch", "7", "--memorised", "0.5"]), demo)
-    assert got.train.batch == 7 and got.memorised_accuracy == 0.5 and got.steps_per_stage == demo.steps_per_stage
+    assert (got.train.batch == 7 and got.memorised_accuracy == 0.5
+            and got.steps_per_stage == demo.steps_per_stage)
 
 
 @pytest.mark.parametrize("argv,flag", [
@@ -87,9 +88,11 @@ def test_resume_refuses_model_flags_and_applies_training_flags(tmp_path, capsys)
     out = str(tmp_path / "run")
     assert main(["train", *paths, "--out", out, *MODEL, "--steps", "6", "--window", "200",
                  "--schedule", "cosine"]) == 0
-    for flag, value in (("--layers", "5"), ("--skip", "32"), ("--seed", "3"), ("--condition", None)):
+    for flag, value in (("--layers", "5"), ("--skip", "32"), ("--seed", "3"),
+                        ("--condition", None)):
         capsys.readouterr()
-        assert main(["train", *paths, "--out", out, "--resume", flag, *([value] if value else [])]) == 1
+        assert main(["train", *paths, "--out", out, "--resume", flag,
+                     *([value] if value else [])]) == 1
         line = one_line(capsys.readouterr().err)
         assert line.startswith(f"wavecore train: error: {flag}:"), line
     assert load(latest(out))[0]["step"] == 6                    # nothing trained
@@ -131,7 +134,8 @@ def test_unwritable_outputs_are_named(tmp_path, capsys):
     capsys.readouterr()
     assert main(["sample", out, "--samples", "10", "--out", str(tmp_path / "none" / "x.wav")]) == 1
     line = one_line(capsys.readouterr().err)
-    assert line == f"wavecore sample: error: cannot write {tmp_path / 'none' / 'x.wav'}: No such file or directory"
+    assert line == (f"wavecore sample: error: cannot write {tmp_path / 'none' / 'x.wav'}: "
+                    "No such file or directory")
     assert not any(".tmp-" in f for f in os.listdir(tmp_path))
 
 
@@ -142,13 +146,14 @@ def test_truncated_and_silent_clips_are_named(tmp_path):
     open(cut, "wb").write(data[:len(data) * 3 // 4])
     silent = str(tmp_path / "silent.wav")
     sf.write(silent, np.zeros(4000, np.float32), 8000)
-    rc, _, err = cli("train", cut, "--out", tmp_path / "a", *MODEL, "--steps", "1", "--window", "100")
+    rc, _, err = cli("train", cut, "--out", tmp_path / "a", *MODEL, "--steps", "1",
+                     "--window", "100")
     assert rc == 0
     warning = [ln for ln in err.splitlines() if "warning" in ln]
     held = sf.info(cut).frames                                  # what libsndfile finds
     assert held < 4000
-    assert warning == [f"wavecore train: warning: {cut}: truncated: its header says 4000 frames (0.500 s), "
-                       f"the file holds {held} ({held / 8000:.3f} s); using those"]
+    assert warning == [f"wavecore train: warning: {cut}: truncated: its header says 4000 frames "
+                       f"(0.500 s), the file holds {held} ({held / 8000:.3f} s); using those"]
     rc, _, err = cli("train", good, silent, "--out", tmp_path / "b", *MODEL, "--steps", "1")
     assert rc == 1 and f"{silent}: silent throughout" in one_line(err)
     assert not os.path.exists(tmp_path / "b" / "train.jsonl")
@@ -165,9 +170,9 @@ def test_sigterm_during_train_saves_the_last_step_and_resumes_exactly(tmp_path):
     paths = wavs(tmp_path)
     args = [*paths, *MODEL, "--window", "400", "--schedule", "constant", "--threads", "2"]
     out = str(tmp_path / "run")
-    with spawned([sys.executable, "-m", "wavecore.cli", "train", *args, "--out", out, "--steps", "100000",
-                  "--checkpoint-every", "0"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                 text=True) as p:
+    with spawned([sys.executable, "-m", "wavecore.cli", "train", *args, "--out", out,
+                  "--steps", "100000", "--checkpoint-every", "0"],
+                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) as p:
         _wait_for(os.path.join(out, "train.jsonl"))
         time.sleep(0.5)
         p.send_signal(signal.SIGTERM)
@@ -175,8 +180,8 @@ def test_sigterm_during_train_saves_the_last_step_and_resumes_exactly(tmp_path):
     line = one_line(err)
     assert p.returncode == 143, err
     step = load(latest(out))[0]["step"]
-    assert step >= 10 and line == (f"wavecore train: terminated (SIGTERM); progress saved at step {step} "
-                                   f"({latest(out)}); --resume continues")
+    assert step >= 10 and line == (f"wavecore train: terminated (SIGTERM); progress saved at step "
+                                   f"{step} ({latest(out)}); --resume continues")
     logged = [json.loads(x)["step"] for x in open(os.path.join(out, "train.jsonl"))]
     assert step >= logged[-1]                                   # the last completed step
     total = step + 3
@@ -202,8 +207,8 @@ def test_sigterm_during_study_saves_inside_the_stage_and_resumes_exactly(tmp_pat
     ck = latest(os.path.join(out, "checkpoints"))
     meta = load(ck)[0]
     assert 30 <= meta["step"] < 150 and meta["extra"]["stage"]["stage"] == 1   # inside stage 1
-    assert one_line(err) == (f"wavecore study: terminated (SIGTERM); progress saved at step {meta['step']} "
-                             f"({ck}); --resume continues")
+    assert one_line(err) == (f"wavecore study: terminated (SIGTERM); progress saved at step "
+                             f"{meta['step']} ({ck}); --resume continues")
     rc, text, err = cli("study", *args, "--out", out, "--resume", timeout=300)
     assert rc == 0, err
     assert f"resuming stage 1 at step {meta['step']}" in text
@@ -215,7 +220,8 @@ def test_sigterm_during_study_saves_inside_the_stage_and_resumes_exactly(tmp_pat
             s.pop("seconds")
             s.pop("time")                    # wall times
     assert a == b
-    assert [os.path.basename(c) for c in list_checkpoints(os.path.join(out, "checkpoints"))][-2:] == \
+    assert [os.path.basename(c)
+            for c in list_checkpoints(os.path.join(out, "checkpoints"))][-2:] == \
         ["ckpt-00000150.npz", "ckpt-00000170.npz"]
 
 
@@ -224,7 +230,8 @@ def test_info_says_which_gpu_path_is_here(capsys):
     as one line."""
     assert main(["info", "--gpu", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert {"cupy", "cuda_runtime", "cuda_driver", "device", "kernels", "summary"} <= set(info["gpu"])
+    assert {"cupy", "cuda_runtime", "cuda_driver", "device", "kernels",
+            "summary"} <= set(info["gpu"])
     assert info["gpu"]["summary"].startswith(("CuPy not importable", "CuPy "))
     assert main(["info", "--gpu"]) == 0
     line = [s for s in capsys.readouterr().out.splitlines() if s.strip().startswith("gpu:")]

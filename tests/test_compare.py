@@ -42,7 +42,8 @@ def test_each_curriculum_writes_shares_and_curves(studies, name):
     for r in M["renders"] + M["unprimed"]:
         assert sum(r["resemblance"]["shares"].values()) == pytest.approx(1.0)
     steps = [p[0] for p in M["monitor"]]
-    assert steps == [0, 1, 2, 3, 6, 7, 8, 9, 12]            # every 3 steps, and 1, 2 into each stage
+    # every 3 steps, and 1, 2 into each stage
+    assert steps == [0, 1, 2, 3, 6, 7, 8, 9, 12]
     assert all(len(p[2]) == 2 and all(np.isfinite(p[2])) for p in M["monitor"])
     if name == "ewc":
         assert [s["stage"] for s in M["curriculum"]["ewc"]["stages"]] == [1, 2]
@@ -65,7 +66,8 @@ def test_compare_page_in_a_real_browser(studies, tmp_path):
     assert code == 0, err
     html = page.read_text()
     refs = [r for _, r in re.findall(r"""(?:src|href)\s*=\s*(["'])(.*?)\1""", html)]
-    assert len(refs) >= 2 + 1 + 2 * 2 + 2 * 9                  # reports, curves, merge maps, players
+    # reports, curves, merge maps, players
+    assert len(refs) >= 2 + 1 + 2 * 2 + 2 * 9
     for ref in refs:
         assert not ref.startswith(("/", "http", "file:")), ref
         assert os.path.exists(os.path.join(page.parent, ref)), ref

@@ -41,7 +41,8 @@ def test_describe_tells_the_truth_about_an_override():
     text = cfg.describe()
     assert text.startswith("70 layers, dilations 5x[1, 1, 2, ..., 4096], ")
     assert "receptive field 40962 samples (2560.1 ms" in text
-    assert WaveNetConfig(dilations_override=(3, 1)).describe().startswith("2 layers, dilations [3, 1],")
+    assert WaveNetConfig(dilations_override=(3, 1)).describe().startswith(
+        "2 layers, dilations [3, 1],")
     assert WaveNetConfig(layers=3, stacks=2).describe().startswith("2x3 layers,")
 
 
@@ -58,9 +59,11 @@ def test_dilation_spec_round_trips_and_reads_the_essays_pattern():
         assert parse_dilations(format_dilations(d)) == d, d
     cfg = WaveNetConfig(dilations_override="2x[1, 2, ..., 16]")
     assert cfg.dilations == (1, 2, 4, 8, 16) * 2
-    assert WaveNetConfig.from_json('{"dilations_override": "5x[1, 1, 2, ..., 4096]"}').dilations == essay
+    assert WaveNetConfig.from_json(
+        '{"dilations_override": "5x[1, 1, 2, ..., 4096]"}').dilations == essay
     assert WaveNetConfig.from_json(cfg.to_json()) == cfg                 # JSON holds the list
     for bad, why in (("", "empty"), ("1, ..., 8", "needs a, b"), ("1, 2, ..., 12", "not reached"),
-                     ("1, x", "not a positive"), ("3x[]", "not a positive"), ("1, 0", "not a positive")):
+                     ("1, x", "not a positive"), ("3x[]", "not a positive"),
+                     ("1, 0", "not a positive")):
         with pytest.raises(ConfigError, match=why):
             parse_dilations(bad)

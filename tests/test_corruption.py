@@ -5,8 +5,8 @@ import pytest
 from test_train import CFG, clips, settings
 
 from wavecore.engine import audio
-from wavecore.training.corruption import corrupt, generator, jitter
 from wavecore.training import Trainer
+from wavecore.training.corruption import corrupt, generator, jitter
 
 
 def test_jitter_moves_the_asked_share_by_one_to_k_codes():

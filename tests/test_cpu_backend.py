@@ -16,12 +16,12 @@ pytestmark = pytest.mark.skipif(not cpu_training_available(),
 def test_gate_kernel_matches_reference(dtype):
     """Covers the float32 rational tanh (fastmath.h) over the whole line, saturation included."""
     from wavecore.engine._cpu.gate import gate
-
     from wavecore.engine.ops import gate_backward, gate_forward
     rng = np.random.default_rng(0)
     n, D = 1001, 7
     fg = np.concatenate([rng.standard_normal((n, 2 * D)) * 3,
-                         np.sign(rng.standard_normal((n, 2 * D))) * np.logspace(-8, 2, n * 2 * D).reshape(n, -1)])
+                         np.sign(rng.standard_normal((n, 2 * D)))
+                         * np.logspace(-8, 2, n * 2 * D).reshape(n, -1)])
     dz = rng.standard_normal((2 * n, D))
     z, dfg = gate(np.ascontiguousarray(fg, dtype), np.ascontiguousarray(dz, dtype))
     z_ref, cache = gate_forward(fg)
@@ -34,7 +34,6 @@ def test_gate_kernel_matches_reference(dtype):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_softmax_ce_kernel_matches_reference(dtype):
     from wavecore.engine._cpu.softmax_ce import softmax_ce_fused
-
     from wavecore.engine.ops import softmax_ce_backward, softmax_ce_forward
     rng = np.random.default_rng(1)
     logits = rng.standard_normal((37, 1, 13)) * 5

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from wavecore import WaveNetConfig
-from wavecore.training.curriculum import EWC, fisher, stage_clips, stage_weights
 from wavecore.engine.ops.ewc import ewc_backward, ewc_forward
 from wavecore.study import Study, StudySettings
 from wavecore.training import Trainer, TrainSettings
+from wavecore.training.curriculum import EWC, fisher, stage_clips, stage_weights
 
 # conditioned, so a window's clip id says which clip it came from
 CFG = WaveNetConfig(layers=3, stacks=1, residual_channels=4, dilation_channels=4, skip_channels=8,
@@ -71,7 +71,8 @@ def test_joint_sees_every_clip_from_step_1_and_cumulative_grows():
 
 def test_in_order_feeds_a_clip_whole_in_consecutive_windows():
     noise = np.random.default_rng(0).uniform(-0.9, 0.9, 1500).astype(np.float32)   # windows unique
-    t = Trainer(CFG, [ramp_clips()[0], noise], TrainSettings(batch=3, window=200, order="in-order", threads=1))
+    t = Trainer(CFG, [ramp_clips()[0], noise],
+                TrainSettings(batch=3, window=200, order="in-order", threads=1))
     t.set_clips(t.clips, [0, 1])
     RF, T = CFG.receptive_field, t.T
     pad = t.padded[1]
@@ -105,7 +106,8 @@ def test_ewc_penalty_gradient_check_in_float64():
     g = ewc_backward(cache)
     v = rng.standard_normal(P)
     eps = 1e-6
-    num = (ewc_forward(theta + eps * v, A, b, c, lam)[0] - ewc_forward(theta - eps * v, A, b, c, lam)[0]) / (2 * eps)
+    num = (ewc_forward(theta + eps * v, A, b, c, lam)[0]
+           - ewc_forward(theta - eps * v, A, b, c, lam)[0]) / (2 * eps)
     assert num == pytest.approx(float(g @ v), rel=1e-7)
     # and through the EWC object, on a float32 gradient buffer
     from wavecore.engine.backends import make
@@ -121,10 +123,10 @@ def test_ewc_penalty_gradient_check_in_float64():
 def test_fisher_matches_its_exact_value(kind):
     """A clip of two samples: two positions, 16 classes. The exact Fisher is a finite sum:
     true: mean over positions of sum_y p(y|x) g_y^2; empirical: mean of g_{x_next}^2."""
-    cfg = WaveNetConfig(layers=2, stacks=1, residual_channels=3, dilation_channels=3, skip_channels=4,
-                        classes=16, sample_rate=8000)
-    t = Trainer(cfg, [np.array([0.3, -0.5], np.float32)], TrainSettings(batch=1, window=1, threads=1,
-                                                                        backend="numpy"))
+    cfg = WaveNetConfig(layers=2, stacks=1, residual_channels=3, dilation_channels=3,
+                        skip_channels=4, classes=16, sample_rate=8000)
+    t = Trainer(cfg, [np.array([0.3, -0.5], np.float32)],
+                TrainSettings(batch=1, window=1, threads=1, backend="numpy"))
     from wavecore.engine.model import Batch
     RF = cfg.receptive_field
     exact = np.zeros(t.net.size)
@@ -146,14 +148,15 @@ def test_fisher_matches_its_exact_value(kind):
 def tiny(**kw):
     train = TrainSettings(batch=2, window=120, lr=3e-3, schedule="constant", warmup=0,
                           checkpoint_every=0, keep=100, threads=1)
-    return StudySettings(**{**dict(memorise=False, steps_per_stage=6, later_steps=6, timeline_every=0,
-                                   prime=0.01, render_seconds=0.05, unprimed_seconds=0.05,
-                                   eval_every=3, eval_positions=64, ewc_positions=16, train=train), **kw})
+    return StudySettings(**{**dict(memorise=False, steps_per_stage=6, later_steps=6,
+                                   timeline_every=0, prime=0.01, render_seconds=0.05,
+                                   unprimed_seconds=0.05, eval_every=3, eval_positions=64,
+                                   ewc_positions=16, train=train), **kw})
 
 
 def test_ewc_zero_is_bit_identical_to_none_and_a_strength_moves_the_weights(tmp_path):
-    cfg = WaveNetConfig(layers=3, stacks=1, residual_channels=4, dilation_channels=4, skip_channels=8,
-                        classes=32, sample_rate=8000)
+    cfg = WaveNetConfig(layers=3, stacks=1, residual_channels=4, dilation_channels=4,
+                        skip_channels=8, classes=32, sample_rate=8000)
     two = ramp_clips()[:2]
     params = {}
     for name, kw in (("none", {}), ("zero", {"ewc": 0.0}), ("strong", {"ewc": 100.0})):
@@ -167,9 +170,10 @@ def test_ewc_zero_is_bit_identical_to_none_and_a_strength_moves_the_weights(tmp_
 
 
 def test_in_order_and_ewc_resume_exactly(tmp_path):
-    cfg = WaveNetConfig(layers=3, stacks=1, residual_channels=4, dilation_channels=4, skip_channels=8,
-                        classes=32, sample_rate=8000)
-    st = TrainSettings(steps=14, batch=2, window=100, order="in-order", checkpoint_every=5, threads=1)
+    cfg = WaveNetConfig(layers=3, stacks=1, residual_channels=4, dilation_channels=4,
+                        skip_channels=8, classes=32, sample_rate=8000)
+    st = TrainSettings(steps=14, batch=2, window=100, order="in-order", checkpoint_every=5,
+                       threads=1)
     c = ramp_clips()[:2]
 
     def start(d):

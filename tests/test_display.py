@@ -55,7 +55,8 @@ def wavs(text):
 
 def test_generation_shows_a_player_per_stream_with_temperature_and_seed():
     net = WaveNet(CFG)
-    g = CachedSampler(net, net.init_params(0)).generate(1234, streams=3, temperature=[0.9, 0.7, 0.6],
+    g = CachedSampler(net, net.init_params(0)).generate(1234, streams=3,
+                                                        temperature=[0.9, 0.7, 0.6],
                                                         seed=[5, 6, 7])
     text = g._repr_html_()
     assert wavs(text) == [(1234, 8000)] * 3
@@ -94,7 +95,8 @@ def test_a_study_shows_its_heatmap_and_the_latest_stages_players(study):
 
 
 def test_nothing_imports_ipython():
-    code = ("import sys, wavecore; from wavecore import WaveNetConfig; WaveNetConfig()._repr_html_(); "
+    code = ("import sys, wavecore; from wavecore import WaveNetConfig; "
+            "WaveNetConfig()._repr_html_(); "
             "import wavecore.display; assert 'IPython' not in sys.modules, 'IPython imported'")
     rc, out, err = run([sys.executable, "-c", code], timeout=120)
     assert rc == 0, err

@@ -24,7 +24,8 @@ try:
     _have_mpi = MPIEXEC is not None
 except ImportError:
     _have_mpi = False
-needs_mpi = pytest.mark.skipif(not _have_mpi, reason="no mpi4py / mpiexec: pip install 'wavecore[mpi]'")
+needs_mpi = pytest.mark.skipif(not _have_mpi,
+                               reason="no mpi4py / mpiexec: pip install 'wavecore[mpi]'")
 
 # the forced TCP path: MPICH's OFI netmod, libfabric's tcp provider, no shared memory between
 # the ranks of one host (MPIR_CVAR_NOLOCAL): the path between hosts
@@ -41,9 +42,10 @@ steps, until = int(steps), int(until)
 cfg = WaveNetConfig(layers=4, stacks=1, residual_channels=8, dilation_channels=8, skip_channels=16,
                     sample_rate=8000)
 t = np.arange(3000) / 8000
-clips = [0.4 * np.sin(2 * np.pi * 220 * t) * np.exp(-3 * t), 0.3 * np.sign(np.sin(2 * np.pi * 110 * t))]
-settings = TrainSettings(steps=steps, batch=4, window=200, dtype=dtype, threads=1, checkpoint_every=5,
-                         keep=10, warmup=3, backend=backend)
+clips = [0.4 * np.sin(2 * np.pi * 220 * t) * np.exp(-3 * t),
+         0.3 * np.sign(np.sin(2 * np.pi * 110 * t))]
+settings = TrainSettings(steps=steps, batch=4, window=200, dtype=dtype, threads=1,
+                         checkpoint_every=5, keep=10, warmup=3, backend=backend)
 if mode == "resume":
     tr = Trainer.resume(out, clips, steps=steps)
 else:
@@ -57,11 +59,13 @@ tr.train(until, progress=False, callback=cb)
 '''
 
 
-def launch(tmp_path, n, out, dtype, steps, mode="new", env=None, timeout=120, until=None, backend="auto"):
+def launch(tmp_path, n, out, dtype, steps, mode="new", env=None, timeout=120, until=None,
+           backend="auto"):
     """Train to ``until`` (default: steps, the run's planned total) on n ranks."""
     script = tmp_path / "train_script.py"
     script.write_text(SCRIPT)
-    cmd = [sys.executable, str(script), str(out), dtype, str(steps), mode, str(until or steps), backend]
+    cmd = [sys.executable, str(script), str(out), dtype, str(steps), mode, str(until or steps),
+           backend]
     if n > 1:
         cmd = [MPIEXEC, "-n", str(n), *cmd]
     return run(cmd, timeout, env={**os.environ, **(env or {})})
@@ -82,7 +86,8 @@ def test_two_ranks_are_one_process(tmp_path, dtype, tol):
     a, b = params(tmp_path / "one"), params(tmp_path / "two")
     assert a.dtype == np.dtype(dtype)
     np.testing.assert_allclose(b, a, rtol=0, atol=tol * np.abs(a).max())
-    assert not np.array_equal(a, load(os.path.join(tmp_path / "one", "ckpt-00000005.npz"))[1]["params"])
+    assert not np.array_equal(a, load(os.path.join(tmp_path / "one",
+                                                   "ckpt-00000005.npz"))[1]["params"])
 
 
 @needs_mpi
@@ -173,7 +178,8 @@ def test_mpiexec_wavecore_train_end_to_end(tmp_path):
                          "--steps", "12", "--checkpoint-every", "5"], 120)
     assert rc == 0, err
     assert text.count("model: ") == 1 and text.count("checkpoint ") == 1      # rank 0 alone prints
-    steps = [load(os.path.join(out, f))[0]["step"] for f in sorted(os.listdir(out)) if f.endswith(".npz")]
+    steps = [load(os.path.join(out, f))[0]["step"] for f in sorted(os.listdir(out))
+             if f.endswith(".npz")]
     assert steps == [5, 10, 12]
     assert len(open(os.path.join(out, "train.jsonl")).readlines()) == 2      # one writer
 
@@ -195,7 +201,8 @@ def _ranks(marker):
 def test_sigterm_stops_every_rank_at_one_step_and_saves(tmp_path):
     paths = wavs(tmp_path)
     out = str(tmp_path / "run")
-    with spawned([MPIEXEC, "-n", "2", *CLI, "train", *paths, "--out", out, *MODEL, "--steps", "100000"],
+    with spawned([MPIEXEC, "-n", "2", *CLI, "train", *paths, "--out", out, *MODEL,
+                  "--steps", "100000"],
                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as p:
         t0 = time.time()
         while not os.path.exists(os.path.join(out, "train.jsonl")):
@@ -208,7 +215,8 @@ def test_sigterm_stops_every_rank_at_one_step_and_saves(tmp_path):
     meta = load(latest(out))[0]
     assert f"wavecore train: terminated (SIGTERM); progress saved at step {meta['step']}" in err
     assert err.count("terminated (SIGTERM)") == 1 and "Traceback" not in err
-    rc, _, err = run([*CLI, "train", *paths, "--out", out, "--resume", "--steps", str(meta["step"] + 2)], 120)
+    rc, _, err = run([*CLI, "train", *paths, "--out", out, "--resume",
+                      "--steps", str(meta["step"] + 2)], 120)
     assert rc == 0, err                                 # one process goes on from it
 
 
@@ -216,9 +224,9 @@ def test_sigterm_stops_every_rank_at_one_step_and_saves(tmp_path):
 def test_a_killed_rank_ends_the_job_in_bounded_time(tmp_path):
     paths = wavs(tmp_path)
     out = str(tmp_path / "run")
-    with spawned([MPIEXEC, "-n", "2", *CLI, "train", *paths, "--out", out, *MODEL, "--steps", "100000",
-                  "--checkpoint-every", "20"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                 text=True) as p:
+    with spawned([MPIEXEC, "-n", "2", *CLI, "train", *paths, "--out", out, *MODEL,
+                  "--steps", "100000", "--checkpoint-every", "20"],
+                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as p:
         t0 = time.time()
         while latest(out) is None:
             assert time.time() - t0 < 60
@@ -233,17 +241,20 @@ def test_a_killed_rank_ends_the_job_in_bounded_time(tmp_path):
     print(f"the job ended {took:.2f} s after the kill, status {p.returncode}")
     assert "BAD TERMINATION" in said and "Killed (signal 9)" in said, said      # Hydra names it
     step = load(latest(out))[0]["step"]                 # the last checkpoint is whole
-    rc, _, err = run([*CLI, "train", *paths, "--out", out, "--resume", "--steps", str(step + 2)], 120)
+    rc, _, err = run([*CLI, "train", *paths, "--out", out, "--resume", "--steps", str(step + 2)],
+                     120)
     assert rc == 0, err
 
 
 def test_a_single_process_never_imports_mpi4py(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "OMPI_", "PMIX_", "MV2_"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PMI_", "OMPI_", "PMIX_", "MV2_"))}
     code = ("import sys, numpy as np\n"
             "from wavecore import WaveNetConfig\n"
             "from wavecore.training import Trainer, TrainSettings\n"
-            "t = Trainer(WaveNetConfig(layers=2, stacks=1, residual_channels=4, dilation_channels=4,"
-            " skip_channels=8), [np.sin(np.arange(800) / 5.0)], TrainSettings(steps=2, window=100),"
+            "t = Trainer(WaveNetConfig(layers=2, stacks=1, residual_channels=4,"
+            " dilation_channels=4, skip_channels=8), [np.sin(np.arange(800) / 5.0)],"
+            " TrainSettings(steps=2, window=100),"
             f" out_dir={str(tmp_path)!r})\n"
             "t.train(progress=False)\n"
             "assert t.world.size == 1 and 'mpi4py' not in sys.modules, sorted(sys.modules)\n")
@@ -256,10 +267,12 @@ def test_mpiexec_wavecore_study_end_to_end(tmp_path):
     """Training data-parallel, the scoring and the renders split across the 2 ranks and
     gathered, rank 0 alone writing: the same study as one process, up to float32 summation."""
     paths = wavs(tmp_path)
-    args = [*paths, "--layers", "3", "--stacks", "1", "--residual", "8", "--dilation", "8", "--skip", "16",
-            "--sample-rate", "8000", "--steps-per-stage", "20", "--later-steps", "10", "--window", "300",
-            "--timeline-every", "10", "--temperatures", "0.7", "0.6"]
-    rc, text, err = run([MPIEXEC, "-n", "2", *CLI, "study", *args, "--out", str(tmp_path / "two")], 300)
+    args = [*paths, "--layers", "3", "--stacks", "1", "--residual", "8", "--dilation", "8",
+            "--skip", "16", "--sample-rate", "8000", "--steps-per-stage", "20",
+            "--later-steps", "10", "--window", "300", "--timeline-every", "10",
+            "--temperatures", "0.7", "0.6"]
+    rc, text, err = run([MPIEXEC, "-n", "2", *CLI, "study", *args, "--out", str(tmp_path / "two")],
+                        300)
     assert rc == 0, err
     assert text.count("report: ") == 1 and text.count("stage 2/2") == 1
     rc, _, err = run([*CLI, "study", *args, "--out", str(tmp_path / "one")], 300)
@@ -278,9 +291,10 @@ def test_mpiexec_wavecore_study_end_to_end(tmp_path):
 @needs_mpi
 def test_sigterm_during_an_mpi_study_and_resume_as_one_process(tmp_path):
     paths = wavs(tmp_path)
-    args = [*paths, "--layers", "3", "--stacks", "1", "--residual", "8", "--dilation", "8", "--skip", "16",
-            "--sample-rate", "8000", "--fixed", "--steps-per-stage", "400", "--later-steps", "5",
-            "--window", "300", "--timeline-every", "10", "--temperatures", "0.7"]
+    args = [*paths, "--layers", "3", "--stacks", "1", "--residual", "8", "--dilation", "8",
+            "--skip", "16", "--sample-rate", "8000", "--fixed",
+            "--steps-per-stage", "400", "--later-steps", "5", "--window", "300",
+            "--timeline-every", "10", "--temperatures", "0.7"]
     out = str(tmp_path / "st")
     with spawned([MPIEXEC, "-n", "2", *CLI, "study", *args, "--out", out],
                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) as p:
@@ -305,9 +319,10 @@ def test_sigterm_during_an_mpi_study_and_resume_as_one_process(tmp_path):
 def test_mpiexec_plan_times_the_data_parallel_step(tmp_path):
     """Under mpiexec the plan's timed steps are the ranks' data-parallel steps; rank 0 says it."""
     paths = wavs(tmp_path)
-    args = [*paths, "--layers", "3", "--stacks", "1", "--residual", "8", "--dilation", "8", "--skip", "16",
-            "--sample-rate", "8000", "--window", "300", "--plan"]
-    rc, text, err = run([MPIEXEC, "-n", "2", *CLI, "study", *args, "--out", str(tmp_path / "p")], 120)
+    args = [*paths, "--layers", "3", "--stacks", "1", "--residual", "8", "--dilation", "8",
+            "--skip", "16", "--sample-rate", "8000", "--window", "300", "--plan"]
+    rc, text, err = run([MPIEXEC, "-n", "2", *CLI, "study", *args, "--out", str(tmp_path / "p")],
+                        120)
     assert rc == 0, err
     assert text.count("model     ") == 1 and "2 MPI ranks" in text
     assert not os.path.exists(tmp_path / "p" / "study.json")

@@ -20,14 +20,21 @@ from wavecore.engine._gpu import GpuModel, ops
 from wavecore.engine._gpu import cublas as gcublas
 from wavecore.engine._gpu import device as gdev
 from wavecore.engine.backends import BackendError, cpu_training_available, cuda_status, resolve
-from wavecore.engine.ops import gate_backward, gate_forward, input_conv_backward, input_conv_forward, softmax_ce_backward, softmax_ce_forward
+from wavecore.engine.ops import (
+    gate_backward,
+    gate_forward,
+    input_conv_backward,
+    input_conv_forward,
+    softmax_ce_backward,
+    softmax_ce_forward,
+)
 from wavecore.engine.sampler import CachedSampler, NaiveSampler
 from wavecore.training import Trainer, TrainSettings
 
 _cuda_ok, _cuda_why = cuda_status()
 DEVICES = [
-    pytest.param("emulate", marks=pytest.mark.skipif(gdev.compiler() is None,
-                                                     reason="no C++ compiler for the GPU emulator")),
+    pytest.param("emulate", marks=pytest.mark.skipif(
+        gdev.compiler() is None, reason="no C++ compiler for the GPU emulator")),
     pytest.param("cuda", marks=pytest.mark.skipif(not _cuda_ok, reason=f"no GPU: {_cuda_why}")),
 ]
 
@@ -42,7 +49,8 @@ def dev(request, monkeypatch):
 def close(got, want, dtype, err=""):
     """float64: ~1e-10 (algorithm bugs); float32: relative to the values' scale."""
     tol = 1e-10 if dtype == np.float64 else 2e-5
-    np.testing.assert_allclose(got, want, rtol=tol, atol=tol * (np.abs(want).max() + 1e-30), err_msg=err)
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol * (np.abs(want).max() + 1e-30),
+                               err_msg=err)
 
 
 DTYPES = [np.float64, np.float32]
@@ -169,7 +177,8 @@ def test_graph_replays_follow_new_inputs(dev, gc_ids):
         _, nll_ref, lg = ref.loss(p, Batch(x, gc))
         close(dev.to_host(nll), nll_ref, np.float64)
         np.testing.assert_array_equal(dev.to_host(pred), lg.argmax(-1))
-    assert gm.graphs and all(len(ws.graph) == 2 for ws in gm._ws.values())   # with and without backward
+    # with and without backward
+    assert gm.graphs and all(len(ws.graph) == 2 for ws in gm._ws.values())
 
 
 def test_wavenet_gpu_backend_and_evaluate(dev):
@@ -227,7 +236,8 @@ def test_cluster_sampler_equals_naive(dev, streams):
         pytest.skip("this GPU has no thread-block clusters (compute capability < 9.0)")
     net, p = sampler_model(gc_ids=3)
     rng = np.random.default_rng(11)
-    kw = dict(streams=streams, uniforms=rng.random((30, streams)), temperature=[0.9, 0.0, 0.6][:streams],
+    kw = dict(streams=streams, uniforms=rng.random((30, streams)),
+              temperature=[0.9, 0.0, 0.6][:streams],
               prime_classes=[rng.integers(0, 11, size=k) for k in (12, 0, 5)][:streams],
               gc=[2, 0, 1][:streams])
     want = NaiveSampler(net, p).generate(30, return_logits=True, **kw)
@@ -322,8 +332,8 @@ def test_kernel_sources_compile_with_nvcc(tmp_path, real):
 def test_cli_trains_and_samples_on_gpu(dev, tmp_path, capsys):
     import soundfile as sf
 
-    from wavecore.training.checkpoint import latest
     from wavecore.cli.main import main
+    from wavecore.training.checkpoint import latest
     clip = tmp_path / "c.wav"
     sf.write(clip, (0.4 * np.sin(np.arange(2000) * 0.07)).astype(np.float32), 8000)
     out = str(tmp_path / "run")
@@ -352,8 +362,8 @@ def test_results_do_not_depend_on_thread_order(order, monkeypatch):
 
     def run():
         g = CachedSampler(net, p, backend="gpu").generate(30, **kw)
-        gc = CachedSampler(net, p, backend="gpu", gpu_kernel="cluster").generate(12, **{**kw, "streams": 2,
-                                                                                      "gc": [0, 2]})
+        gc = CachedSampler(net, p, backend="gpu", gpu_kernel="cluster").generate(
+            12, **{**kw, "streams": 2, "gc": [0, 2]})
         loss, grads, _, _ = GpuModel(ref, dev, graphs=False).loss_and_grads(q, x, np.array([1, 0]))
         return g, gc, loss, grads
     g0, c0, l0, gr0 = run()
@@ -383,12 +393,13 @@ def test_study_on_gpu_equals_study_on_numpy(dev, tmp_path):
         train = TrainSettings(steps=10 ** 6, batch=2, window=200, lr=3e-3, schedule="constant",
                               warmup=3, checkpoint_every=0, dtype="float64", backend=backend,
                               order="in-order")
-        st = StudySettings(steps_per_stage=8, check_every=4, timeline_every=0, timeline_seconds=0.02,
-                           unprimed_seconds=0.03, prime=0.01, render_seconds=0.09, train=train,
-                           curriculum="replay", replay=0.3, ewc=5.0, ewc_positions=8, eval_every=3,
-                           eval_positions=64)
+        st = StudySettings(steps_per_stage=8, check_every=4, timeline_every=0,
+                           timeline_seconds=0.02, unprimed_seconds=0.03, prime=0.01,
+                           render_seconds=0.09, train=train, curriculum="replay", replay=0.3,
+                           ewc=5.0, ewc_positions=8, eval_every=3, eval_positions=64)
         out = tmp_path / backend
-        metrics[backend] = Study(cfg, two, st, out_dir=str(out)).run(progress=False, log=lambda *a: None)
+        metrics[backend] = Study(cfg, two, st, out_dir=str(out)).run(progress=False,
+                                                                     log=lambda *a: None)
     a, b = metrics["numpy"], metrics["gpu"]
     np.testing.assert_allclose(b.bits, a.bits, rtol=1e-9)
     assert b.accuracy == a.accuracy
@@ -397,20 +408,23 @@ def test_study_on_gpu_equals_study_on_numpy(dev, tmp_path):
         pytest.approx([s["fisher_mean"] for s in a.curriculum.ewc.stages], rel=1e-9)
     assert [r.path for r in b.renders] == [r.path for r in a.renders]
     for r in a.renders:
-        assert (tmp_path / "gpu" / r.path).read_bytes() == (tmp_path / "numpy" / r.path).read_bytes()
+        assert ((tmp_path / "gpu" / r.path).read_bytes()
+                == (tmp_path / "numpy" / r.path).read_bytes())
 
 
-@pytest.mark.skipif(not cpu_training_available(), reason="the Cython training kernels are not built")
+@pytest.mark.skipif(not cpu_training_available(),
+                    reason="the Cython training kernels are not built")
 def test_float32_training_follows_the_cpu_path(dev):
     """float32 on the GPU and on the compiled CPU path: the same losses step by step, to
     float32 accuracy (GEMMs sum in different orders)."""
     cfg = WaveNetConfig(layers=4, stacks=2, residual_channels=8, dilation_channels=8,
                         skip_channels=16, classes=64)
-    clip = (0.5 * np.sin(np.arange(3000) * 0.031) * np.sin(np.arange(3000) * 0.002)).astype(np.float32)
+    clip = (0.5 * np.sin(np.arange(3000) * 0.031)
+            * np.sin(np.arange(3000) * 0.002)).astype(np.float32)
     logs = {}
     for backend in ("cpu", "gpu"):
-        t = Trainer(cfg, [clip], TrainSettings(steps=15, batch=2, window=256, backend=backend, warmup=3,
-                                               log_every=1))
+        t = Trainer(cfg, [clip], TrainSettings(steps=15, batch=2, window=256, backend=backend,
+                                               warmup=3, log_every=1))
         logs[backend] = [r["loss"] for r in t.train(progress=False)] + [t.evaluate(clip).bits]
     np.testing.assert_allclose(logs["gpu"], logs["cpu"], rtol=2e-4)
 
@@ -457,8 +471,8 @@ def fake_cublas(tmp_path):
     src = tmp_path / "fake_cublas.c"
     src.write_text(FAKE_CUBLAS)
     lib = tmp_path / "libfakecublas.so"
-    rc, _, err = run([gdev.compiler(), "-x", "c", "-O1", "-fPIC", "-shared", str(src), "-o", str(lib)],
-                     timeout=120)
+    rc, _, err = run([gdev.compiler(), "-x", "c", "-O1", "-fPIC", "-shared", str(src),
+                      "-o", str(lib)], timeout=120)
     assert rc == 0, err
     return ctypes.CDLL(str(lib))
 
@@ -497,7 +511,8 @@ def test_cuda_gemm_maps_row_major_onto_column_major_cublas(fake_cublas):
                     out = Cv[:, 4:4 + n]                   # a column block: ld 12, like zcat
                     dev._gemm(A.view(Dev), Bm.view(Dev), out.view(Dev), ta, tb, beta)
                     tol = 1e-12 if dtype == np.float64 else 1e-5
-                    np.testing.assert_allclose(out, want, rtol=tol, atol=tol, err_msg=f"{ta} {tb} {beta}")
+                    np.testing.assert_allclose(out, want, rtol=tol, atol=tol,
+                                               err_msg=f"{ta} {tb} {beta}")
                     rest = np.concatenate([Cv[:, :4], Cv[:, 4 + n:]], axis=1)
                     assert (np.isnan(rest) if beta == 0 else rest == 0).all()
         ones = np.ones(25, dtype)[None, :]                 # a one-row view (stride 0): colsum
@@ -534,6 +549,7 @@ def test_tf32_mode_exists_on_every_device(dev):
         for _ in range(3):                                  # eager, captured, replayed
             got, _ = net.loss_and_grads(p, Batch(x))
         assert got == pytest.approx(want, rel=1e-3)
-        assert {mode for ws in net.backend.step_of(net)._ws.values() for mode in ws.graph} == {(True, True)}
+        assert ({mode for ws in net.backend.step_of(net)._ws.values() for mode in ws.graph}
+                == {(True, True)})
     finally:
         net.backend.set_tf32(False)

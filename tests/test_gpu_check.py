@@ -68,7 +68,8 @@ def test_gpu_report_on_the_emulator_compiles_the_kernels(monkeypatch):
     monkeypatch.setenv("WAVECORE_GPU", "emulate")
     rep = gpu_report()
     assert rep["mode"] == "emulate" and rep["available"]
-    assert rep["kernels"]["ok"] is True and rep["kernels"]["kernels"] == len(gdev.signatures(gdev.source()))
+    assert (rep["kernels"]["ok"] is True
+            and rep["kernels"]["kernels"] == len(gdev.signatures(gdev.source())))
     assert "WAVECORE_GPU=emulate" in rep["summary"]
 
 
@@ -77,13 +78,16 @@ def test_the_selection_is_the_cuda_ids_and_in_a_dry_run_their_emulator_twins():
     g = gpu_check()
     b, t = "tests/test_backends.py::", "tests/test_gpu.py::"
     ids = [b + "test_step[gpu-cuda-1]", b + "test_step[gpu-emulate-1]", b + "test_step[cpu-1]",
-           b + "test_step[numpy-1]", t + "test_gate[cuda-True-float32]", t + "test_gate[emulate-True-float32]",
+           b + "test_step[numpy-1]", t + "test_gate[cuda-True-float32]",
+           t + "test_gate[emulate-True-float32]",
            t + "test_kernel_sources_compile_with_nvrtc[float]",
            t + "test_results_do_not_depend_on_thread_order[reverse]",    # the emulator alone
-           b + "test_memorises_a_chord[gpu-cuda]", b + "test_memorises_a_chord[gpu-emulate]",   # slow there
+           b + "test_memorises_a_chord[gpu-cuda]",
+           b + "test_memorises_a_chord[gpu-emulate]",                    # slow there
            "tests/test_model.py::test_cuda_free_thing", g.NCCL_TEST]
     gpu = [b + "test_step[gpu-cuda-1]", t + "test_gate[cuda-True-float32]",
-           t + "test_kernel_sources_compile_with_nvrtc[float]", b + "test_memorises_a_chord[gpu-cuda]"]
+           t + "test_kernel_sources_compile_with_nvrtc[float]",
+           b + "test_memorises_a_chord[gpu-cuda]"]
     assert g.select(ids, dry_run=False, gpus=1) == gpu
     assert g.select(ids, dry_run=False, gpus=2) == gpu + [g.NCCL_TEST]
     assert sorted(g.select(ids, dry_run=True, gpus=0)) == sorted(
@@ -116,7 +120,7 @@ def test_a_step_past_its_timeout_is_killed_with_its_children(tmp_path):
     assert str(pid) in (tmp_path / "log").read_text()
 
 
-# -- the command ------------------------------------------------------------------------------------
+# -- the command -----------------------------------------------------------------------------------
 def test_without_a_gpu_it_says_so_in_one_line(tmp_path):
     t0 = time.monotonic()
     rc, out, err = run([sys.executable, SCRIPT, "--out", str(tmp_path / "out")], 120, cwd=ROOT,
@@ -131,7 +135,8 @@ def test_without_a_gpu_it_says_so_in_one_line(tmp_path):
     assert lines[0].endswith("run with --dry-run to check the command on the CPU")
     assert took < 30, f"{took:.1f} s"
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
-    assert summary["result"] == "no gpu" and summary["exit_code"] == 2 and summary["line"] == lines[0]
+    assert (summary["result"] == "no gpu" and summary["exit_code"] == 2
+            and summary["line"] == lines[0])
     assert summary["machine"]["gpu"]["cupy"]["importable"] is False
 
 
@@ -143,7 +148,8 @@ def test_dry_run_runs_the_emulator_tests_and_the_bench(tmp_path):
     assert rc == 0, text[-3000:] + err[-3000:]
     summary = json.loads((out / "summary.json").read_text())
     last = text.strip().splitlines()[-1]
-    assert last == summary["line"] and last.startswith("gpu_check (dry run on the emulator): install skipped")
+    assert (last == summary["line"]
+            and last.startswith("gpu_check (dry run on the emulator): install skipped"))
     assert " 0 failed" in last and "bench ok" in last
     steps = summary["steps"]
     assert steps["install"]["status"] == "skipped" and steps["install"]["reason"]

@@ -8,8 +8,8 @@ import pytest
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "wavecore")
 # what may be imported inside a function: optional or heavy, loaded only where it is needed
-LAZY = ("cupy", "cupy_backends", "cuda", "mpi4py", "matplotlib", "scipy", "importlib", "._gpu", ".._gpu",
-        ".gpu", ".sampler", ".model", ".cublas")
+LAZY = ("cupy", "cupy_backends", "cuda", "mpi4py", "matplotlib", "scipy", "importlib", "._gpu",
+        ".._gpu", ".gpu", ".sampler", ".model", ".cublas")
 
 
 def modules() -> dict:
@@ -100,7 +100,8 @@ def test_the_package_has_no_import_circle():
 
 def test_layers_import_downward_only():
     graph = imports(modules())
-    assert not any(m.startswith("wavecore.study") for m in graph["wavecore.engine.config"] | graph["wavecore.training.trainer"])
+    assert not any(m.startswith("wavecore.study")
+                   for m in graph["wavecore.engine.config"] | graph["wavecore.training.trainer"])
     assert "wavecore.display" not in graph["wavecore.engine.config"]
     assert "wavecore.engine.backends" not in graph["wavecore.engine.audio"]
 
@@ -119,6 +120,8 @@ def test_imports_sit_at_module_top(name):
         if isinstance(node, (ast.Import, ast.ImportFrom)) and id(node) not in top:
             what = [a.name for a in node.names] if isinstance(node, ast.Import) else \
                 ["." * node.level + (node.module or "")]
-            if not all(w.split(".")[0] in LAZY or w in LAZY for w in what) or "#" not in lines[node.lineno - 1]:
+            if (not all(w.split(".")[0] in LAZY or w in LAZY for w in what)
+                    or "#" not in lines[node.lineno - 1]):
                 bad.append(f"{name}:{node.lineno}: {ast.unparse(node)}")
-    assert not bad, "imports inside functions (move them to the top, or give the reason): " + "; ".join(bad)
+    assert not bad, ("imports inside functions (move them to the top, or give the reason): "
+                     + "; ".join(bad))

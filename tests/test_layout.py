@@ -35,7 +35,8 @@ def test_compiled_kernels_were_built_with_this_layout(stem):
         pytest.skip("the compiled kernels are not built")
     got = module.layout()
     assert got.pop("") == len(layout.NAMES)
-    assert got == WANT, f"wavecore.engine._cpu.{stem} was built with another layout: rebuild (pip install .)"
+    assert got == WANT, (f"wavecore.engine._cpu.{stem} was built with another layout: "
+                         "rebuild (pip install .)")
 
 
 def test_gpu_sources_get_this_layout():
@@ -56,5 +57,6 @@ def test_no_kernel_keeps_a_layout_of_its_own():
     assert sources
     for src in sources:
         text = src.read_text()
-        assert not re.search(r"(?<!&)\boff\[\s*\d", text), f"{src.name} indexes the offset table by number"
+        assert not re.search(r"(?<!&)\boff\[\s*\d", text), \
+            f"{src.name} indexes the offset table by number"
         assert not re.search(r"offsets\[\"", text), f"{src.name} looks blocks up by name"

@@ -32,7 +32,8 @@ def test_runs_top_to_bottom(tmp_path):
                                      resources={"metadata": {"path": str(tmp_path)}})
     # the notebook writes under tempfile's directory: here, this test's own
     env = {**os.environ, "TMPDIR": str(tmp_path)}
-    client.execute(cwd=str(tmp_path), env=env, preexec_fn=_kernel_signals)   # raises on a failing cell
+    client.execute(cwd=str(tmp_path), env=env,
+                   preexec_fn=_kernel_signals)   # raises on a failing cell
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
     # songs, rounds, temperatures, the study, its trajectory (3 stages x 3 points x 3 temperatures)

@@ -89,10 +89,12 @@ def test_gradient_check_catches_a_wrong_backward():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_ops_keep_dtype(dtype):
     h = randn(T + 2, B, R).astype(dtype)
-    fg, c1 = ops.dilated_conv_forward(h, randn(2 * R, 2 * D).astype(dtype), randn(2 * D).astype(dtype), 2)
+    fg, c1 = ops.dilated_conv_forward(h, randn(2 * R, 2 * D).astype(dtype),
+                                      randn(2 * D).astype(dtype), 2)
     z, c2 = ops.gate_forward(fg)
-    (hn, sk), c3 = ops.residual_skip_forward(h, z, randn(D, R).astype(dtype), randn(R).astype(dtype),
-                                             randn(D, S).astype(dtype), randn(S).astype(dtype), T)
+    (hn, sk), c3 = ops.residual_skip_forward(h, z, randn(D, R).astype(dtype),
+                                             randn(R).astype(dtype), randn(D, S).astype(dtype),
+                                             randn(S).astype(dtype), T)
     assert fg.dtype == z.dtype == hn.dtype == sk.dtype == dtype
     grads = ops.residual_skip_backward((np.ones_like(hn), np.ones_like(sk)), c3)
     assert all(g.dtype == dtype for g in grads)

@@ -1,11 +1,11 @@
-"""The resemblance measure (wavecore.analysis.measures.resemblance) on constructed cases, each with the
-number it must reach."""
+"""The resemblance measure (wavecore.analysis.measures.resemblance) on constructed cases, each
+with the number it must reach."""
 import numpy as np
 import pytest
 
-from wavecore.engine import audio
 from wavecore.analysis import clips
 from wavecore.analysis.measures import SILENCE_DBFS, Sources, log_mel, mel_filters, resemblance
+from wavecore.engine import audio
 
 SR = 8000
 
@@ -19,8 +19,8 @@ def heard(x):
 def sources():
     t = np.arange(3 * SR) / SR
     sweep = 0.5 * np.sin(2 * np.pi * np.cumsum(200 + 900 * t) / SR)     # every moment unique
-    named = [("hype", heard(clips.get("hype", SR, 3.0))), ("chant", heard(clips.get("chant", SR, 3.0))),
-             ("sweep", heard(sweep))]
+    named = [("hype", heard(clips.get("hype", SR, 3.0))),
+             ("chant", heard(clips.get("chant", SR, 3.0))), ("sweep", heard(sweep))]
     return Sources(named, SR), dict(named)
 
 
@@ -66,7 +66,8 @@ def test_half_and_half_splits_evenly(sources):
     S, named = sources
     x = np.concatenate([named["hype"][1000:1000 + SR], named["sweep"][5000:5000 + SR]])
     sh = resemblance(x, S)["shares"]
-    assert sh["hype"] == pytest.approx(0.5, abs=0.05) and sh["sweep"] == pytest.approx(0.5, abs=0.05)
+    assert (sh["hype"] == pytest.approx(0.5, abs=0.05)
+            and sh["sweep"] == pytest.approx(0.5, abs=0.05))
 
 
 def test_a_loop_of_one_segment_draws_its_moments_from_that_segment_alone(sources):
@@ -77,7 +78,8 @@ def test_a_loop_of_one_segment_draws_its_moments_from_that_segment_alone(sources
     at = np.array(r["at"])[np.array(r["source"]) == 2]
     assert at.min() >= 1.2 - 0.02 and at.max() <= 1.45      # the segment's frames, and no other
     hist = np.array(r["moments"]["sweep"])
-    assert hist.sum() == len(at) and hist[:int(1.2 / 0.05)].sum() == 0 and hist[int(1.45 / 0.05) + 1:].sum() == 0
+    assert (hist.sum() == len(at) and hist[:int(1.2 / 0.05)].sum() == 0
+            and hist[int(1.45 / 0.05) + 1:].sum() == 0)
 
 
 def test_silence_is_silence_and_an_unheard_tone_is_novel(sources):

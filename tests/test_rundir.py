@@ -16,9 +16,8 @@ import pytest
 from conftest import cli, run, spawned
 from test_distributed import MPIEXEC, needs_mpi
 
-from wavecore.training import rundir
+from wavecore.training import Trainer, TrainSettings, rundir
 from wavecore.training.checkpoint import latest, list_checkpoints, load, run_of
-from wavecore.training import Trainer, TrainSettings
 
 MODEL = ["--layers", "3", "--stacks", "1", "--residual", "8", "--dilation", "8", "--skip", "16",
          "--sample-rate", "8000", "--window", "200", "--threads", "1"]
@@ -48,7 +47,8 @@ def _held(out, timeout=60):
 def _long(cmd, out, clip, *more):
     """A run that goes on until it is stopped."""
     if cmd == "train":
-        args = ["train", clip, "--out", out, *MODEL, "--steps", "1000000", "--checkpoint-every", "50", *more]
+        args = ["train", clip, "--out", out, *MODEL, "--steps", "1000000",
+                "--checkpoint-every", "50", *more]
     else:
         args = ["study", clip, "--out", out, *MODEL, "--fixed", "--steps-per-stage", "1000000",
                 "--timeline-every", "0", *more]
@@ -62,7 +62,8 @@ def _refused(out, code, err, t):
     return line
 
 
-@pytest.mark.parametrize("first,second", [("train", "train"), ("study", "study"), ("train", "resume")])
+@pytest.mark.parametrize("first,second",
+                         [("train", "train"), ("study", "study"), ("train", "resume")])
 def test_a_second_run_refuses_while_the_first_holds_the_directory(tmp_path, clip, first, second):
     out = str(tmp_path / "same")
     with _long(first, out, clip) as p:
@@ -79,7 +80,8 @@ def test_a_second_run_refuses_while_the_first_holds_the_directory(tmp_path, clip
         line = _refused(out, code, err, time.time() - t0)
         since = time.strftime("%H:%M", time.localtime(holder["started"]))
         assert line.endswith(f"error: {out} is in use by wavecore {first} (pid {p.pid} on "
-                             f"{holder['host']}, since {since}); wait for it, or choose another --out"), line
+                             f"{holder['host']}, since {since}); "
+                             "wait for it, or choose another --out"), line
         assert p.poll() is None                                  # the first goes on
         p.send_signal(signal.SIGTERM)
         _, err = p.communicate(timeout=120)
@@ -116,18 +118,21 @@ def test_sigkill_frees_the_lock_and_resume_goes_on_exactly(tmp_path, clip):
 
 def test_a_fresh_run_into_a_used_directory_refuses_or_moves_the_old_run_aside(tmp_path, clip):
     out = str(tmp_path / "same")
-    assert cli("train", clip, "--out", out, *MODEL, "--steps", "30", "--checkpoint-every", "10")[0] == 0
+    assert cli("train", clip, "--out", out, *MODEL, "--steps", "30",
+               "--checkpoint-every", "10")[0] == 0
     old = latest(out)
     code, _, err = cli("train", clip, "--out", out, *MODEL, "--steps", "20")
     line = _refused(out, code, err, 0)
     assert line.endswith(f"{out} holds a run at step 30 on chant (1x3 layers, R=8 D=8 S=16 A=256, "
-                         "receptive field 9 samples (1.1 ms at 8000 Hz)); continue it with --resume, "
-                         "train into another --out, or pass --overwrite to move it aside"), line
+                         "receptive field 9 samples (1.1 ms at 8000 Hz)); "
+                         "continue it with --resume, train into another --out, "
+                         "or pass --overwrite to move it aside"), line
     assert latest(out) == old and len(list_checkpoints(out)) == 3          # nothing touched
     code, text, err = cli("train", clip, "--out", out, *MODEL, "--steps", "20", "--overwrite")
     assert code == 0, err
     moved = text.split(" aside, to ")[1].split("\n")[0]
-    assert os.path.dirname(moved) == str(tmp_path) and os.path.basename(moved).startswith("same.replaced-")
+    assert (os.path.dirname(moved) == str(tmp_path)
+            and os.path.basename(moved).startswith("same.replaced-"))
     meta, _ = load(latest(moved))                                         # the old run still loads
     assert meta["step"] == 30 and len(list_checkpoints(moved)) == 3
     assert [load(c)[0]["step"] for c in list_checkpoints(out)] == [20]
@@ -142,12 +147,14 @@ def test_retention_prunes_only_the_runs_own_checkpoints(tmp_path):
     out = str(tmp_path)
     x = [np.sin(np.arange(2000) / 9.0).astype(np.float32)]
     from wavecore import WaveNetConfig
-    cfg = WaveNetConfig(layers=3, stacks=1, residual_channels=8, dilation_channels=8, skip_channels=16,
-                        sample_rate=8000)
-    old = Trainer(cfg, x, TrainSettings(steps=300, window=100, batch=2, checkpoint_every=50, keep=3), out_dir=out)
+    cfg = WaveNetConfig(layers=3, stacks=1, residual_channels=8, dilation_channels=8,
+                        skip_channels=16, sample_rate=8000)
+    old = Trainer(cfg, x, TrainSettings(steps=300, window=100, batch=2, checkpoint_every=50,
+                                        keep=3), out_dir=out)
     old.train(progress=False)
     assert [load(c)[0]["step"] for c in list_checkpoints(out)] == [200, 250, 300]
-    new = Trainer(cfg, x, TrainSettings(steps=40, window=100, batch=2, checkpoint_every=10, keep=3), out_dir=out)
+    new = Trainer(cfg, x, TrainSettings(steps=40, window=100, batch=2, checkpoint_every=10,
+                                        keep=3), out_dir=out)
     new.train(progress=False)
     steps = sorted((load(c)[0]["step"], run_of(c)) for c in list_checkpoints(out))
     assert steps == sorted([(200, old.run_id), (250, old.run_id), (300, old.run_id),
@@ -163,14 +170,16 @@ def test_without_flock_a_pid_file_guards_the_directory(tmp_path, monkeypatch):
     with pytest.warns(UserWarning, match="does not support flock; a PID file guards the directory"):
         with rundir.owned(tmp_path, "wavecore train"):
             assert json.load(open(tmp_path / rundir.PID_FILE))["pid"] == os.getpid()
-            with pytest.raises(rundir.DirectoryInUse, match=f"is in use by wavecore train \\(pid {os.getpid()}"):
+            with pytest.raises(rundir.DirectoryInUse,
+                               match=f"is in use by wavecore train \\(pid {os.getpid()}"):
                 with rundir.owned(tmp_path, "wavecore study"):
                     pass
     assert not os.path.exists(tmp_path / rundir.PID_FILE)
     # a PID file whose holder died on this host is taken over
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                          text=True, timeout=60).stdout.strip()
-    (tmp_path / rundir.PID_FILE).write_text(json.dumps({"pid": int(dead), "host": socket.gethostname(),
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, timeout=60).stdout.strip()
+    (tmp_path / rundir.PID_FILE).write_text(json.dumps({"pid": int(dead),
+                                                        "host": socket.gethostname(),
                                                         "command": "wavecore train", "started": 0}))
     with pytest.warns(UserWarning):
         with rundir.owned(tmp_path, "wavecore train"):

@@ -1,7 +1,7 @@
-"""Runs and verdicts (wavecore.analysis.verbatim) on constructed renders, each asserting its numbers: a
-verbatim copy off the frame grid, a copy of a clip that repeats itself, a shuffle of 0.25 s
-pieces, a 50/50 splice of two clips, white noise, and noise shaped like the clip's quietest
-passage (which must not come out kept)."""
+"""Runs and verdicts (wavecore.analysis.verbatim) on constructed renders, each asserting its
+numbers: a verbatim copy off the frame grid, a copy of a clip that repeats itself, a shuffle of
+0.25 s pieces, a 50/50 splice of two clips, white noise, and noise shaped like the clip's
+quietest passage (which must not come out kept)."""
 import numpy as np
 import pytest
 
@@ -103,9 +103,11 @@ def test_verdicts_follow_their_definitions():
     assert verdict("a", {"a": 0.9}, {**none, "longest_s": 2.0}, 4.0) == "copy"
     assert verdict("a", {"a": 0.9}, {**none, "longest_s": 1.9, "fragment_share": 0.5,
                                       "fragments": {"a": 70, "b": 30}}, 4.0) == "kept"
-    assert verdict("a", {"a": 0.4}, {**none, "fragment_share": 0.5, "fragments": {"a": 70, "b": 30}}, 4.0) \
+    assert verdict("a", {"a": 0.4}, {**none, "fragment_share": 0.5,
+                                      "fragments": {"a": 70, "b": 30}}, 4.0) \
         == "noise"                                # fragments of its own, but most frames are not
-    assert verdict("a", {"a": 0.9}, {**none, "fragment_share": 0.5, "fragments": {"a": 60, "b": 40}}, 4.0) \
+    assert verdict("a", {"a": 0.9}, {**none, "fragment_share": 0.5,
+                                      "fragments": {"a": 60, "b": 40}}, 4.0) \
         == "merged"
     assert verdict("a", {"a": 0.3, "b": 0.3}, none, 4.0) == "texture"
     assert verdict("a", {"a": 0.2}, none, 4.0) == "noise"

@@ -12,12 +12,12 @@ from conftest import browser, open_in_browser
 
 from wavecore import WaveNetConfig
 from wavecore.analysis import clips
-from wavecore.training.checkpoint import CheckpointError
 from wavecore.analysis.measures import closeness, continual_measures
 from wavecore.analysis.verbatim import VERDICTS
 from wavecore.study import Study, StudySettings
 from wavecore.study.report import build
 from wavecore.training import TrainSettings
+from wavecore.training.checkpoint import CheckpointError
 
 CFG = WaveNetConfig(layers=4, stacks=1, residual_channels=8, dilation_channels=8,
                     skip_channels=16, sample_rate=8000)
@@ -78,7 +78,8 @@ def two_clips():
 @pytest.fixture(scope="module")
 def study_dir(tmp_path_factory):
     out = str(tmp_path_factory.mktemp("study"))
-    M = Study(CFG, two_clips(), tiny_settings(), out_dir=out).run(progress=False, log=lambda *a: None)
+    M = Study(CFG, two_clips(), tiny_settings(), out_dir=out).run(progress=False,
+                                                                  log=lambda *a: None)
     build(out, M.record)
     return out
 
@@ -96,12 +97,13 @@ def test_tiny_study_writes_every_artefact(study_dir):
         assert sum(sh.values()) == pytest.approx(1.0) and r["resemblance"]["frames"] > 0
     assert M["monitor"][0][:2] == [0, 0] and all(len(p[2]) == 2 for p in M["monitor"])
     assert sorted({p[1] for p in M["monitor"]}) == [0, 1, 2]
-    for f in ("merge_stage_1.png", "merge_stage_2.png", "sources_1.png", "moments_2.png", "monitor.png"):
+    for f in ("merge_stage_1.png", "merge_stage_2.png", "sources_1.png", "moments_2.png",
+              "monitor.png"):
         assert os.path.exists(os.path.join(study_dir, "figures", f)), f
     for r in M["renders"] + M["unprimed"] + M["timeline"]:
         assert os.path.exists(os.path.join(study_dir, r["path"]))
-    assert sorted(f for f in os.listdir(os.path.join(study_dir, "checkpoints")) if f.endswith(".npz")) == \
-        ["ckpt-00000020.npz", "ckpt-00000040.npz"]
+    assert sorted(f for f in os.listdir(os.path.join(study_dir, "checkpoints"))
+                  if f.endswith(".npz")) == ["ckpt-00000020.npz", "ckpt-00000040.npz"]
     for r in M["renders"]:                                  # runs and a verdict beside every player
         assert r["verdict"] in VERDICTS and 0 <= r["runs"]["fragment_share"] <= 1
         assert set(r["runs"]) == {"longest_s", "fragment_share", "fragments", "jumps"}
@@ -125,8 +127,10 @@ def test_study_resume_skips_finished_stages(tmp_path):
     with pytest.raises(FileExistsError):
         Study(CFG, two_clips()[:1], st, out_dir=out).run(progress=False, log=lambda *a: None)
     other = tiny_settings(timeline_every=0, memorised_accuracy=0.5)
-    with pytest.raises(CheckpointError, match=r"\(settings.memorised_accuracy: 0.998 there, 0.5 now\)"):
-        Study(CFG, two_clips()[:1], other, out_dir=out).run(resume=True, progress=False, log=lambda *a: None)
+    with pytest.raises(CheckpointError,
+                       match=r"\(settings.memorised_accuracy: 0.998 there, 0.5 now\)"):
+        Study(CFG, two_clips()[:1], other, out_dir=out).run(resume=True, progress=False,
+                                                            log=lambda *a: None)
     # an interrupted two-clip study: keep only stage 1's results, then resume
     full = str(tmp_path / "full")
     Study(CFG, two_clips(), st, out_dir=full).run(progress=False, log=lambda *a: None)
@@ -146,7 +150,8 @@ def test_study_resume_skips_finished_stages(tmp_path):
     logs = []
     M2 = Study(CFG, two_clips(), st, out_dir=done).run(resume=True, progress=False, log=logs.append)
     assert any("resuming after stage 1" in line for line in logs)
-    np.testing.assert_array_equal(M2.accuracy, json.load(open(os.path.join(full, "study.json")))["metrics"]["accuracy"])
+    np.testing.assert_array_equal(
+        M2.accuracy, json.load(open(os.path.join(full, "study.json")))["metrics"]["accuracy"])
 
 
 @pytest.mark.skipif(browser() is None, reason="no Chromium installed (apt-get install chromium)")
@@ -188,7 +193,8 @@ def test_cli_study_on_files(tmp_path, capsys):
         paths.append(str(p))
     out = str(tmp_path / "st")
     assert main(["study", *paths, "--out", out, "--layers", "3", "--stacks", "1", "--residual", "8",
-                 "--dilation", "8", "--skip", "16", "--sample-rate", "8000", "--steps-per-stage", "10",
+                 "--dilation", "8", "--skip", "16", "--sample-rate", "8000",
+                 "--steps-per-stage", "10",
                  "--later-steps", "5", "--window", "300", "--timeline-every", "5",
                  "--temperatures", "0.7", "0.6"]) == 0
     assert "report:" in capsys.readouterr().out
@@ -199,10 +205,10 @@ def test_cli_study_on_files(tmp_path, capsys):
 
 
 def test_conditioned_study_runs(tmp_path):
-    import dataclasses
     cfg = dataclasses.replace(CFG, gc_ids=2, gc_channels=4)
     M = Study(cfg, two_clips(), tiny_settings(timeline_every=0), out_dir=str(tmp_path)).run(
         progress=False, log=lambda *a: None)
     assert np.array(M.accuracy).shape == (3, 2) and len(M.renders) == 3 * 3
     with pytest.raises(ValueError, match="conditioning ids"):
-        Study(dataclasses.replace(cfg, gc_ids=1), two_clips(), tiny_settings(), out_dir=str(tmp_path / "x"))
+        Study(dataclasses.replace(cfg, gc_ids=1), two_clips(), tiny_settings(),
+              out_dir=str(tmp_path / "x"))

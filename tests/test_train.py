@@ -12,9 +12,9 @@ import soundfile as sf
 from conftest import cli, spawned
 
 from wavecore import WaveNetConfig
-from wavecore.training.checkpoint import CheckpointError, latest, list_checkpoints, load
 from wavecore.cli.main import main
 from wavecore.training import Trainer, TrainingError, TrainSettings
+from wavecore.training.checkpoint import CheckpointError, latest, list_checkpoints, load
 
 CFG = WaveNetConfig(layers=4, stacks=1, residual_channels=8, dilation_channels=8,
                     skip_channels=16, sample_rate=8000)
@@ -114,7 +114,8 @@ TINY = ["--layers", "4", "--stacks", "1", "--residual", "8", "--dilation", "8", 
 def test_cli_train_info_sample_resume(tmp_path, capsys):
     paths = write_clips(tmp_path)
     out = str(tmp_path / "run")
-    assert main(["train", *paths, "--out", out, *TINY, "--steps", "12", "--checkpoint-every", "5"]) == 0
+    assert main(["train", *paths, "--out", out, *TINY, "--steps", "12",
+                 "--checkpoint-every", "5"]) == 0
     assert main(["info", latest(out)]) == 0
     text = capsys.readouterr().out
     assert "receptive field: 17 samples" in text and "step: 12" in text and "clip clip0" in text
@@ -195,7 +196,8 @@ def test_conditioned_training_and_sampling(tmp_path, capsys):
     assert meta["config"]["gc_ids"] == 2
     assert main(["sample", out, "--samples", "40", "--out", str(tmp_path / "g.wav")]) == 1
     assert "--gc" in capsys.readouterr().err
-    assert main(["sample", out, "--samples", "40", "--gc", "1", "--out", str(tmp_path / "g.wav")]) == 0
+    assert main(["sample", out, "--samples", "40", "--gc", "1",
+                 "--out", str(tmp_path / "g.wav")]) == 0
     t = Trainer.resume(out, paths)
     m0, m1 = t.evaluate(t.clips[0]), t.evaluate(t.clips[0], gc=1)
     assert m0.bits != m1.bits                  # the id changes what the model predicts

@@ -1,7 +1,8 @@
 """wavecore: a WaveNet engine written from scratch, and a study of how it learns and forgets.
 
-The house, bottom up (each wing imports only the ones above it in this list):
+The house, bottom up (each wing imports only the ones before it in this list):
 
+- ``wavecore.pages``: the templates and the stylesheet of every page (it imports nothing else);
 - ``wavecore.engine``: the model (``WaveNet``, ``WaveNetConfig``), the NumPy reference ops with
   hand-written backprop, Adam, the compute paths (NumPy, the compiled CPU kernels, the GPU), the
   cached sampler, audio I/O and μ-law;

@@ -1,19 +1,23 @@
 """HTML for Jupyter: what wavecore's objects show when a notebook cell returns them, and the
-helpers behind it for custom cells (a study's view is wavecore.study.view). Audio is embedded as base64 WAV (16-bit PCM) and figures as
-base64 PNG, so an output holds everything it shows. Nothing here imports IPython.
+helpers behind it for custom cells (a study's view is wavecore.study.view). Audio is embedded as
+base64 WAV (16-bit PCM) and figures as base64 PNG, so an output holds everything it shows. The
+markup is wavecore.pages' templates. Nothing here imports IPython.
 
 >>> from wavecore import display
 >>> display.audio_html(x, 8000, "my clip")           # a player for any float audio
 """
 from __future__ import annotations
 
-import base64
-import html
 import io
 import os
 
 import numpy as np
 import soundfile as sf
+
+from .pages import data_uri, render, table
+
+__all__ = ["wav_bytes", "wav_uri", "png_uri", "audio_html", "png_html", "table", "config_html",
+           "generation_html"]
 
 
 def wav_bytes(x: np.ndarray, sample_rate: int) -> bytes:
@@ -24,35 +28,28 @@ def wav_bytes(x: np.ndarray, sample_rate: int) -> bytes:
     return buf.getvalue()
 
 
-def audio_html(x: np.ndarray, sample_rate: int, label: str = "") -> str:
-    """An inline player (base64 WAV) with a caption."""
-    b64 = base64.b64encode(wav_bytes(x, sample_rate)).decode("ascii")
-    cap = f"<div style='font-size:.85em;color:#444'>{html.escape(label)}</div>" if label else ""
-    return (f"<div style='display:inline-block;margin:2px 8px 6px 0'>{cap}<audio controls "
-            f"preload='metadata' src='data:audio/wav;base64,{b64}'></audio></div>")
+def wav_uri(x: np.ndarray, sample_rate: int) -> str:
+    """Float audio as a ``data:audio/wav;base64,...`` URI (16-bit PCM)."""
+    return data_uri("audio/wav", wav_bytes(x, sample_rate))
 
 
-def png_html(path_or_bytes, alt: str = "", width: int | None = None) -> str:
-    """An inline image from a PNG file or its bytes."""
+def png_uri(path_or_bytes) -> str:
+    """A PNG file, or its bytes, as a ``data:image/png;base64,...`` URI."""
     data = path_or_bytes
     if isinstance(path_or_bytes, (str, os.PathLike)):
         with open(path_or_bytes, "rb") as f:
             data = f.read()
-    w = f" width='{width}'" if width else ""
-    return (f"<img alt='{html.escape(alt)}'{w} "
-            f"src='data:image/png;base64,{base64.b64encode(data).decode('ascii')}'>")
+    return data_uri("image/png", data)
 
 
-def table(rows, head=None) -> str:
-    e = html.escape
-    out = ["<table style='border-collapse:collapse'>"]
-    if head:
-        out.append("<tr>" + "".join(f"<th style='border:1px solid #ddd;padding:2px 8px'>{e(str(h))}</th>"
-                                    for h in head) + "</tr>")
-    for r in rows:
-        out.append("<tr>" + "".join(f"<td style='border:1px solid #ddd;padding:2px 8px'>{c}</td>"
-                                    for c in r) + "</tr>")
-    return "".join(out) + "</table>"
+def audio_html(x: np.ndarray, sample_rate: int, label: str = "") -> str:
+    """An inline player (base64 WAV) with a caption."""
+    return render("player.html", src=wav_uri(x, sample_rate), label=label)
+
+
+def png_html(path_or_bytes, alt: str = "", width: int | None = None) -> str:
+    """An inline image from a PNG file or its bytes."""
+    return render("image.html", src=png_uri(path_or_bytes), alt=alt, width=width)
 
 
 def config_html(cfg) -> str:
@@ -62,11 +59,10 @@ def config_html(cfg) -> str:
 
 def generation_html(g) -> str:
     """A Generation: one player per stream, with its length, temperature and seed."""
-    n = g.classes.shape[1]
-    parts = [f"<div><b>Generation</b>: {g.classes.shape[0]} stream(s) of {n:,} samples "
-             f"({n / g.sample_rate:.2f} s at {g.sample_rate:,} Hz)<br>"]
+    players = []
     for b in range(g.classes.shape[0]):
         t = f"T = {g.temperatures[b]:g}" if g.temperatures else ""
         s = f"seed {g.seeds[b]}" if g.seeds else "given uniforms"
-        parts.append(audio_html(g.audio[b], g.sample_rate, f"stream {b}: {t}, {s}"))
-    return "".join(parts) + "</div>"
+        players.append((wav_uri(g.audio[b], g.sample_rate), f"stream {b}: {t}, {s}"))
+    return render("generation.html", streams=g.classes.shape[0], n=g.classes.shape[1],
+                  sample_rate=g.sample_rate, players=players)

@@ -68,7 +68,8 @@ def check_backward(forward, backward, inputs, dy=None, **kw) -> None:
         dy = _like(y, rng)
     grads = [g for g in backward(dy, cache) if g is not None]
     if len(grads) != len(wrt):
-        raise GradientCheckError(f"backward returned {len(grads)} gradients for {len(wrt)} float inputs")
+        raise GradientCheckError(f"backward returned {len(grads)} gradients for "
+                                 f"{len(wrt)} float inputs")
     for k, (i, gi) in enumerate(zip(wrt, grads)):
         def loss(xi, i=i):
             args = list(inputs)

@@ -17,7 +17,7 @@ BPM = 120.0
 
 def lfilter(b, a, x):
     """scipy.signal.lfilter, imported when a clip is first made."""
-    from scipy.signal import lfilter as run    # scipy.signal takes 0.6 s to import: not at start
+    from scipy.signal import lfilter as run  # scipy.signal takes 0.6 s to import: not at start
     return run(b, a, x)
 
 
@@ -57,7 +57,8 @@ def breakbeat(sr=8000, seconds=2.0, seed=1):
     rng = np.random.default_rng(seed)
     step = int(round(sr * 60 / BPM / 4))
     sounds = {"k": kick(sr, rng), "s": snare(sr, rng), "h": hat(sr, rng)}
-    pattern = ["kh", "h", "kh", "h", "sh", "h", "h", "kh", "h", "kh", "kh", "h", "sh", "h", "h", "sh"]
+    pattern = ["kh", "h", "kh", "h", "sh", "h", "h", "kh",
+               "h", "kh", "kh", "h", "sh", "h", "h", "sh"]
     out = np.zeros(int(sr * seconds))
     for i in range(len(out) // step + 1):
         for c in pattern[i % 16]:
@@ -125,7 +126,8 @@ def chant(sr=8000, seconds=2.0, seed=4):
         a, b = int(0.02 * sr), int(0.22 * sr)
         seg = pulses[a:b]
         glide = np.linspace(0, 1, len(seg))
-        o = (_formant_filter(seg * (1 - glide), sr, [(500, 80, 1.0), (900, 90, 0.6), (2400, 150, 0.15)])
+        o = (_formant_filter(seg * (1 - glide), sr,
+                             [(500, 80, 1.0), (900, 90, 0.6), (2400, 150, 0.15)])
              + _formant_filter(seg * glide, sr, [(350, 80, 1.0), (700, 90, 0.5), (2300, 150, 0.1)]))
         vowel[a:b] = o * np.hanning(len(o)) ** 0.3
         c = int(0.27 * sr)
@@ -202,7 +204,8 @@ def song(sr, seconds, seed, bpm, chorus, pattern, bass, scratch_hz, shriek_gain=
         f = bass[i % len(bass)]
         t = np.arange(eighth) / sr
         sq = np.sign(np.sin(2 * np.pi * f * t)) * 0.5 + ((f * t) % 1.0) - 0.5
-        _place(out, 0.45 * lfilter([0.15], [1, -0.85], sq) * _env(eighth, sr, 0.005, 0.2), i * eighth)
+        _place(out, 0.45 * lfilter([0.15], [1, -0.85], sq) * _env(eighth, sr, 0.005, 0.2),
+               i * eighth)
     voice = np.zeros(n)
     for b in range(int(np.ceil(seconds / bar))):
         at = int(b * bar * sr)
@@ -224,7 +227,7 @@ def song(sr, seconds, seed, bpm, chorus, pattern, bass, scratch_hz, shriek_gain=
             ph = np.cumsum(scratch_hz * (1 + 0.8 * speed)) / sr
             sh = (np.sin(2 * np.pi * ph) + 0.4 * np.sin(4 * np.pi * ph)) * np.abs(speed) ** 0.5
             _place(voice, shriek_gain * lfilter([1, -0.5], [1], sh), at + int(3 * beat * sr))
-        else:                                                  # the chorus phrase, every time alike (C, b)
+        else:                                                  # the chorus, every time alike (C, b)
             pos = 0.0
             for v1, v2, f0, beats in chorus:
                 s = syllable(sr, 0.9 * beats * beat, f0, 0.75, v1, v2, np.random.default_rng(7))
@@ -237,7 +240,8 @@ def hype_song(sr=8000, seconds=4.36, seed=11, form=None):
     """Song 1: a breakbeat at 110 BPM, an E-minor bass riff, rapped verses and a chorus of a
     shouted "don't" (o gliding to u) four times."""
     return song(sr, seconds, seed, 110, [("o", "u", 190, 1)] * 4,
-                ["kh", "h", "kh", "h", "sh", "h", "h", "kh", "h", "kh", "kh", "h", "sh", "h", "h", "sh"],
+                ["kh", "h", "kh", "h", "sh", "h", "h", "kh",
+                 "h", "kh", "kh", "h", "sh", "h", "h", "sh"],
                 [82.4, 82.4, 98.0, 82.4, 110.0, 98.0, 73.4, 82.4], scratch_hz=900, form=form)
 
 
@@ -245,20 +249,23 @@ def truss_song(sr=8000, seconds=5.0, seed=12, form=None):
     """Song 2: slower (96 BPM), a straighter beat, a bass in A, and a chorus of two long
     syllables ("tru-ust") in a lower voice."""
     return song(sr, seconds, seed, 96, [("a", "u", 140, 2), ("u", "a", 120, 2)],
-                ["kh", "h", "h", "h", "sh", "h", "kh", "h", "kh", "h", "h", "h", "sh", "h", "h", "h"],
+                ["kh", "h", "h", "h", "sh", "h", "kh", "h",
+                 "kh", "h", "h", "h", "sh", "h", "h", "h"],
                 [110.0, 110.0, 130.8, 110.0, 146.8, 130.8, 98.0, 110.0], scratch_hz=1300, form=form)
 
 
 def noise_song(sr=8000, seconds=3.81, seed=13, form=None):
     """Song 3: fast (126 BPM), busy hi-hats, a high "ee-ee-ee" chorus and loud shrieks."""
     return song(sr, seconds, seed, 126, [("i", "e", 260, 0.5)] * 8,
-                ["kh", "h", "h", "kh", "sh", "h", "kh", "h", "h", "kh", "kh", "h", "sh", "h", "kh", "sh"],
+                ["kh", "h", "h", "kh", "sh", "h", "kh", "h",
+                 "h", "kh", "kh", "h", "sh", "h", "kh", "sh"],
                 [73.4, 87.3, 73.4, 98.0, 73.4, 87.3, 65.4, 73.4], scratch_hz=1700, shriek_gain=1.0,
                 form=form)
 
 
 # the full-length songs: the three songs' sounds in a song's form, 13-18 s each
-FORMS = {"hype_full": (110, "iVCVCbCC"), "truss_full": (96, "iVCVbC"), "noise_full": (126, "iVCVCbC")}
+FORMS = {"hype_full": (110, "iVCVCbCC"), "truss_full": (96, "iVCVbC"),
+         "noise_full": (126, "iVCVCbC")}
 
 
 def hype_full(sr=8000, seconds=None, seed=21):

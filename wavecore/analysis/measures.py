@@ -42,7 +42,8 @@ def continual_measures(R: np.ndarray) -> dict:
             fs.append(f)
         avg_forgetting[k] = float(np.mean(fs))
     bwt = float(np.mean([R[K, j - 1] - R[j, j - 1] for j in range(1, K)])) if K > 1 else None
-    fwt = float(np.mean([R[j - 1, j - 1] - R[0, j - 1] for j in range(2, K + 1)])) if K > 1 else None
+    fwt = (float(np.mean([R[j - 1, j - 1] - R[0, j - 1] for j in range(2, K + 1)]))
+           if K > 1 else None)
     return {"average": acc, "forgetting": forgetting, "average_forgetting": avg_forgetting,
             "bwt": bwt, "fwt": fwt}
 
@@ -78,9 +79,9 @@ def closeness(render: np.ndarray, original: np.ndarray, sample_rate: int, *, n_f
 # -- resemblance: where a render's sound comes from ------------------------------------------
 
 SILENCE_DBFS = -60.0       # a frame quieter than this (RMS, dB re full scale) is silence
-NOISE_STEP_DB = 2.0        # noise reference levels every 2 dB, from the silence gate to the loudest frame
+NOISE_STEP_DB = 2.0        # noise reference levels every 2 dB, from silence gate to loudest frame
 NOISE_FRAMES = 24          # reference frames per noise level
-FINE = 4                   # clip frames for following a render: FINE per hop (a copy lies within 1/8 hop)
+FINE = 4                   # clip frames per hop, following a render (a copy lies within 1/8 hop)
 
 
 def mel_filters(sample_rate: int, n_fft: int, bands: int = 64) -> np.ndarray:
@@ -108,8 +109,9 @@ def log_mel(x: np.ndarray, sample_rate: int, bands: int = 64, window_s: float = 
     Frames of round(window_s * sr) samples every round(hop_s * sr), Hann window, zero-padded to
     the power of two at least twice the window; bin powers normalised so that they sum to the
     windowed frame's mean square (Parseval); band power through ``mel_filters`` (overlapping
-    triangles that sum to 1, so a sine's power lands in the one or two bands around it); 10 log10(power + 1e-10), so the
-    floor is -100 dB. A clip shorter than one frame is padded with zeros to one frame."""
+    triangles that sum to 1, so a sine's power lands in the one or two bands around it);
+    10 log10(power + 1e-10), so the floor is -100 dB. A clip shorter than one frame is padded
+    with zeros to one frame."""
     x = np.asarray(x, dtype=np.float64)
     win = max(8, int(round(window_s * sample_rate)))
     hop = max(1, int(round(hop_s * sample_rate)))
@@ -177,7 +179,8 @@ class Sources:
         self._frame = dict(sample_rate=sample_rate, bands=bands, window_s=window_s, hop_s=hop_s)
         feats, owner, times, levels = [], [], [], []
         self.frames = []                          # per clip: number of frames (silent ones too)
-        self.fine = []                            # per clip: log-mel frames every hop / FINE (wavecore.analysis.verbatim)
+        # per clip: log-mel frames every hop / FINE (wavecore.analysis.verbatim)
+        self.fine = []
         for j, (_, a) in enumerate(clips):
             F, lv = log_mel(a, **self._frame)
             keep = lv >= SILENCE_DBFS
@@ -205,7 +208,7 @@ class Sources:
         noise = np.concatenate(noise)
         K = len(clips)
         self.ref = np.concatenate(feats + [noise])                       # (frames, bands)
-        self.owner = np.concatenate(owner + [np.full(len(noise), K + 1)])   # clip j, or K + 1: noise
+        self.owner = np.concatenate(owner + [np.full(len(noise), K + 1)])  # clip j, or K + 1: noise
         self.time = np.concatenate(times + [np.full(len(noise), -1.0)])
         # tau: each clip frame's distance to the nearest frame of another source
         d_other = []

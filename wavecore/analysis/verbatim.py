@@ -1,10 +1,11 @@
 """Runs: where a render follows one clip frame by frame, and a verdict from them.
 
-Shares of nearest frames (wavecore.analysis.measures.resemblance) cannot tell song-coloured texture from
-pieces of the song, nor a copy from a collage; runs can. A *run* is a stretch of the render's
-log-mel frames (the measures' frames: 32 ms windows, 16 ms hop) that follows one clip's frames
-in time order. It is judged by the distance to the frame where a copy would be, not by which
-frame is nearest (a clip that repeats itself has many nearest frames; a copy follows one path):
+Shares of nearest frames (wavecore.analysis.measures.resemblance) cannot tell song-coloured
+texture from pieces of the song, nor a copy from a collage; runs can. A *run* is a stretch of
+the render's log-mel frames (the measures' frames: 32 ms windows, 16 ms hop) that follows one
+clip's frames in time order. It is judged by the distance to the frame where a copy would be,
+not by which frame is nearest (a clip that repeats itself has many nearest frames; a copy
+follows one path):
 
 - the clips' frames are taken every quarter hop (``measures.FINE``), so that a copy, which
   starts anywhere, lies within 1/8 hop (2 ms at 8 kHz) of one of them: its frames are then
@@ -49,7 +50,7 @@ FOLLOW_DB = 6.0            # a frame follows when within this of the frame a cop
 CONTRAST_DB = 3.0          # ... and the run's path stands out from its neighbours by this much
 VARIES_DB = 3.0            # ... and the clip changes along it (a held sound is no fragment)
 NEAR = (3, 15)             # "beside": 3 to 15 frames (48 to 240 ms) away in the clip
-FLOOR_DB = -70.0           # band levels below this are alike (near silence, dB differences are noise)
+FLOOR_DB = -70.0           # band levels below this are alike (near silence, differences are noise)
 FRAGMENT_S = 0.1
 COPY_SHARE = 0.5
 KEPT_SHARE = 0.5
@@ -126,8 +127,10 @@ def runs(x: np.ndarray, sources) -> dict:
     jumps = sum(1 for a, b in zip(fragments, fragments[1:])
                 if a["clip"] != b["clip"] or abs((b["clip_time_s"] - a["clip_time_s"])
                                                   - (b["start_s"] - a["start_s"])) > hop)
-    return {"runs": out, "frames": n, "longest_s": max((r["seconds"] for r in counting), default=0.0),
-            "fragment_share": sum(by_clip.values()) / max(1, n), "fragments": by_clip, "jumps": jumps}
+    return {"runs": out, "frames": n,
+            "longest_s": max((r["seconds"] for r in counting), default=0.0),
+            "fragment_share": sum(by_clip.values()) / max(1, n), "fragments": by_clip,
+            "jumps": jumps}
 
 
 def summary(found: dict) -> dict:

@@ -1,8 +1,8 @@
 """The ``wavecore`` command.
 
 Every flag of a setting is declared once, beside its field (WaveNetConfig, TrainSettings,
-StudySettings; wavecore.engine.fields): its help, default, range and choices. A flag left out is None
-here and the dataclass (or the preset) decides; a flag given is applied, or refused with one
+StudySettings; wavecore.engine.fields): its help, default, range and choices. A flag left out is
+None here and the dataclass (or the preset) decides; a flag given is applied, or refused with one
 line that names it. Values out of range are argparse errors naming the flag.
 """
 from __future__ import annotations
@@ -21,12 +21,10 @@ import numpy as np
 
 from .. import __version__
 from ..engine import distributed, precision
-from ..engine.backends import BACKENDS, cpu_available, cpu_training_available, for_sampler, gpu_report
-from ..training.checkpoint import CheckpointError, latest, load
+from ..engine.backends import cpu_available, cpu_training_available, for_sampler, gpu_report
 from ..engine.config import ConfigError, WaveNetConfig
-from ..engine.fields import COUNT, COUNT0, NONNEG, POSITIVE, add_flags, flag_of, given
+from ..engine.fields import POSITIVE, add_flags, flag_of, given
 from ..engine.model import WaveNet
-from ..training.rundir import LOCK, PID_FILE, DirectoryInUse, owned
 from ..engine.sampler import CachedSampler
 from ..study import Study, StudySettings, demo_setup, presets
 from ..study import plan as _plan
@@ -35,14 +33,17 @@ from ..study.record import load as load_record
 from ..study.report import build as build_report
 from ..study.settings import prime_value
 from ..training import Trainer, TrainSettings
+from ..training.checkpoint import CheckpointError, latest, load
+from ..training.rundir import LOCK, PID_FILE, DirectoryInUse, owned
 from ..training.settings import lr_at
 from ..training.signals import Terminated, signals_voted, sigterm_as_interrupt
+from . import sample as _sample
 
 MODEL = ("layers", "stacks", "residual_channels", "dilation_channels", "skip_channels", "classes",
          "sample_rate", "dilations_override")
 TRAIN = ("steps", "batch", "window", "lr", "schedule", "warmup", "clip_norm", "sampling",
-         "checkpoint_every", "checkpoint_minutes", "keep", "backend", "threads", "precision", "seed",
-         "input_noise", "input_jitter", "input_snr")
+         "checkpoint_every", "checkpoint_minutes", "keep", "backend", "threads", "precision",
+         "seed", "input_noise", "input_jitter", "input_snr")
 # the study's flags by group: (title, dataclass, fields)
 STUDY_GROUPS = (
     ("study", StudySettings, ("steps_per_stage", "memorise", "later_steps", "memorised_accuracy",
@@ -101,8 +102,8 @@ def cmd_info(args) -> int:
         cfg = WaveNetConfig.from_dict(meta["config"])
     else:
         cfg = config_from_args(args)
-    gpu = gpu_report() if args.gpu else {"summary": "not checked (pass --gpu: CuPy, CUDA, the device, "
-                                                    "whether the GPU kernels compile)"}
+    gpu = gpu_report() if args.gpu else {"summary": "not checked (pass --gpu: CuPy, CUDA, the "
+                                                    "device, whether the GPU kernels compile)"}
     info = {}
     if meta:
         info["checkpoint"] = args.checkpoint
@@ -127,14 +128,16 @@ def cmd_info(args) -> int:
         print(json.dumps(info, indent=2))
     else:
         for k, v in info.items():
-            print(f"{'model' if k == 'config' else k:>22}: {cfg.describe() if k == 'config' else v}")
+            print(f"{'model' if k == 'config' else k:>22}: "
+                  f"{cfg.describe() if k == 'config' else v}")
     return 0
 
 
 def _resume_train(args):
     """train --resume: the checkpoint fixes the model, the seed and the clips; every training
     flag given is applied (and said); without --steps the run goes on to its planned total."""
-    fixed = [f for f in (*MODEL, "config", "condition", "seed") if getattr(args, f, None) not in (None, False)]
+    fixed = [f for f in (*MODEL, "config", "condition", "seed")
+             if getattr(args, f, None) not in (None, False)]
     if fixed:
         name = flag_of(WaveNetConfig, fixed[0]) if fixed[0] in MODEL else "--" + fixed[0]
         what = "its random state" if fixed[0] == "seed" else "its model"
@@ -167,7 +170,8 @@ def _another_run(out) -> str:
     """What run --out holds, in words ("" when none)."""
     path = latest(out) if os.path.isdir(out) else None
     if path is None:
-        return "a run's log (train.jsonl)" if os.path.exists(os.path.join(out, "train.jsonl")) else ""
+        return ("a run's log (train.jsonl)"
+                if os.path.exists(os.path.join(out, "train.jsonl")) else "")
     try:
         meta, _ = load(path)
     except CheckpointError as e:
@@ -202,8 +206,8 @@ def _train(args) -> int:
     else:
         there = _another_run(args.out)
         if there and not args.overwrite:
-            raise ValueError(f"{args.out} holds {there}; continue it with --resume, train into another "
-                             "--out, or pass --overwrite to move it aside")
+            raise ValueError(f"{args.out} holds {there}; continue it with --resume, train into "
+                             "another --out, or pass --overwrite to move it aside")
         if there:
             print(f"moved {there} aside, to {_moved_aside(args.out)}")
         cfg = _conditioned(config_from_args(args), args, len(args.clips))
@@ -227,28 +231,30 @@ def cmd_sample(args) -> int:
         path = latest(path)
         if path is None:
             raise CheckpointError(f"{args.checkpoint}: no checkpoint in this directory")
+    s = _sample.SampleSettings(**given(args, _sample.SampleSettings))
     meta, arrays = load(path)
     cfg = WaveNetConfig.from_dict(meta["config"])
     dtype = np.dtype(meta["dtype"])
-    be = for_sampler(None, args.backend, args.threads)     # where the sampler runs
-    asked = args.precision or meta.get("precision", "fp32")
-    if args.precision is None and be.bf16_refusal(dtype):
+    be = for_sampler(None, s.backend, s.threads)     # where the sampler runs
+    asked = s.precision or meta.get("precision", "fp32")
+    if s.precision is None and be.bf16_refusal(dtype):
         asked = "fp32"                # the checkpoint's own, where it runs: its weights are fp32
     net = WaveNet(cfg, dtype, backend=be, precision=asked)
-    n = args.samples if args.samples is not None else int(round(args.seconds * cfg.sample_rate))
+    n = s.samples if s.samples is not None else int(round(s.seconds * cfg.sample_rate))
     if n < 1:
-        raise ValueError(f"--seconds {args.seconds} is less than one sample at {cfg.sample_rate} Hz")
+        raise ValueError(f"--seconds {s.seconds} is less than one sample at {cfg.sample_rate} Hz")
     sampler = CachedSampler(net, arrays["params"], backend=be)
-    if cfg.gc_ids and args.gc is None:
+    if cfg.gc_ids and s.gc is None:
         names = ", ".join(f"{i} = {c['name']}" for i, c in enumerate(meta["clips"]))
         raise ValueError(f"this model is conditioned on clip ids; pass --gc ID ({names})")
-    gen = sampler.generate(n, streams=args.streams, temperature=args.temperature,
-                           prime=args.prime, seed=args.seed, gc=args.gc)
-    stem, ext = os.path.splitext(args.out)
-    outs = [args.out] if args.streams == 1 else [f"{stem}_{k}{ext or '.wav'}" for k in range(args.streams)]
+    gen = sampler.generate(n, streams=s.streams, temperature=s.temperature,
+                           prime=s.prime, seed=s.seed, gc=s.gc)
+    stem, ext = os.path.splitext(s.out)
+    outs = [s.out] if s.streams == 1 else [f"{stem}_{k}{ext or '.wav'}" for k in range(s.streams)]
     for k, out in enumerate(outs):
         gen.save(out, stream=k)
-        print(f"wrote {out} ({n / cfg.sample_rate:.2f} s at {cfg.sample_rate} Hz, T={args.temperature})")
+        print(f"wrote {out} ({n / cfg.sample_rate:.2f} s at {cfg.sample_rate} Hz, "
+              f"T={s.temperature})")
     return 0
 
 
@@ -274,7 +280,8 @@ def _run_study(cfg, clips, settings, args) -> int:
     if study.world.rank != 0:                    # under mpiexec rank 0 alone writes the report
         return 0
     acc = rec.measures["accuracy"]
-    print(f"done in {time.perf_counter() - t0:.0f} s (planned {plan.total_s + plan.measure_s:.0f} s); "
+    print(f"done in {time.perf_counter() - t0:.0f} s "
+          f"(planned {plan.total_s + plan.measure_s:.0f} s); "
           "average accuracy after each stage: " + ", ".join(f"{a:.3f}" for a in acc["average"])
           + (f"; backward transfer {acc['bwt']:+.3f}" if acc["bwt"] is not None else ""))
     print(f"report: {os.path.abspath(os.path.join(args.out, 'report.html'))}")
@@ -331,17 +338,20 @@ def _add_study_flags(p, out, defaults: str | None):
                 groups[title].add_argument("--out", default=out, metavar="DIR",
                                            help="output directory (default %(default)s)")
                 groups[title].add_argument("--resume", action="store_true", help="finish an "
-                                           "interrupted study in --out (from inside the stage it stopped in)")
-        add_flags(groups[title], cls, names, StudySettings().train if cls is TrainSettings else None, defaults)
-    groups["renders"].add_argument("--prime", dest="prime", type=prime_value, help=argparse.SUPPRESS,
-                                   action=_OldSpelling, metavar="--prime-seconds")
+                                           "interrupted study in --out (from inside the stage it "
+                                           "stopped in)")
+        add_flags(groups[title], cls, names,
+                  StudySettings().train if cls is TrainSettings else None, defaults)
+    groups["renders"].add_argument("--prime", dest="prime", type=prime_value,
+                                   help=argparse.SUPPRESS, action=_OldSpelling,
+                                   metavar="--prime-seconds")
     c = p.add_argument_group("cost")
     c.add_argument("--plan", action="store_true",
                    help="print what the study will cost (model, schedule, memory, measured speed, "
                    "estimated time) and exit")
     c.add_argument("--hours", type=POSITIVE, metavar="H",
-                   help="fit the study into H hours: scale the stages' step counts from the measured "
-                   "speed, keeping the first stage's ratio to the later ones")
+                   help="fit the study into H hours: scale the stages' step counts from the "
+                   "measured speed, keeping the first stage's ratio to the later ones")
 
 
 def _add_model_flags(p):
@@ -364,7 +374,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "and what is built here",
                         description="Describe a checkpoint (config, receptive field in samples "
                         "and ms, parameter count, step, per-clip metrics) or, without one, the "
-                        "model the flags describe. Also says whether the compiled kernels are built.")
+                        "model the flags describe. Also says whether the compiled kernels are "
+                        "built.")
     pi.add_argument("checkpoint", nargs="?", help="a ckpt-*.npz file")
     _add_model_flags(pi)
     pi.add_argument("--gpu", action="store_true", help="also say which CuPy and CUDA are here, the "
@@ -381,9 +392,11 @@ def build_parser() -> argparse.ArgumentParser:
     pt.add_argument("--out", required=True, metavar="DIR", help="output directory")
     _add_model_flags(pt)
     add_flags(pt.add_argument_group("training"), TrainSettings, TRAIN)
-    pt.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
+    pt.add_argument("--resume", action="store_true",
+                    help="continue from the newest checkpoint in --out")
     pt.add_argument("--overwrite", action="store_true",
-                    help="--out holds another run: move it aside (into OUT.replaced-TIME) and start anew")
+                    help="--out holds another run: move it aside (into OUT.replaced-TIME) and "
+                    "start anew")
     pt.add_argument("--condition", action="store_true",
                     help="global conditioning: clip i is read with id i (sample with --gc i)")
     pt.set_defaults(func=cmd_train)
@@ -391,23 +404,8 @@ def build_parser() -> argparse.ArgumentParser:
     ps = sub.add_parser("sample", help="generate audio from a checkpoint",
                         description="Render audio with the cached sampler.")
     ps.add_argument("checkpoint", help="a ckpt-*.npz file, or a directory (its newest)")
-    n = ps.add_mutually_exclusive_group()
-    n.add_argument("--seconds", type=POSITIVE, default=2.0, help="length in seconds (default %(default)s)")
-    n.add_argument("--samples", type=COUNT, help="length in samples")
-    ps.add_argument("--temperature", type=NONNEG, default=1.0, help="0 = argmax (default %(default)s)")
-    ps.add_argument("--prime", "--wav_seed", "--wav-seed", dest="prime", metavar="WAV",
-                    help="audio the network reads before generating")
-    ps.add_argument("--streams", type=COUNT, default=1, help="independent renders (OUT_k.wav)")
-    ps.add_argument("--seed", type=int, default=0)
-    ps.add_argument("--gc", type=COUNT0, default=None, metavar="ID",
-                    help="conditioning id (the clip index) for a model trained with --condition")
-    ps.add_argument("--backend", choices=BACKENDS, default="auto",
-                    help="where the sampler runs (auto: the compiled CPU loop)")
-    ps.add_argument("--threads", type=COUNT, default=None)
-    ps.add_argument("--precision", choices=precision.PRECISIONS, default=None,
-                    help="the sampler's products: fp32, bf16 or auto (default: the checkpoint's, "
-                    "where this processor runs it, else fp32)")
-    ps.add_argument("--out", required=True, metavar="WAV", help="output WAV")
+    add_flags(ps.add_mutually_exclusive_group(), _sample.SampleSettings, _sample.LENGTH)
+    add_flags(ps, _sample.SampleSettings, _sample.FLAGS)
     ps.set_defaults(func=cmd_sample)
 
     pst = sub.add_parser("study", help="the incremental learn-and-forget study on your clips",
@@ -415,7 +413,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "after every stage score every clip and render the seen ones at each "
                          "temperature. Writes DIR/report.html and DIR/metrics.json. Ctrl-C and "
                          "SIGTERM save a checkpoint; --resume goes on from it.")
-    pst.add_argument("clips", nargs="+", metavar="CLIP", help="audio files, in the order to add them")
+    pst.add_argument("clips", nargs="+", metavar="CLIP",
+                     help="audio files, in the order to add them")
     pst.add_argument("--preset", choices=presets.NAMES,
                      help="a named recipe, every flag given overriding it: " + "; ".join(
                          f"{k}: {v}" for k, v in presets.DESCRIPTIONS.items()))
@@ -437,15 +436,16 @@ def build_parser() -> argparse.ArgumentParser:
     pr = sub.add_parser("report", help="rebuild a study's report.html from its metrics and renders",
                         description="Rebuild DIR/report.html and its figures from DIR/metrics.json "
                         "(or study.json) and the renders there, for a study stopped after some "
-                        "stages (a running study holds DIR and rewrites its own after every stage).")
+                        "stages (a running study holds DIR and rewrites its own after every "
+                        "stage).")
     pr.add_argument("dir", metavar="DIR", help="the study's --out directory")
     pr.set_defaults(func=cmd_report)
 
     pc = sub.add_parser("compare", help="several studies side by side on one page",
-                        description="One self-contained page (relative links only) comparing studies, "
-                        "typically the same clips under different curricula: forgetting, BWT and FWT, "
-                        "merge maps, within-stage curves on shared axes, and players for the same clip, "
-                        "stage and temperature in a row.")
+                        description="One self-contained page (relative links only) comparing "
+                        "studies, typically the same clips under different curricula: forgetting, "
+                        "BWT and FWT, merge maps, within-stage curves on shared axes, and players "
+                        "for the same clip, stage and temperature in a row.")
     pc.add_argument("dirs", nargs="+", metavar="DIR", help="the studies' --out directories")
     pc.add_argument("--out", default="compare.html", metavar="PAGE",
                     help="the page to write (default %(default)s; figures go to PAGE_files/)")
@@ -474,7 +474,8 @@ def main(argv=None) -> int:
             who += f" (rank {w.rank} of {w.size})" if w.size > 1 else ""
         with warnings.catch_warnings(), contextlib.redirect_stdout(
                 sys.stdout if w.rank == 0 else open(os.devnull, "w")):
-            warnings.showwarning = lambda msg, *a, **k: print(f"{who}: warning: {msg}", file=sys.stderr)
+            warnings.showwarning = lambda msg, *a, **k: print(f"{who}: warning: {msg}",
+                                                              file=sys.stderr)
             # SIGTERM (a scheduler) saves and stops like Ctrl-C; under MPI both only vote, and
             # every rank stops at the same training step
             stop = signals_voted(w) if w.size > 1 else sigterm_as_interrupt() if long_run \

@@ -11,7 +11,14 @@ import numpy as np
 
 from .audio import silence_class
 from .kernels import cpu_kernel
-from .ops import bf16, dilated_conv_forward, gate_forward, input_conv_forward, output_head_forward, residual_skip_forward
+from .ops import (
+    bf16,
+    dilated_conv_forward,
+    gate_forward,
+    input_conv_forward,
+    output_head_forward,
+    residual_skip_forward,
+)
 
 
 def draw(logits: np.ndarray, temperature: float, u: float) -> int:
@@ -68,7 +75,8 @@ class NumpyAdvance(_HostAdvance):
     def _advance(self, st, forced, U, temps, out, logits):
         cfg, v = self.net.config, self.net.views(self.params)
         R, L, B = cfg.residual_channels, cfg.n_layers, st.x_prev.shape[0]
-        queues = [st.queues[o:o + d * B * R].reshape(d, B, R) for o, d in zip(st.q_off, cfg.dilations)]
+        queues = [st.queues[o:o + d * B * R].reshape(d, B, R)
+                  for o, d in zip(st.q_off, cfg.dilations)]
         n = forced.shape[0] if forced is not None else U.shape[0]
         for s in range(n):
             t = st.t + s
@@ -79,14 +87,16 @@ class NumpyAdvance(_HostAdvance):
             skip = 0
             for l, d in enumerate(cfg.dilations):
                 last = l == L - 1
-                pair = np.concatenate([queues[l][t % d][None], h])            # [h[t-d]; h[t]]: (2, B, R)
-                fg, _ = dilated_conv_forward(pair, v["layers.W"][l], v["layers.c"][l], 1)  # (1, B, 2D)
+                pair = np.concatenate([queues[l][t % d][None], h])  # [h[t-d]; h[t]]: (2, B, R)
+                # fg: (1, B, 2D)
+                fg, _ = dilated_conv_forward(pair, v["layers.W"][l], v["layers.c"][l], 1)
                 if st.gcb is not None:
                     fg = fg + st.gcb[l]
                 z, _ = gate_forward(fg)                                       # z: (1, B, D)
                 queues[l][t % d] = h[0]
                 (h, sk), _ = residual_skip_forward(
-                    pair, z, None if last else v["layers.Wr"][l], None if last else v["layers.br"][l],
+                    pair, z, None if last else v["layers.Wr"][l],
+                    None if last else v["layers.br"][l],
                     v["skip.W"][l], v["skip.b"][l], 1)                         # sk: (1, B, S)
                 skip = skip + sk
             st.x_prev[:] = st.x_cur

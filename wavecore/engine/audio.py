@@ -55,7 +55,7 @@ def resample(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
         raise AudioError(f"sample rates must be positive, got {from_rate} -> {to_rate}")
     if from_rate == to_rate:
         return np.asarray(audio, dtype=np.float32)
-    from scipy.signal import resample_poly     # scipy.signal takes 0.6 s to import: not at start
+    from scipy.signal import resample_poly  # scipy.signal takes 0.6 s to import: not at start
     frac = Fraction(int(to_rate), int(from_rate))
     y = resample_poly(np.asarray(audio, dtype=np.float64), frac.numerator, frac.denominator)
     return y.astype(np.float32)
@@ -85,7 +85,8 @@ def load(path, sample_rate: int, *, min_samples: int = 1) -> np.ndarray:
     if declared is not None and declared > data.shape[0]:
         warnings.warn(AudioWarning(
             f"{name}: truncated: its header says {declared} frames ({declared / rate:.3f} s), the "
-            f"file holds {data.shape[0]} ({data.shape[0] / rate:.3f} s); using those"), stacklevel=2)
+            f"file holds {data.shape[0]} ({data.shape[0] / rate:.3f} s); using those"),
+            stacklevel=2)
     mono = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
     check_audio(mono, name)
     mono = resample(mono, rate, sample_rate)
@@ -218,4 +219,5 @@ def mu_law_error_bound(x, classes: int = 256, mu: float = 255.0) -> np.ndarray:
     the error is at most (1 + μ|x|)((1+μ)^Δ - 1)/μ.
     """
     delta = 1.0 / (classes - 1)
-    return (1.0 + mu * np.abs(np.asarray(x, dtype=np.float64))) * math.expm1(delta * math.log1p(mu)) / mu
+    return ((1.0 + mu * np.abs(np.asarray(x, dtype=np.float64)))
+            * math.expm1(delta * math.log1p(mu)) / mu)

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import dataclasses
-import html
 import json
 import re
 from dataclasses import dataclass
 
+from ..pages import render
 from . import layout
-from .fields import COUNT, number, parsed, setting
+from .fields import COUNT, COUNT0, check_fields, number, parsed, setting
 
 
 class ConfigError(ValueError):
@@ -17,7 +17,7 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class WaveNetConfig:
-    """Hyper-parameters of a WaveNet (the function is in the README, "The model").
+    """Hyper-parameters of a WaveNet (the function is in docs/internals.md, "The model").
 
     Dilations are ``stacks × [1, 2, 4, …, 2**(layers - 1)]``, or any list given as
     ``dilations_override`` (a list, or a spec string such as ``"5x[1, 1, 2, ..., 4096]"``: see
@@ -25,15 +25,17 @@ class WaveNetConfig:
     has kernel 2).
     """
 
-    layers: int = setting(10, "layers per stack", type=COUNT)
-    stacks: int = setting(2, "stacks", type=COUNT)
-    residual_channels: int = setting(32, "residual channels R", flag="residual", type=COUNT)
-    dilation_channels: int = setting(32, "gate channels D", flag="dilation", type=COUNT)
-    skip_channels: int = setting(256, "skip channels S", flag="skip", type=COUNT)
-    classes: int = setting(256, "μ-law classes A", type=number(int, 2))
-    sample_rate: int = setting(16000, "Hz", type=COUNT)
-    gc_ids: int = 0                # number of global-conditioning ids (0: none)
-    gc_channels: int = 16          # width of the conditioning embedding
+    layers: int = setting(10, "layers per stack", range=COUNT)
+    stacks: int = setting(2, "stacks", range=COUNT)
+    residual_channels: int = setting(32, "residual channels R", flag="residual", range=COUNT)
+    dilation_channels: int = setting(32, "gate channels D", flag="dilation", range=COUNT)
+    skip_channels: int = setting(256, "skip channels S", flag="skip", range=COUNT)
+    classes: int = setting(256, "μ-law classes A", range=number(int, 2))
+    sample_rate: int = setting(16000, "Hz", range=COUNT)
+    gc_ids: int = setting(0, "number of global-conditioning ids (0: none)", range=COUNT0,
+                          flag=False)
+    gc_channels: int = setting(16, "width of the conditioning embedding", range=COUNT,
+                               flag=False)
     dilations_override: tuple[int, ...] | None = setting(
         None, "the dilation of every layer, e.g. '5x[1, 1, 2, ..., 4096]' (the essay's 70 layers) "
         "or '1, 2, 4, 8'; replaces --layers and --stacks", flag="dilations",
@@ -41,28 +43,17 @@ class WaveNetConfig:
         "[1, 2, ..., 2^(layers - 1)]")
 
     def __post_init__(self):
-        ints = ("layers", "stacks", "residual_channels", "dilation_channels",
-                "skip_channels", "classes", "sample_rate", "gc_ids", "gc_channels")
-        for name in ints:
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int):
-                raise ConfigError(f"WaveNetConfig.{name} must be an int, got {v!r}")
-        for name in ("layers", "stacks", "residual_channels", "dilation_channels",
-                     "skip_channels", "sample_rate", "gc_channels"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"WaveNetConfig.{name} must be >= 1, got {getattr(self, name)}")
-        if self.classes < 2:
-            raise ConfigError(f"WaveNetConfig.classes must be >= 2, got {self.classes}")
-        if self.gc_ids < 0:
-            raise ConfigError(f"WaveNetConfig.gc_ids must be >= 0, got {self.gc_ids}")
+        check_fields(self, ConfigError)          # every range declared above
         if self.layers > 30 and self.dilations_override is None:
-            raise ConfigError(f"WaveNetConfig.layers={self.layers}: dilation 2**{self.layers - 1} is absurd")
+            raise ConfigError(f"WaveNetConfig.layers={self.layers}: "
+                              f"dilation 2**{self.layers - 1} is absurd")
         if isinstance(self.dilations_override, str):
             object.__setattr__(self, "dilations_override", parse_dilations(self.dilations_override))
         if self.dilations_override is not None:
             d = tuple(self.dilations_override)
             if not d or any(isinstance(x, bool) or not isinstance(x, int) or x < 1 for x in d):
-                raise ConfigError(f"WaveNetConfig.dilations_override must be positive ints, got {d!r}")
+                raise ConfigError(f"WaveNetConfig.dilations_override must be positive ints, "
+                                  f"got {d!r}")
             object.__setattr__(self, "dilations_override", d)
 
     @property
@@ -94,7 +85,7 @@ class WaveNetConfig:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "WaveNetConfig":
+    def from_dict(cls, d: dict) -> WaveNetConfig:
         if not isinstance(d, dict):
             raise ConfigError(f"a WaveNet config must be a JSON object, got {type(d).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
@@ -107,7 +98,7 @@ class WaveNetConfig:
         return cls(**d)
 
     @classmethod
-    def from_json(cls, text: str) -> "WaveNetConfig":
+    def from_json(cls, text: str) -> WaveNetConfig:
         try:
             d = json.loads(text)
         except json.JSONDecodeError as e:
@@ -116,18 +107,14 @@ class WaveNetConfig:
 
     def _repr_html_(self) -> str:
         """In Jupyter: its layers, receptive field in samples and ms, channels, parameters."""
-        e = html.escape
-        rows = [("layers", f"{self.n_layers} (dilations {e(format_dilations(self.dilations))})"),
-                ("receptive field", f"{self.receptive_field:,} samples = {self.receptive_field_ms:.1f} ms "
-                                    f"at {self.sample_rate:,} Hz"),
+        rows = [("layers", f"{self.n_layers} (dilations {format_dilations(self.dilations)})"),
+                ("receptive field", f"{self.receptive_field:,} samples = "
+                                    f"{self.receptive_field_ms:.1f} ms at {self.sample_rate:,} Hz"),
                 ("channels", f"residual {self.residual_channels}, gate {self.dilation_channels}, "
                              f"skip {self.skip_channels}, {self.classes} μ-law classes"),
                 ("parameters", f"{layout.size(self):,}"),
                 ("conditioning", f"{self.gc_ids} ids" if self.gc_ids else "none")]
-        cell = "border:1px solid #ddd;padding:2px 8px"
-        return ("<div><b>WaveNet</b><table style='border-collapse:collapse'>" + "".join(
-            f"<tr><td style='{cell}'>{k}</td><td style='{cell}'>{v}</td></tr>" for k, v in rows)
-            + "</table></div>")
+        return render("config.html", rows=rows)          # (wavecore/pages/templates)
 
     def describe(self) -> str:
         if self.dilations_override is None:

@@ -6,11 +6,11 @@ and mpi4py is never imported. The launch is recognised from the environment the 
 sets (MPICH/Hydra and Intel MPI: ``PMI_SIZE``; Open MPI: ``OMPI_COMM_WORLD_SIZE``; Slurm's PMI:
 ``PMI_SIZE``/``SLURM_NTASKS`` with ``PMI_RANK``).
 
-What a data-parallel step means here (wavecore.training.trainer): every rank draws the same global batch
-from the run's seeded generator, computes the gradient of its share of the windows weighted by
-its share, and one in-place Allreduce of the flat gradient buffer sums them; every rank then
-applies the same Adam update. So the parameters do not depend on the number of ranks except
-through the order of floating-point summation.
+What a data-parallel step means here (wavecore.training.trainer): every rank draws the same
+global batch from the run's seeded generator, computes the gradient of its share of the windows
+weighted by its share, and one in-place Allreduce of the flat gradient buffer sums them; every
+rank then applies the same Adam update. So the parameters do not depend on the number of ranks
+except through the order of floating-point summation.
 """
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ class World(Single):
     """The MPI job: COMM_WORLD, and the ranks on this host (a shared-memory split)."""
 
     def __init__(self):
-        from mpi4py import MPI      # the mpi extra, only under mpiexec
+        from mpi4py import MPI  # the mpi extra, only under mpiexec
         self.MPI = MPI
         self.comm = MPI.COMM_WORLD
         self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
@@ -103,7 +103,7 @@ def world() -> Single:
 
 
 def share(n: int, w: Single) -> tuple[int, int]:
-    """Rank w.rank's contiguous share [lo, hi) of n items (the first n mod P ranks take one more)."""
+    """Rank w.rank's contiguous share [lo, hi) of n items (the first n mod P ranks get one more)."""
     q, r = divmod(n, w.size)
     lo = w.rank * q + min(w.rank, r)
     return lo, lo + q + (w.rank < r)

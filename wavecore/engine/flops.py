@@ -6,7 +6,8 @@ from __future__ import annotations
 def forward_flops(cfg, T: int, B: int) -> float:
     """Floating-point operations of the forward pass over B windows of RF + T samples: each
     layer's dilated conv and residual 1x1 over its rows, the skip GEMM and the head over TB."""
-    R, D, S, A, L = cfg.residual_channels, cfg.dilation_channels, cfg.skip_channels, cfg.classes, cfg.n_layers
+    R, D, S, A, L = (cfg.residual_channels, cfg.dilation_channels, cfg.skip_channels,
+                     cfg.classes, cfg.n_layers)
     rows, total = (cfg.receptive_field + T - 2) * B, 0.0
     for d in cfg.dilations:
         rows -= d * B

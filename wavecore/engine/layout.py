@@ -3,10 +3,11 @@
 ``BLOCKS`` lists the named blocks in storage order; ``param_layout(cfg)`` gives their shapes
 (the NumPy reference reads them as views), and every compiled kernel finds a block through
 ``offset_table(cfg)``: its offsets in ``BLOCKS`` order, indexed by the C constants of
-``c_header()`` (``WC_OUT_W1`` ...). The header is written into ``wavecore/engine/_cpu/layout.h`` when
-the Cython kernels are built (setup.py) and put in front of the CUDA sources when they are
+``c_header()`` (``WC_OUT_W1`` ...). The header is written into ``wavecore/engine/_cpu/layout.h``
+when the Cython kernels are built (setup.py) and put in front of the CUDA sources when they are
 compiled (wavecore/engine/_gpu/device.py). Adding a block changes this file and the enum and
-``layout_indices()`` of ``wavecore/engine/_cpu/layout.pxd`` (tests/test_layout.py checks they agree).
+``layout_indices()`` of ``wavecore/engine/_cpu/layout.pxd`` (tests/test_layout.py checks they
+agree).
 
 Standard library and NumPy only: setup.py runs this file to write the header.
 """
@@ -76,7 +77,8 @@ def offset_table(cfg) -> np.ndarray:
 
 def c_header() -> str:
     """The C constants of the blocks (an enum), for the Cython and CUDA kernels."""
-    lines = ["// Generated from wavecore/engine/layout.py (BLOCKS): the index of each parameter block",
+    lines = [("// Generated from wavecore/engine/layout.py (BLOCKS): the index of each "
+              "parameter block"),
              "// in the offset table the kernels receive (wavecore.engine.layout.offset_table).",
              "#ifndef WC_LAYOUT_H", "#define WC_LAYOUT_H", "enum {"]
     lines += [f"  {const} = {i},  // {name}" for i, (name, const) in enumerate(BLOCKS)]

@@ -28,7 +28,7 @@ class Batch:
     gc: np.ndarray | None = None
     y: np.ndarray | None = None
 
-    def part(self, lo: int, hi: int) -> "Batch":
+    def part(self, lo: int, hi: int) -> Batch:
         """Windows lo..hi-1 (a rank's share)."""
         return Batch(self.x[:, lo:hi], None if self.gc is None else self.gc[lo:hi],
                      None if self.y is None else self.y[:, lo:hi])
@@ -77,7 +77,8 @@ class WaveNet:
         or device arrays)."""
         if flat.shape != (self.size,):
             raise ValueError(f"flat buffer has shape {flat.shape}, this model needs ({self.size},)")
-        return {name: flat[o:o + int(np.prod(s))].reshape(s) for name, (o, s) in self.offsets.items()}
+        return {name: flat[o:o + int(np.prod(s))].reshape(s)
+                for name, (o, s) in self.offsets.items()}
 
     def init_params(self, seed: int = 0) -> np.ndarray:
         """Seeded initialisation on the host: normal weights scaled by fan-in, zero biases."""
@@ -99,13 +100,16 @@ class WaveNet:
             raise ValueError(f"x has {x.shape[0]} samples; this model needs at least {min_len} "
                              f"(receptive field {cfg.receptive_field})")
         if x.size and (x.min() < 0 or x.max() >= cfg.classes):
-            raise ValueError(f"x classes must lie in [0, {cfg.classes}), got [{x.min()}, {x.max()}]")
+            raise ValueError(f"x classes must lie in [0, {cfg.classes}), "
+                             f"got [{x.min()}, {x.max()}]")
         if cfg.gc_ids:
             if gc is None:
-                raise ValueError(f"this model is conditioned on {cfg.gc_ids} ids: pass gc of shape (B,)")
+                raise ValueError(f"this model is conditioned on {cfg.gc_ids} ids: "
+                                 "pass gc of shape (B,)")
             gc = np.asarray(gc)
             if gc.shape != (x.shape[1],) or not np.issubdtype(gc.dtype, np.integer):
-                raise ValueError(f"gc must be int ids of shape ({x.shape[1]},), got {gc.dtype} {gc.shape}")
+                raise ValueError(f"gc must be int ids of shape ({x.shape[1]},), "
+                                 f"got {gc.dtype} {gc.shape}")
             if gc.min() < 0 or gc.max() >= cfg.gc_ids:
                 raise ValueError(f"unknown conditioning id: ids must lie in [0, {cfg.gc_ids}), "
                                  f"got [{gc.min()}, {gc.max()}]")
@@ -123,9 +127,11 @@ class WaveNet:
             y = np.asarray(y)
             T = x.shape[0] - self.config.receptive_field
             if y.shape != (T, x.shape[1]) or not np.issubdtype(y.dtype, np.integer):
-                raise ValueError(f"y must be int targets of shape ({T}, {x.shape[1]}), got {y.dtype} {y.shape}")
+                raise ValueError(f"y must be int targets of shape ({T}, {x.shape[1]}), "
+                                 f"got {y.dtype} {y.shape}")
             if y.size and (y.min() < 0 or y.max() >= self.config.classes):
-                raise ValueError(f"y classes must lie in [0, {self.config.classes}), got [{y.min()}, {y.max()}]")
+                raise ValueError(f"y classes must lie in [0, {self.config.classes}), "
+                                 f"got [{y.min()}, {y.max()}]")
         return x, gc, y
 
     # -- forward / backward -------------------------------------------------
@@ -149,6 +155,7 @@ class WaveNet:
         return self.backend.loss_and_grads(self, params, x, gc, y)
 
     def evaluate(self, params, batch: Batch | np.ndarray):
-        """Forward only, on the backend: (mean NLL in nats, nll: (T, B), predicted class: (T, B))."""
+        """Forward only, on the backend: (mean NLL in nats, nll: (T, B),
+        predicted class: (T, B))."""
         x, gc, y = self._unpack(batch)
         return self.backend.evaluate(self, params, x, gc, y)

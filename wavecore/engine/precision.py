@@ -5,13 +5,14 @@ weights, Adam, the gate, the residual stream, the loss and the softmax stay fp32
 The bf16 paths, by what the processor has:
 
 - **AVX512-BF16** (VDPBF16PS, AMD Zen 4 and Intel Cooper Lake / Sapphire Rapids onward): the
-  compiled GEMM of wavecore/engine/_cpu/bf16.h. On Zen 4 it issues like an fp32 FMA and does twice the
-  work; on Intel cores it runs at half rate, so there it gains nothing over fp32.
+  compiled GEMM of wavecore/engine/_cpu/bf16.h. On Zen 4 it issues like an fp32 FMA and does
+  twice the work; on Intel cores it runs at half rate, so there it gains nothing over fp32.
 - **AMX-BF16 tiles** (Intel Sapphire Rapids onward): not built. This build's kernels were only
   ever run where AMX is absent, and a kernel is not shipped untested; an AMX processor is told
   so by ``describe()`` and runs the AVX512-BF16 path when bf16 is asked for.
-- **Neither**: ``bf16`` on the CPU backend is an error. The NumPy backend emulates it anywhere,
-  in float32 or float64 (wavecore.engine.ops.bf16: the reference every bf16 kernel is compared with).
+- **Neither**: ``bf16`` on the CPU backend is an error. The NumPy backend emulates it
+  anywhere, in float32 or float64 (wavecore.engine.ops.bf16: the reference every bf16 kernel
+  is compared with).
 
 ``auto`` is bf16 where it was measured faster than fp32 (AVX512-BF16 on an AMD processor, the
 CPU backend, float32) and fp32 everywhere else. Which precisions a compute path runs, its
@@ -45,7 +46,8 @@ def check(precision: str) -> None:
     """Refuse a precision that is none of PRECISIONS (which of them runs on a path, the path's
     backend object says: ``Backend.resolve_precision``)."""
     if precision not in PRECISIONS:
-        raise PrecisionError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+        raise PrecisionError(f"unknown precision {precision!r}; "
+                             f"choose one of {', '.join(PRECISIONS)}")
 
 
 def bf16_fast() -> bool:

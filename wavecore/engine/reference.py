@@ -10,7 +10,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ops import bf16, dilated_conv_backward, dilated_conv_forward, gate_backward, gate_forward, global_cond_backward, global_cond_forward, input_conv_backward, input_conv_forward, output_head_backward, output_head_forward, residual_skip_backward, residual_skip_forward, softmax_ce_backward, softmax_ce_forward
+from .ops import (
+    bf16,
+    dilated_conv_backward,
+    dilated_conv_forward,
+    gate_backward,
+    gate_forward,
+    global_cond_backward,
+    global_cond_forward,
+    input_conv_backward,
+    input_conv_forward,
+    output_head_backward,
+    output_head_forward,
+    residual_skip_backward,
+    residual_skip_forward,
+    softmax_ce_backward,
+    softmax_ce_forward,
+)
 
 
 def forward(cfg, p, x_in, gc):
@@ -34,7 +50,8 @@ def forward(cfg, p, x_in, gc):
             p["skip.W"][l], p["skip.b"][l], T)                                    # skip: (T, B, S)
         skip_sum = skip_sum + skip
         layers.append((c_conv, c_gc, c_gate, c_rs))
-    logits, c_out = output_head_forward(skip_sum, p["out.W1"], p["out.b1"], p["out.W2"], p["out.b2"])
+    logits, c_out = output_head_forward(skip_sum, p["out.W1"], p["out.b1"], p["out.W2"],
+                                        p["out.b2"])
     return logits, (c_in, layers, c_out)
 
 
@@ -72,7 +89,8 @@ def _loss_and_grads(net, params, x, gc, y):
     dh = None
     for l in reversed(range(cfg.n_layers)):
         c_conv, c_gc, c_gate, c_rs = layers[l]
-        dh_res, dz, dWr, dbr, g["skip.W"][l], g["skip.b"][l] = residual_skip_backward((dh, dskip), c_rs)
+        dh_res, dz, dWr, dbr, g["skip.W"][l], g["skip.b"][l] = residual_skip_backward(
+            (dh, dskip), c_rs)
         if dWr is not None:
             g["layers.Wr"][l], g["layers.br"][l] = dWr, dbr
         (dfg,) = gate_backward(dz, c_gate)

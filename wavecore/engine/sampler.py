@@ -3,7 +3,8 @@ the last receptive field of samples. ``CachedSampler`` is the fast WaveNet algor
 layer a queue of the last d inputs, one column of work per layer per step. It is one driver
 for every backend; the backend object supplies "advance k steps": ``NumpyAdvance`` (the
 reference of the compiled loops, built from wavecore/ops), ``CpuAdvance`` (the whole loop in
-one nogil Cython call, wavecore/engine/_cpu/sampler.pyx) or the GPU's (wavecore/engine/_gpu/sampler.py).
+one nogil Cython call, wavecore/engine/_cpu/sampler.pyx) or the GPU's
+(wavecore/engine/_gpu/sampler.py).
 
 Both share one definition of what is generated:
 - the history before the first sample is silence (the μ-law class of 0.0); a prime (audio or
@@ -18,15 +19,15 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 
+from ..display import generation_html
 from . import audio as _audio
 from . import backends as _backend
 from .advance import draw  # noqa: F401  (wavecore.engine.sampler.draw, as before)
-from ..display import generation_html
 from .model import WaveNet
 
 
@@ -79,7 +80,8 @@ class _Sampler:
             raise ValueError("give prime (audio) or prime_classes, not both")
         if prime_classes is not None:
             c = np.asarray(prime_classes)
-            if not np.issubdtype(c.dtype, np.integer) or c.size and (c.min() < 0 or c.max() >= cfg.classes):
+            if (not np.issubdtype(c.dtype, np.integer)
+                    or c.size and (c.min() < 0 or c.max() >= cfg.classes)):
                 raise ValueError(f"prime_classes must be ints in [0, {cfg.classes})")
             return c.astype(np.int64)
         if prime is None:
@@ -88,8 +90,9 @@ class _Sampler:
             return _audio.mu_law_encode(_audio.load(prime, cfg.sample_rate), cfg.classes)
         rate = cfg.sample_rate if prime_rate is None else prime_rate
         if rate != cfg.sample_rate:
-            raise _audio.AudioError(f"prime is at {rate} Hz but the model runs at {cfg.sample_rate} "
-                                    f"Hz; resample it first (wavecore.load(path, {cfg.sample_rate}))")
+            raise _audio.AudioError(f"prime is at {rate} Hz but the model runs at "
+                                    f"{cfg.sample_rate} Hz; resample it first "
+                                    f"(wavecore.load(path, {cfg.sample_rate}))")
         a = _audio.check_audio(prime, "prime")
         return _audio.mu_law_encode(a, cfg.classes)
 
@@ -131,7 +134,8 @@ class _Sampler:
             own = np.ndim(seed) == 1                 # one seed per stream, else spawned from one
             U = np.empty((n, B))
             for b, s in enumerate(seeds):
-                ss = np.random.SeedSequence(int(s)) if own else np.random.SeedSequence(s, spawn_key=(b,))
+                ss = (np.random.SeedSequence(int(s)) if own
+                      else np.random.SeedSequence(s, spawn_key=(b,)))
                 U[:, b] = np.random.default_rng(ss).random(n)
         ids = None
         if cfg.gc_ids:
@@ -139,7 +143,8 @@ class _Sampler:
                 raise ValueError(f"this model is conditioned on {cfg.gc_ids} ids: pass gc=")
             ids = np.array(self._streams(gc, B, "gc"), dtype=np.int64)
             if ids.min() < 0 or ids.max() >= cfg.gc_ids:
-                raise ValueError(f"unknown conditioning id {ids.tolist()}: ids are 0..{cfg.gc_ids - 1}")
+                raise ValueError(f"unknown conditioning id {ids.tolist()}: "
+                                 f"ids are 0..{cfg.gc_ids - 1}")
         elif gc is not None:
             raise ValueError("this model has no global conditioning (gc_ids=0) but gc was given")
         return B, hist, temps, U, ids
@@ -161,7 +166,8 @@ class _Sampler:
         B, hist, temps, U, ids = self._prepare(n_samples, streams, temperature, prime, prime_rate,
                                                prime_classes, seed, uniforms, gc)
         classes, logits = self._run(hist, temps, U, ids, progress, return_logits)
-        seeds = None if uniforms is not None else tuple(int(x) for x in self._streams(seed, B, "seed"))
+        seeds = (None if uniforms is not None
+                 else tuple(int(x) for x in self._streams(seed, B, "seed")))
         return Generation(classes, self.config.sample_rate, self.config.classes, logits,
                           tuple(float(t) for t in temps), seeds)
 
@@ -177,7 +183,8 @@ class NaiveSampler(_Sampler):
         RF, (n, B) = self.config.receptive_field, U.shape
         seq = np.concatenate([hist, np.zeros((n, B), np.int64)])
         k = hist.shape[0]
-        out_logits = np.empty((n, B, self.config.classes), self.net.dtype) if return_logits else None
+        out_logits = (np.empty((n, B, self.config.classes), self.net.dtype) if return_logits
+                      else None)
         for s in range(n):
             lg = self.ref.logits(self.params, seq[k + s - RF:k + s], ids)[-1]    # (B, A)
             if out_logits is not None:
@@ -192,9 +199,10 @@ class NaiveSampler(_Sampler):
 class CachedSampler(_Sampler):
     """The fast WaveNet algorithm, one driver for every backend: it owns the stream state's
     setup, priming, the uniforms, chunking, progress and the Generation; the backend object
-    (wavecore.engine.backends) supplies only "advance k steps": ``NumpyAdvance`` (the reference, built
-    from wavecore/ops), ``CpuAdvance`` (one nogil Cython call, wavecore/engine/_cpu/sampler.pyx) or
-    the GPU's (one kernel launch per chunk, wavecore/engine/_gpu/sampler.py).
+    (wavecore.engine.backends) supplies only "advance k steps": ``NumpyAdvance`` (the reference,
+    built from wavecore/ops), ``CpuAdvance`` (one nogil Cython call,
+    wavecore/engine/_cpu/sampler.pyx) or the GPU's (one kernel launch per chunk,
+    wavecore/engine/_gpu/sampler.py).
 
     backend: "auto" (the model's GPU when it runs there, else cpu where built, else numpy),
     "cpu", "gpu", "numpy" or a backend object; threads split the streams on the CPU."""

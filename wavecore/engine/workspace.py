@@ -1,6 +1,6 @@
-"""The buffers of one compiled training step (wavecore/engine/_cpu/model.pyx), named and sized here once:
-the kernel allocates them from this table, and the plan (wavecore.study.plan) prices a step from it
-without allocating anything.
+"""The buffers of one compiled training step (wavecore/engine/_cpu/model.pyx), named and sized
+here once: the kernel allocates them from this table, and the plan (wavecore.study.plan) prices
+a step from it without allocating anything.
 
 A step over windows of N samples x B streams keeps every layer's input ``h`` (what the backward
 pass reads) and every layer's gate output at the T loss rows ``Z`` (the skip GEMM's input; the
@@ -49,7 +49,8 @@ def step_buffers(cfg, N: int, B: int, threads: int, size: int, recompute: bool) 
 
 def step_bytes(cfg, N: int, B: int, dtype, threads: int, size: int, recompute: bool) -> int:
     """Bytes of the buffers of ``step_buffers`` (the step's peak, but for small tables)."""
-    return sum(step_buffers(cfg, N, B, threads, size, recompute).values()) * np.dtype(dtype).itemsize
+    return (sum(step_buffers(cfg, N, B, threads, size, recompute).values())
+            * np.dtype(dtype).itemsize)
 
 
 def available_memory() -> int:

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..engine import audio as _audio
-from ..training import curriculum as _curriculum
 from ..analysis import measures
-from ..engine.flops import forward_flops, scored_flops, step_flops
 from ..analysis.verbatim import runs, summary, verdict
+from ..engine import audio as _audio
+from ..engine.flops import forward_flops, scored_flops, step_flops
 from ..engine.sampler import CachedSampler
+from ..training import curriculum as _curriculum
 from ..training.evaluation import eval_chunk
 from ..training.triggers import Every
 from .ranks import busiest, split_gather
@@ -131,13 +131,15 @@ class TimelineRenders(Activity):
         return Every(self.st.timeline_every) if self.st.timeline_every else None
 
     def unit(self, stage):
-        return Cost([Job(streams=1, forced=self.cfg.receptive_field + self.st.prime_samples(self.cfg),
+        return Cost([Job(streams=1,
+                         forced=self.cfg.receptive_field + self.st.prime_samples(self.cfg),
                          generated=_samples(self.st.timeline_seconds, self.cfg))])
 
     def run(self, trainer, stage, part):
         clip, s = self.clips[stage - 1], self.study
         path = s.render_path(stage, clip.name, self.temperature, trainer.step, folder="timeline")
-        part["timeline"].append({"stage": stage, "step": trainer.step, "clip": clip.name, "path": path})
+        part["timeline"].append({"stage": stage, "step": trainer.step, "clip": clip.name,
+                                 "path": path})
         if s.world.rank == 0:
             job = self.unit(stage).jobs[0]
             g = CachedSampler(trainer.net, trainer.weights).generate(
@@ -163,7 +165,8 @@ class At:
 class Trajectory(Activity):
     """Renders of the newest clip at 1/2^N, ..., 1/4, 1/2 of the stage (``settings.trajectory``
     = N; the stage's own renders are its end), at every temperature, by rank 0, each with its
-    runs and verdict (wavecore.analysis.verbatim): the way from noise, through texture, to a copy."""
+    runs and verdict (wavecore.analysis.verbatim): the way from noise, through texture, to a
+    copy."""
     name = "trajectory"
     title = "renders inside a stage"
     during = True
@@ -174,8 +177,9 @@ class Trajectory(Activity):
         return At(tuple(at)) if at else None
 
     def unit(self, stage):
-        return Cost([Job(streams=len(self.st.temperatures), forced=self.cfg.receptive_field
-                         + self.st.prime_samples(self.cfg), generated=_samples(self.st.render_seconds, self.cfg))])
+        return Cost([Job(streams=len(self.st.temperatures),
+                         forced=self.cfg.receptive_field + self.st.prime_samples(self.cfg),
+                         generated=_samples(self.st.render_seconds, self.cfg))])
 
     def run(self, trainer, stage, part):
         s, st, cfg = self.study, self.st, self.cfg
@@ -206,9 +210,11 @@ def monitor_every(cfg, settings, clips) -> int:
     ``eval_positions`` positions each) for which their forward passes cost at most
     MONITOR_SHARE of the training steps' FLOPs. The extra scorings at 1, 2, 4, ... steps into
     a stage add about log2(N) per stage; the cost measured is in each stage's time split."""
-    scoring = sum(j.flops for j in _scoring(cfg, [len(c.classes) for c in clips], settings.eval_positions))
+    scoring = sum(j.flops for j in _scoring(cfg, [len(c.classes) for c in clips],
+                                            settings.eval_positions))
     T = min(settings.train.window, min(len(c.classes) for c in clips))
-    return max(1, int(np.ceil(scoring / (MONITOR_SHARE * step_flops(cfg, T, settings.train.batch)))))
+    return max(1, int(np.ceil(scoring
+                              / (MONITOR_SHARE * step_flops(cfg, T, settings.train.batch)))))
 
 
 class Monitor(Activity):
@@ -235,7 +241,8 @@ class Monitor(Activity):
     def run(self, trainer, stage, part):
         n, s = self.st.eval_positions, self.study
         part["monitor"].append([trainer.step, stage, [
-            round(trainer.evaluate(c, gc=s.gc(j), positions=n).bits, 5) for j, c in enumerate(self.clips)]])
+            round(trainer.evaluate(c, gc=s.gc(j), positions=n).bits, 5)
+            for j, c in enumerate(self.clips)]])
         return False
 
 
@@ -249,18 +256,21 @@ class Fisher(Activity):
         return stage > 0 and self.st.ewc is not None
 
     def unit(self, stage):          # one forward and backward per position (+ a forward: true)
-        one = step_flops(self.cfg, 1, 1) + (forward_flops(self.cfg, 1, 1) if self.st.ewc_fisher == "true" else 0)
+        one = step_flops(self.cfg, 1, 1) + (forward_flops(self.cfg, 1, 1)
+                                             if self.st.ewc_fisher == "true" else 0)
         return Cost([Job(flops=self.st.ewc_positions * one)])
 
     def run(self, trainer, stage, part):
         if trainer.ewc is not None and trainer.ewc.stages >= stage:
             return False                              # consolidated before an interruption
         st, t0 = self.st, time.perf_counter()
-        F = _curriculum.fisher(trainer, st.ewc_positions, st.ewc_fisher, seed=self.study.seed(stage, 77))
+        F = _curriculum.fisher(trainer, st.ewc_positions, st.ewc_fisher,
+                               seed=self.study.seed(stage, 77))
         _curriculum.consolidate(trainer, st.ewc, F)
         self.study.record.curriculum.ewc.stages.append(
-            {"stage": stage, "seconds": round(time.perf_counter() - t0, 3), "fisher_mean": float(F.mean()),
-             "fisher_max": float(F.max()), "fisher_nonzero": float((F > 0).mean())})
+            {"stage": stage, "seconds": round(time.perf_counter() - t0, 3),
+             "fisher_mean": float(F.mean()), "fisher_max": float(F.max()),
+             "fisher_nonzero": float((F > 0).mean())})
         trainer.save_checkpoint()
         return False
 
@@ -284,7 +294,8 @@ class Scoring(Activity):
             m = trainer.evaluate(self.clips[j], gc=s.gc(j), positions=self.st.score_positions)
             nb = m.block // binn                     # whole bins per block
             nll = m.nll.reshape(len(m.starts), m.block)[:, :nb * binn]
-            return (m.bits, m.accuracy, np.round(nll.reshape(-1, nb, binn).mean(axis=2).ravel(), 4).tolist(),
+            return (m.bits, m.accuracy,
+                    np.round(nll.reshape(-1, nb, binn).mean(axis=2).ravel(), 4).tolist(),
                     {"starts": m.starts, "bins": nb}, _split(m, self.st.trained(self.lengths[j])))
         got = split_gather(s.world, range(len(self.clips)), score)
         K = range(len(self.clips))
@@ -348,10 +359,12 @@ class Renders(Activity):
 
     def unit(self, stage):
         S, RF = len(self.st.temperatures), self.cfg.receptive_field
-        n, u = _samples(self.st.render_seconds, self.cfg), _samples(self.st.unprimed_seconds, self.cfg)
+        n, u = (_samples(self.st.render_seconds, self.cfg),
+                _samples(self.st.unprimed_seconds, self.cfg))
         P = self.st.prime_samples(self.cfg)
         return Cost([Job(streams=S, forced=RF + P, generated=n) if job else
-                     Job(streams=S, forced=RF, generated=u) for job in self.jobs(stage)], split=True)
+                     Job(streams=S, forced=RF, generated=u) for job in self.jobs(stage)],
+                    split=True)
 
     def run(self, trainer, stage, part):
         st, cfg, s = self.st, self.cfg, self.study
@@ -364,11 +377,14 @@ class Renders(Activity):
         def render(i):
             job, size = jobs[i], units[i].generated
             if job is None:
-                return sampler.generate(size, streams=len(temps), temperature=temps, gc=s.gc(stage - 1),
-                                        seed=[s.seed(stage, 99, k) for k in range(len(temps))]).classes
+                return sampler.generate(size, streams=len(temps), temperature=temps,
+                                        gc=s.gc(stage - 1),
+                                        seed=[s.seed(stage, 99, k)
+                                              for k in range(len(temps))]).classes
             j, p = job
             return sampler.generate(size, streams=len(temps), temperature=temps,
-                                    prime_classes=[self.clips[p].classes[:P]] * len(temps), gc=s.gc(j),
+                                    prime_classes=[self.clips[p].classes[:P]] * len(temps),
+                                    gc=s.gc(j),
                                     seed=[s.seed(stage, j, k) for k in range(len(temps))]).classes
         got = split_gather(s.world, range(len(jobs)), render)     # classes: (streams, n)
         sources = s.sources()
@@ -380,7 +396,8 @@ class Renders(Activity):
                 original = _audio.mu_law_decode(c.classes, cfg.classes)
                 prime = _audio.mu_law_decode(self.clips[p].classes[:P], cfg.classes)
             for k, t in enumerate(temps):
-                like, found, v = judged(audio[k], None if job is None else c.name, sources, cfg.sample_rate)
+                like, found, v = judged(audio[k], None if job is None else c.name, sources,
+                                        cfg.sample_rate)
                 if job is None:
                     path = s.render_path(stage, "unprimed", t, trainer.step)
                     s.save(path, audio[k])
@@ -388,8 +405,8 @@ class Renders(Activity):
                     continue
                 path = s.render_path(stage, c.name, t, trainer.step)
                 s.save(path, np.concatenate([prime, audio[k]]))   # prime + continuation
-                r = Render(stage, c.name, t, path, trainer.step, self.clips[p].name, P, resemblance=like,
-                           runs=found, verdict=v)
+                r = Render(stage, c.name, t, path, trainer.step, self.clips[p].name, P,
+                           resemblance=like, runs=found, verdict=v)
                 if p == j and len(original) > P:       # it continues its own original
                     close = measures.closeness(audio[k], original[P:], cfg.sample_rate)
                     r.lsd_db, r.follow_s = close["lsd_db"], close["follow_s"]

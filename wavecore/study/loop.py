@@ -1,7 +1,8 @@
 """The incremental learn-and-forget study.
 
 Stage 1 trains on clip 1 (until the network has memorised it, or a fixed number of steps),
-stage k on clips 1..k (the ``cumulative`` curriculum; the others are in wavecore.training.curriculum).
+stage k on clips 1..k (the ``cumulative`` curriculum; the others are in
+wavecore.training.curriculum).
 Everything else is an activity (wavecore.study.activities) with its own trigger: the
 memorisation check, the timeline renders and the within-stage curves inside a stage; the EWC
 Fisher, the scoring of every clip (teacher-forced) and the renders at every temperature at its
@@ -25,15 +26,16 @@ import json
 import os
 import time
 
+from ..analysis import measures
 from ..engine import audio as _audio
 from ..engine import distributed
-from ..analysis import measures
-from ..training.checkpoint import CheckpointError, latest, load, step_path
 from ..engine.config import WaveNetConfig
-from ..training.curriculum import stage_clips, stage_weights
 from ..engine.files import make_dir
-from ..training.rundir import owned
+from ..pages import render
 from ..training import Clip, Trainer, load_clip
+from ..training.checkpoint import CheckpointError, latest, load, step_path
+from ..training.curriculum import stage_clips, stage_weights
+from ..training.rundir import owned
 from ..training.signals import signals_voted
 from . import record as _record
 from .activities import activities
@@ -51,7 +53,8 @@ class Study:
         self.world = distributed.world()     # under mpiexec: this rank (see run())
         self.config = config
         self.settings = settings or StudySettings()
-        self.clips: list[Clip] = [self._trimmed(load_clip(c, config, name=n)) for n, c in _named(clips)]
+        self.clips: list[Clip] = [self._trimmed(load_clip(c, config, name=n))
+                                  for n, c in _named(clips)]
         if config.gc_ids and config.gc_ids < len(self.clips):
             raise ValueError(f"{len(self.clips)} clips but the model has {config.gc_ids} "
                              "conditioning ids (clip j is read with id j)")
@@ -78,9 +81,10 @@ class Study:
             rec = _record.load(self.out)
         except ValueError:                       # nothing there yet, or no stage ended
             rec = None
-        clips = ", ".join(f"{c.name} ({len(c.classes) / self.config.sample_rate:.1f} s)" for c in self.clips)
-        head = f"<div><b>Study</b> of {len(self.clips)} clips: {clips}; curriculum {self.settings.curriculum}</div>"
-        return head + self.config._repr_html_() + (study_html(rec, self.out) if rec else "<div>Not started.</div>")
+        clips = [(c.name, len(c.classes) / self.config.sample_rate) for c in self.clips]
+        return render("study_setup.html", clips=clips, curriculum=self.settings.curriculum,
+                      config=self.config._repr_html_(),
+                      results=study_html(rec, self.out) if rec else None)
 
     # -- what activities use -----------------------------------------------------------------
     def gc(self, j):
@@ -93,7 +97,8 @@ class Study:
     @staticmethod
     def render_path(stage, name, t, step, folder=None) -> str:
         """Where a render goes: its file name says clip, stage, temperature and step."""
-        return os.path.join(folder or f"stage_{stage}", f"{_record.slug(name)}_stage{stage}_T{t:g}_step{step}.wav")
+        return os.path.join(folder or f"stage_{stage}",
+                            f"{_record.slug(name)}_stage{stage}_T{t:g}_step{step}.wav")
 
     def save(self, path, audio) -> None:
         """Write a render (rank 0 alone), path relative to the study's directory."""
@@ -111,11 +116,12 @@ class Study:
         return self._sources
 
     # -- the run -----------------------------------------------------------------------------
-    def run(self, resume: bool = False, progress: bool = True, log=print, plan=None) -> StudyResults:
+    def run(self, resume: bool = False, progress: bool = True, log=print,
+            plan=None) -> StudyResults:
         """Run (or finish) the study; returns its record (also in study.json and metrics.json).
 
-        Under mpiexec every rank runs this: training is data-parallel (wavecore.training.trainer), the
-        scoring and the renders are split across the ranks and gathered, and rank 0 alone writes
+        Under mpiexec every rank runs this: training is data-parallel (wavecore.training.trainer),
+        the scoring and the renders are split across the ranks and gathered, and rank 0 alone writes
         and logs. Ctrl-C and SIGTERM then stop every rank at one training step. plan
         (wavecore.study.plan.make; made here when not given): said in one line before the study
         starts; its estimates give the progress bar the study's time left."""
@@ -229,7 +235,8 @@ class Study:
         stage's steps at the speed now, then the plan's estimate of what follows."""
         p = self.plan
         over = (p.total_s - p.seconds["training"]) / len(p.steps)     # per stage, roughly
-        after = sum(n * t for n, t in zip(p.steps[s:], p.step_s[s:])) + over * (len(p.steps) - s + 1)
+        after = (sum(n * t for n, t in zip(p.steps[s:], p.step_s[s:]))
+                 + over * (len(p.steps) - s + 1))
         per_step = p.batch * p.windows[s - 1]
         return lambda left, rec: duration(left * per_step / max(rec["samples_per_s"], 1e-9) + after)
 
@@ -246,7 +253,8 @@ class Study:
         path = os.path.join(self.out, "study.json")
         if not os.path.exists(path):
             make_dir(self.out)
-            return _record.Record.new(self.config, self.settings, [c.name for c in self.clips]), None
+            return (_record.Record.new(self.config, self.settings, [c.name for c in self.clips]),
+                    None)
         if not resume:
             return None, (FileExistsError, f"{self.out} already holds a study; finish it with "
                           "--resume, or choose another --out")
@@ -255,7 +263,8 @@ class Study:
         except ValueError as e:
             return None, (CheckpointError, str(e))
         if there != ident:
-            diff = "; ".join(f"{k}: {a!r} there, {b!r} now" for k, a, b in _differences(there, ident)[:4])
+            diff = "; ".join(f"{k}: {a!r} there, {b!r} now"
+                             for k, a, b in _differences(there, ident)[:4])
             return None, (CheckpointError, f"{path}: the study there used another config, settings "
                           f"or clips ({diff}); it cannot be resumed with these")
         return rec, None
@@ -277,7 +286,8 @@ class Study:
             return trainer, part
         if done == 0:
             return None, None
-        trainer = Trainer.resume(os.path.join(ckdir, self.record.stages[-1].checkpoint), self._stage_set(done)[0])
+        trainer = Trainer.resume(os.path.join(ckdir, self.record.stages[-1].checkpoint),
+                                 self._stage_set(done)[0])
         log(f"resuming after stage {done} (step {trainer.step})")
         return trainer, None
 
@@ -307,7 +317,8 @@ def _differences(a, b, where=""):
         return [d for k in sorted(set(a) | set(b), key=str)
                 for d in _differences(a.get(k), b.get(k), f"{where}.{k}" if where else str(k))]
     if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        return [d for i, (x, y) in enumerate(zip(a, b)) for d in _differences(x, y, f"{where}[{i}]")]
+        return [d for i, (x, y) in enumerate(zip(a, b))
+                for d in _differences(x, y, f"{where}[{i}]")]
     return [] if a == b else [(where, a, b)]
 
 

@@ -2,13 +2,13 @@
 into a time budget (``--hours``).
 
 The plan counts the work: the schedule (steps per stage, each on windows of ``batch x T`` loss
-samples plus one receptive field), the training step's buffers (wavecore/engine/workspace.py), and the
-study's own work: memorisation checks, timeline renders, scoring every clip after every stage,
-the stage renders. It prices the work with a few timed steps of this model on this machine and
-backend: the training step at the study's window, or at a smaller one whose cost is scaled by
-the floating-point operations of each (``step_flops``); one forward chunk of the evaluation; a
-few hundred sampler steps. Under mpiexec the timed steps are data-parallel steps of every rank,
-and scoring and renders are split across the ranks as the study splits them.
+samples plus one receptive field), the training step's buffers (wavecore/engine/workspace.py),
+and the study's own work: memorisation checks, timeline renders, scoring every clip after every
+stage, the stage renders. It prices the work with a few timed steps of this model on this
+machine and backend: the training step at the study's window, or at a smaller one whose cost is
+scaled by the floating-point operations of each (``step_flops``); one forward chunk of the
+evaluation; a few hundred sampler steps. Under mpiexec the timed steps are data-parallel steps
+of every rank, and scoring and renders are split across the ranks as the study splits them.
 """
 from __future__ import annotations
 
@@ -21,21 +21,21 @@ import time
 import numpy as np
 
 from ..engine import distributed
-from ..training.curriculum import stage_clips, stage_weights
 from ..engine.flops import forward_flops, step_flops
 from ..engine.layout import size as param_count
 from ..engine.model import Batch
 from ..engine.sampler import CachedSampler
-from ..training import Trainer
-from ..training.evaluation import eval_chunk
 from ..engine.workspace import available_memory, step_bytes
+from ..training import Trainer
+from ..training.curriculum import stage_clips, stage_weights
+from ..training.evaluation import eval_chunk
 from . import report
 from .activities import activities, priced
 
 FLOP_CAP = 1e12          # a timed step does at most about this much work (seconds)
-# the plan's warnings, from the regime map (README, bench/regime_map.py): below this data to
-# capacity stage 1 copied its clip in every cell trained to memorisation; from there up to
-# NOISE_BELOW, without input corruption, every cell rendered noise or copied
+# the plan's warnings, from the regime map (docs/findings.md, bench/regime_map.py): below this
+# data to capacity stage 1 copied its clip in every cell trained to memorisation; from there up
+# to NOISE_BELOW, without input corruption, every cell rendered noise or copied
 MEMORISES_BELOW = 1.0
 NOISE_BELOW = 10.0
 
@@ -67,7 +67,8 @@ def stage_windows(settings, clips) -> list[int]:
 def drawn(settings, stage: int, clips) -> list[int]:
     """The clips (indices) stage ``stage`` draws windows from, by the study's curriculum."""
     n = stage_clips(settings.curriculum, stage, len(clips))
-    w = stage_weights(settings.curriculum, stage, [settings.trained(len(c.classes)) for c in clips[:n]],
+    w = stage_weights(settings.curriculum, stage,
+                      [settings.trained(len(c.classes)) for c in clips[:n]],
                       settings.train.sampling, settings.replay)
     return [j for j in range(n) if w[j] > 0]
 
@@ -92,7 +93,8 @@ class Plan:
     step_s: list = dataclasses.field(default_factory=list)    # seconds per step, per stage
     seconds: dict = dataclasses.field(default_factory=dict)   # estimated wall time by part
     measure_s: float = 0.0
-    rates: dict = dataclasses.field(default_factory=dict)   # measured: forward FLOP/s, sampler, report
+    # measured: forward FLOP/s, sampler, report
+    rates: dict = dataclasses.field(default_factory=dict)
     precision: str = "fp32"        # the GEMMs' arithmetic the run will use (and was timed in)
     bf16_faster: bool = False      # the backend says --precision auto would run bf16 here
 
@@ -130,13 +132,14 @@ class Plan:
         input corruption); else None."""
         name, r = self.clips[0].name, self.ratio
         if r < MEMORISES_BELOW:
-            return (f"warning: data to capacity {r:.2f} (< {MEMORISES_BELOW:g}): stage 1 is set up to "
-                    f"memorise {name}, and memorised renders copy it; a longer clip or a smaller "
-                    "model (--residual-channels) moves it toward the regime")
+            return (f"warning: data to capacity {r:.2f} (< {MEMORISES_BELOW:g}): stage 1 is set "
+                    f"up to memorise {name}, and memorised renders copy it; a longer clip or a "
+                    "smaller model (--residual-channels) moves it toward the regime")
         if r < NOISE_BELOW and not self.settings.train.corrupts:
-            return (f"warning: data to capacity {r:.2f}: in the regime map every stage 1 between "
-                    f"{MEMORISES_BELOW:g} and {NOISE_BELOW:g} rendered noise or, memorised, a copy; "
-                    "--input-noise 0.1, a longer clip or a smaller model moved cells out of it")
+            return (f"warning: data to capacity {r:.2f}: in the regime map every stage 1 "
+                    f"between {MEMORISES_BELOW:g} and {NOISE_BELOW:g} rendered noise or, "
+                    "memorised, a copy; --input-noise 0.1, a longer clip or a smaller model moved "
+                    "cells out of it")
         return None
 
     @property
@@ -148,29 +151,35 @@ class Plan:
         cfg, st = self.config, self.settings
         names = [c.name for c in self.clips]
         sr = cfg.sample_rate
-        stage = [f"stage {k + 1}: {n:,} steps on {_names([names[j] for j in drawn(st, k + 1, self.clips)])}"
+        stage = [f"stage {k + 1}: {n:,} steps on "
+                 f"{_names([names[j] for j in drawn(st, k + 1, self.clips)])}"
                  for k, n in enumerate(self.steps)]
         cap = "" if not st.memorise else " (stage 1 at most: it ends when its clip is memorised)" \
-            if st.later_steps is not None else " (at most: a stage ends when its newest clip is memorised)"
+            if st.later_steps is not None else \
+            " (at most: a stage ends when its newest clip is memorised)"
         out = [
             f"model     {cfg.describe()}",
-            f"          {self.params:,} parameters; receptive field {cfg.receptive_field:,} samples "
-            f"= {cfg.receptive_field / sr:.2f} s",
+            f"          {self.params:,} parameters; receptive field {cfg.receptive_field:,} "
+            f"samples = {cfg.receptive_field / sr:.2f} s",
             "clips     " + ", ".join(f"{c.name} ({len(c.classes) / sr:.1f} s)" for c in self.clips)
             + ("" if st.trim_db is None else f", silence below {st.trim_db:g} dB trimmed")
-            + ("" if not st.holdout else f"; the last {100 * st.holdout:.0f} % of each held out of training"),
+            + ("" if not st.holdout else
+               f"; the last {100 * st.holdout:.0f} % of each held out of training"),
             "schedule  " + "; ".join(stage) + cap,
             f"curriculum {st.curriculum}" + (f" ({st.replay:.0%} of windows from older clips)"
                                              if st.curriculum == "replay" else "")
-            + f", windows {st.train.order}" + ("" if st.ewc is None else
-                                                f", EWC λ = {st.ewc:g} ({st.ewc_fisher} Fisher over "
-                                                f"{st.ewc_positions} positions per stage)"),
+            + f", windows {st.train.order}"
+            + ("" if st.ewc is None else
+               f", EWC λ = {st.ewc:g} ({st.ewc_fisher} Fisher over "
+               f"{st.ewc_positions} positions per stage)"),
             f"windows   {self.batch} x " + " / ".join(f"{T:,}" for T in dict.fromkeys(self.windows))
             + f" loss samples per step (+ {cfg.receptive_field:,} receptive field each)"
             + ("; Adam restarts at every stage" if st.reset_optimizer else ""),
-            f"trained   {self.trained_samples:,} samples in all ({self.trained_samples / sr / 3600:,.1f} h of audio)",
-            f"data      stage 1: {self.clips[0].name}'s samples x {math.log2(cfg.classes):g} bits / parameters = "
-            f"{self.ratio:.2f} (data to capacity), {self.passes:,.0f} passes over it",
+            f"trained   {self.trained_samples:,} samples in all "
+            f"({self.trained_samples / sr / 3600:,.1f} h of audio)",
+            f"data      stage 1: {self.clips[0].name}'s samples x {math.log2(cfg.classes):g} bits "
+            f"/ parameters = {self.ratio:.2f} (data to capacity), "
+            f"{self.passes:,.0f} passes over it",
             f"memory    training step {_gb(self.step_bytes + self.state_bytes)} "
             + (f"(recomputing gate activations in the backward pass; keeping them: "
                f"{_gb(self.keep_bytes + self.state_bytes)})" if self.recompute else
@@ -181,7 +190,8 @@ class Plan:
             + ("" if self.measured_T == self.windows[0] else
                f" (timed at windows of {self.measured_T:,}, scaled by the work of a step)"),
             f"time      about {duration(self.total_s)}: " + ", ".join(
-                f"{k} {duration(v)} ({100 * v / max(self.total_s, 1e-9):.0f} %)" for k, v in self.seconds.items()),
+                f"{k} {duration(v)} ({100 * v / max(self.total_s, 1e-9):.0f} %)"
+                for k, v in self.seconds.items()),
             f"renders   after every stage at T = {', '.join(f'{t:g}' for t in st.temperatures)}: "
             f"{st.render_seconds:g} s after a {st.prime_samples(cfg) / sr:.2f} s prime "
             f"({'clip 1' if st.prime_from == 'first' else 'each clip'}'s start)",
@@ -189,21 +199,23 @@ class Plan:
         out += filter(None, [self.warning()])
         if self.precision == "fp32" and self.bf16_faster:
             out.append("bf16      this processor runs bf16 GEMMs (AVX512-BF16): --precision auto "
-                       "trains faster here (fp32 accumulation; README, bf16 on the CPU)")
+                       "trains faster here (fp32 accumulation; docs/internals.md, bf16 on the CPU)")
         if self.ranks == 1 and distributed.mpi_available():
             est = ", ".join(f"{n} ranks {duration(self._with_ranks(n))}" for n in (2, 4, 8))
-            out.append(f"MPI       on N machines like this one, one rank each: {est} (training split "
-                       f"by windows, scoring and renders by clip; the Allreduce of "
-                       f"{_gb(self.params * np.dtype(st.train.dtype).itemsize)} per step not included)")
+            out.append(f"MPI       on N machines like this one, one rank each: {est} (training "
+                       f"split by windows, scoring and renders by clip; the Allreduce of "
+                       f"{_gb(self.params * np.dtype(st.train.dtype).itemsize)} per step not "
+                       f"included)")
         return out
 
     def short(self) -> str:
         over = self.total_s - self.seconds.get("training", 0.0)
         return (f"plan: {len(self.steps)} stages of {'/'.join(f'{n:,}' for n in self.steps)} steps"
                 f"{' (at most)' if self.settings.memorise else ''} of {self.batch} x "
-                f"{self.windows[0]:,} samples, {_count(self.trained_samples)} trained samples; step "
-                f"memory {_gb(self.step_bytes + self.state_bytes)}; {self.samples_per_s:,.0f} samples/s "
-                f"-> about {duration(self.total_s)} (study overhead {100 * over / max(self.total_s, 1e-9):.0f} %)")
+                f"{self.windows[0]:,} samples, {_count(self.trained_samples)} trained samples; "
+                f"step memory {_gb(self.step_bytes + self.state_bytes)}; "
+                f"{self.samples_per_s:,.0f} samples/s -> about {duration(self.total_s)} "
+                f"(study overhead {100 * over / max(self.total_s, 1e-9):.0f} %)")
 
     @property
     def params(self) -> int:
@@ -240,7 +252,7 @@ def duration(s: float) -> str:
     return f"{s / 86400:.1f} days"
 
 
-# -- making a plan ----------------------------------------------------------------------------------
+# -- making a plan ---------------------------------------------------------------------------------
 def make(config, clips, settings) -> Plan:
     """Count the study's work and time a few steps of it here (every rank under mpiexec)."""
     world = distributed.world()
@@ -263,7 +275,8 @@ def make(config, clips, settings) -> Plan:
         raise PlanError(f"the training step needs {_gb(light + state)} (windows of {Bl} x "
                         f"{windows[0]:,} samples) and this machine has {_gb(avail)} available"
                         + (" per rank" if world.local_size > 1 else "") + "; lower --window or "
-                        "--batch" + ("" if recompute else ", or recompute activations (--recompute on)"))
+                        "--batch"
+                        + ("" if recompute else ", or recompute activations (--recompute on)"))
     plan = Plan(config, settings, list(clips), world.size, be.name, threads, schedule(settings, K),
                 windows, recompute, light, keep, state, avail, precision=probe.net.precision,
                 bf16_faster=be.resolve_precision("auto", dtype) == "bf16")
@@ -347,8 +360,9 @@ def _estimate(plan: Plan) -> None:
     acts = activities(_Costing(cfg, st, clips))
     seconds = {"training": sum(n * s for n, s in zip(plan.steps, plan.step_s))}
     for a in acts:
-        seconds[a.name] = sum(priced(a.cost(s, plan.steps[s - 1] if s else 0), r["eval_flops_per_s"],
-                                     r["sampler"], plan.ranks) for s in range(K + 1))
+        seconds[a.name] = sum(priced(a.cost(s, plan.steps[s - 1] if s else 0),
+                                     r["eval_flops_per_s"], r["sampler"], plan.ranks)
+                              for s in range(K + 1))
     fig, spec = r["report"]
     renders = next(a for a in acts if a.name == "renders")
     seconds["report"] = sum(4 * fig + len(renders.jobs(s)) * len(st.temperatures) * spec
@@ -377,8 +391,8 @@ def fit_hours(plan: Plan, hours: float):
     f = (budget - fixed) / max(1e-9, full.total_s - fixed)
     if f <= 0 or f * plan.steps[0] < 1:
         raise PlanError(f"--hours {hours:g}: scoring and renders alone take about "
-                        f"{duration(fixed)} here, and a step {plan.step_s[0]:.3g} s; give more time "
-                        "or fewer temperatures, shorter --render-seconds or fewer clips")
+                        f"{duration(fixed)} here, and a step {plan.step_s[0]:.3g} s; give more "
+                        "time or fewer temperatures, shorter --render-seconds or fewer clips")
     first = max(1, round(f * plan.steps[0]))
     later = max(1, round(f * plan.steps[1])) if len(plan.steps) > 1 else None
     return dataclasses.replace(fixed_steps, steps_per_stage=first, later_steps=later), f
@@ -387,6 +401,7 @@ def fit_hours(plan: Plan, hours: float):
 def rescaled(plan: Plan, settings, steps=None) -> Plan:
     """The plan of ``settings`` (another schedule) from the same measurements."""
     p = dataclasses.replace(plan, settings=settings,
-                            steps=steps if steps is not None else schedule(settings, len(plan.clips)))
+                            steps=steps if steps is not None
+                            else schedule(settings, len(plan.clips)))
     _estimate(p)
     return p

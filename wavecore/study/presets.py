@@ -2,7 +2,7 @@
 NAME``); any flag given overrides the preset's value.
 
 - ``demo``: the built-in demo's model and schedule (``wavecore demo``), on any clips: chosen from
-  the regime map (bench/regime_map.py, README) to keep song 1 without copying it.
+  the regime map (bench/regime_map.py, docs/findings.md) to keep song 1 without copying it.
 - ``sketch``: for a user's own songs of about 30 s, from the map's steadiest kept cell.
 - ``essay``: the recipe behind the essay this project exists for (an artist's WaveNet trained on
   one Public Enemy song, then two, then three, most likely with a fork of
@@ -29,9 +29,9 @@ ESSAY_DILATIONS = "5x[1, 1, 2, ..., 4096]"
 DESCRIPTIONS = {
     "demo": "the demo's small model and schedule (2 x 8 layers, R = D = 16, 8 kHz, 64 ms; 1200 "
             "steps per stage with input noise 0.1, renders inside each stage)",
-    "sketch": "for your own ~30 s songs, the regime map's steadiest cell (2 x 8 layers, R = D = 32, "
-              "8 kHz; 8000 steps per stage with input noise 0.1, renders inside each stage; about "
-              "40 min for three songs on 2 cores)",
+    "sketch": "for your own ~30 s songs, the regime map's steadiest cell (2 x 8 layers, "
+              "R = D = 32, 8 kHz; 8000 steps per stage with input noise 0.1, renders inside each "
+              "stage; about 40 min for three songs on 2 cores)",
     "essay": "the essay's recipe: 70 layers (5x[1, 1, 2, ..., 4096], 2.56 s), S = 1024, windows "
              "of 2 x 96 000, Adam 1e-3 restarted per stage, 100 000 + 20 000 per song, renders "
              "primed by song 1's first receptive field, 6 s at T = 0.9 / 0.7 / 0.6",
@@ -44,9 +44,10 @@ def demo(quick: bool = False) -> tuple[WaveNetConfig, StudySettings]:
     64 ms); every stage trains 1200 steps of 4 x 2000 samples with input noise 0.1 (each input
     sample moved by 1-3 μ-law codes with probability 0.1, the targets clean); the newest clip is
     also rendered at 1/8, 1/4 and 1/2 of each stage; renders continue 4 s after one receptive
-    field. On the full-length songs (wavecore.analysis.clips.FULL_SONGS, 17.5 s for song 1) that is a
-    data to capacity of 16.6 and 69 passes over song 1 in stage 1: the regime map's cells there
-    kept song 1 without copying it. quick: 150 / 50 steps, 0.9 s renders (a smoke test)."""
+    field. On the full-length songs (wavecore.analysis.clips.FULL_SONGS, 17.5 s for song 1) that
+    is a data to capacity of 16.6 and 69 passes over song 1 in stage 1: the regime map's cells
+    there kept song 1 without copying it. quick: 150 / 50 steps, 0.9 s renders (a smoke
+    test)."""
     cfg = WaveNetConfig(layers=8, stacks=2, residual_channels=16, dilation_channels=16,
                         skip_channels=64, sample_rate=8000)
     return cfg, StudySettings(memorise=False, steps_per_stage=150 if quick else 1200,
@@ -88,7 +89,9 @@ def get(name: str) -> tuple[WaveNetConfig, StudySettings]:
 
 def demo_setup(quick: bool = False, **overrides):
     """The demo study: (config, clips, settings): the ``demo`` preset on the three full-length
-    built-in songs (wavecore.analysis.clips.FULL_SONGS: 17.5, 15.0 and 13.3 s; quick: their first 1 s)."""
+    built-in songs (wavecore.analysis.clips.FULL_SONGS: 17.5, 15.0 and 13.3 s; quick: their
+    first 1 s)."""
     cfg, settings = demo(quick)
-    clips = [(name, builtin.get(name, cfg.sample_rate, 1.0 if quick else None)) for name in builtin.FULL_SONGS]
+    clips = [(name, builtin.get(name, cfg.sample_rate, 1.0 if quick else None))
+             for name in builtin.FULL_SONGS]
     return cfg, clips, dataclasses.replace(settings, **overrides)

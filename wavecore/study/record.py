@@ -54,9 +54,10 @@ class Render(_Rendered):
     lsd_db: float | None = None    # beside the clip's own continuation (primed by itself)
     follow_s: float | None = None
     resemblance: dict | None = None   # measures.resemblance of the continuation
-    runs: dict | None = None       # wavecore.analysis.verbatim of the continuation: longest_s, fragment_share,
-                                   # fragments (frames by clip), jumps
-    verdict: str | None = None     # copy, kept, merged, texture or noise (wavecore.analysis.verbatim.verdict)
+    runs: dict | None = None       # wavecore.analysis.verbatim of the continuation: longest_s,
+                                   # fragment_share, fragments (frames by clip), jumps
+    verdict: str | None = None     # copy, kept, merged, texture or noise
+                                   # (wavecore.analysis.verbatim.verdict)
 
 
 @dataclass
@@ -91,7 +92,8 @@ class Point:
     temperature: float
     path: str
     shares: dict                   # measures.resemblance's shares
-    runs: dict                     # wavecore.analysis.verbatim: longest_s, fragment_share, fragments, jumps
+    runs: dict                     # wavecore.analysis.verbatim: longest_s, fragment_share,
+                                   # fragments, jumps
     verdict: str
 
 
@@ -141,15 +143,18 @@ class Record:
     measures: dict | None = None       # the continual-learning measures (``measured``)
 
     @classmethod
-    def new(cls, config, settings, clips) -> "Record":
+    def new(cls, config, settings, clips) -> Record:
         """The empty record of a study of ``clips`` (names) with this model and settings."""
         st = settings
         return cls(
             clips=list(clips), sample_rate=config.sample_rate,
-            originals=[os.path.join("originals", f"{k + 1:02d}_{slug(c)}.wav") for k, c in enumerate(clips)],
+            originals=[os.path.join("originals", f"{k + 1:02d}_{slug(c)}.wav")
+                       for k, c in enumerate(clips)],
             receptive_field=config.receptive_field, temperatures=list(st.temperatures),
-            curriculum=Curriculum(st.curriculum, st.train.order, st.replay if st.curriculum == "replay" else None,
-                                  None if st.ewc is None else Ewc(st.ewc, st.ewc_fisher, st.ewc_positions)),
+            curriculum=Curriculum(st.curriculum, st.train.order,
+                                  st.replay if st.curriculum == "replay" else None,
+                                  None if st.ewc is None
+                                  else Ewc(st.ewc, st.ewc_fisher, st.ewc_positions)),
             eval_positions=st.eval_positions, trace_bin_seconds=st.trace_bin_seconds,
             held_out=None if not st.holdout else {
                 "fraction": st.holdout, "samples": [],
@@ -179,7 +184,7 @@ class Record:
         return {**d, "schema": SCHEMA}
 
     @classmethod
-    def from_dict(cls, d: dict, where: str = "record") -> "Record":
+    def from_dict(cls, d: dict, where: str = "record") -> Record:
         """A record from either schema; ValueError naming ``where`` when it is not one."""
         version = d.get("schema", 1)
         if version > SCHEMA:
@@ -193,8 +198,9 @@ class Record:
                 strength=ewc["lambda"], fisher=ewc["fisher"], positions=ewc["positions"],
                 stages=ewc.get("stages", [])))
             strip = ("spectrogram",)
-            return cls(**{k: v for k, v in d.items() if k not in ("schema", "stages", "renders",
-                                                                   "unprimed", "timeline", "trajectory")},
+            return cls(**{k: v for k, v in d.items()
+                          if k not in ("schema", "stages", "renders", "unprimed", "timeline",
+                                       "trajectory")},
                        curriculum=cu,
                        stages=[Stage(**s) for s in d.get("stages", [])],
                        renders=[Render(**_without(r, strip)) for r in d.get("renders", [])],
@@ -226,7 +232,8 @@ def slug(name: str) -> str:
 
 def spectrogram_path(render_path: str) -> str:
     """Where the report draws a render's spectrogram, relative to the study's directory."""
-    return os.path.join("figures", "spec_" + render_path.replace(os.sep, "_").replace(".wav", ".png"))
+    return os.path.join("figures",
+                        "spec_" + render_path.replace(os.sep, "_").replace(".wav", ".png"))
 
 
 # -- the files ------------------------------------------------------------------------------------
@@ -244,7 +251,8 @@ def _read_json(path) -> dict:
 
 def write_state(out_dir, identity: dict, record: Record) -> None:
     """study.json: what the study is (config, settings, clips) and its record so far."""
-    _write_json(os.path.join(out_dir, "study.json"), {"identity": identity, "metrics": record.to_dict()})
+    _write_json(os.path.join(out_dir, "study.json"),
+                {"identity": identity, "metrics": record.to_dict()})
 
 
 def read_state(out_dir) -> tuple[dict, Record]:
@@ -275,4 +283,5 @@ def load(d) -> Record:
             if not record.stages:
                 raise ValueError(f"{path}: no stage has ended yet; there is nothing to show")
             return record
-    raise ValueError(f"{d}: neither metrics.json nor study.json is there (is it the --out of a study?)")
+    raise ValueError(f"{d}: neither metrics.json nor study.json is there "
+                     "(is it the --out of a study?)")

@@ -1,48 +1,49 @@
 """A study in Jupyter: its record shown as HTML (the stages, the accuracy heatmap, the latest
-merge map, one player per render of the latest stage), audio and figures embedded."""
+merge map, one player per render of the latest stage), audio and figures embedded. The markup
+is wavecore/pages/templates/study.html."""
 from __future__ import annotations
 
-import html
 import os
 import tempfile
 
+from ..display import png_uri, wav_uri
 from ..engine import audio as _audio
-from ..display import audio_html, png_html, table
+from ..pages import render
 from . import report
 
 
 def study_html(rec, out_dir: str, title: str = "Study") -> str:
     """A study's record (wavecore.study.record) and the files in out_dir: the stages table, the
-    accuracy heatmap, the latest stage's merge map and one player per render of the latest stage."""
-    e = html.escape
+    accuracy heatmap, the latest stage's merge map and one player per render of the latest
+    stage."""
     S, K = len(rec.stages), len(rec.clips)
-    out = [f"<div><b>{e(title)}</b>: {S} of {K} stages done ({e(rec.curriculum.name)}); clips "
-           f"{e(', '.join(rec.clips))}; <code>{e(os.path.abspath(out_dir))}</code>"]
+    page = dict(title=title, S=S, K=K, curriculum=rec.curriculum.name, clips=rec.clips,
+                out_dir=os.path.abspath(out_dir))
     if not S:
-        return "".join(out) + "<br>No stage has ended yet.</div>"
-    rows = [(st.stage, e(", ".join(st.clips)), st.steps, e(st.ended), f"{st.seconds:.0f} s",
+        return render("study.html", **page)
+    rows = [(st.stage, ", ".join(st.clips), st.steps, st.ended, f"{st.seconds:.0f} s",
              " ".join(f"{a:.3f}" for a in rec.accuracy[st.stage])) for st in rec.stages]
-    out.append(table(rows, ["stage", "trained on", "steps", "ended", "wall time",
-                            "accuracy of each clip after it"]))
+    head = ["stage", "trained on", "steps", "ended", "wall time", "accuracy of each clip after it"]
     plt = report.pyplot()
-    figs = []
+    images = []
     with tempfile.TemporaryDirectory() as d:
         report.heatmap(plt, rec.accuracy, rec.clips, os.path.join(d, "a.png"),
-                       "Teacher-forced accuracy (bold: clip already trained on)", ".2f", "viridis", 0, 1)
-        figs.append(png_html(os.path.join(d, "a.png"), "accuracy heatmap"))
+                       "Teacher-forced accuracy (bold: clip already trained on)", ".2f",
+                       "viridis", 0, 1)
+        images.append((png_uri(os.path.join(d, "a.png")), "accuracy heatmap"))
         if any(r.resemblance for r in rec.renders + rec.unprimed):
             report.merge_map(plt, rec, S, os.path.join(d, "m.png"))
-            figs.append(png_html(os.path.join(d, "m.png"), f"merge map, stage {S}"))
-    out.append("<div>" + "".join(figs) + "</div>")
+            images.append((png_uri(os.path.join(d, "m.png")), f"merge map, stage {S}"))
     sr = rec.sample_rate
-    out.append(f"<div><b>Renders after stage {S}</b><br>")
+    players = []
     for r in [r for r in rec.renders + rec.unprimed if r.stage == S]:
         sh = (r.resemblance or {}).get("shares", {})
-        top = ", ".join(f"{k} {100 * v:.0f}%" for k, v in sorted(sh.items(), key=lambda kv: -kv[1])[:3])
-        x = _audio.load(os.path.join(out_dir, r.path), sr)
-        out.append(audio_html(x, sr, f"{r.clip}, T = {r.temperature:g}" + (f": {top}" if top else "")
-                              + (f" ({r.verdict})" if r.verdict else "")))
-    return "".join(out) + "</div></div>"
+        top = ", ".join(f"{k} {100 * v:.0f}%"
+                        for k, v in sorted(sh.items(), key=lambda kv: -kv[1])[:3])
+        label = (f"{r.clip}, T = {r.temperature:g}" + (f": {top}" if top else "")
+                 + (f" ({r.verdict})" if r.verdict else ""))
+        players.append((wav_uri(_audio.load(os.path.join(out_dir, r.path), sr), sr), label))
+    return render("study.html", **page, rows=rows, head=head, images=images, players=players)
 
 
 class StudyResults:

@@ -43,7 +43,8 @@ def save(path, meta: dict, params: np.ndarray, adam_m: np.ndarray, adam_v: np.nd
     path = os.fspath(path)
     extra = extra or {}
     if set(extra) & {*ARRAYS, "meta", "sha256"}:
-        raise ValueError(f"extra arrays may not be named {sorted(set(extra) & {*ARRAYS, 'meta', 'sha256'})}")
+        raise ValueError("extra arrays may not be named "
+                         f"{sorted(set(extra) & {*ARRAYS, 'meta', 'sha256'})}")
     arrays = {"params": params, "adam_m": adam_m, "adam_v": adam_v, **extra}
     meta = {**meta, "format": FORMAT, "version": VERSION}
     mbytes = json.dumps(meta, sort_keys=True).encode()
@@ -65,14 +66,16 @@ def load(path) -> tuple[dict, dict]:
             names = set(z.files)
             missing = {"meta", "sha256", *ARRAYS} - names
             if missing:
-                raise CheckpointError(f"{path}: not a wavecore checkpoint (missing {sorted(missing)})")
+                raise CheckpointError(f"{path}: not a wavecore checkpoint "
+                                      f"(missing {sorted(missing)})")
             mbytes = z["meta"].tobytes()
             digest = z["sha256"].tobytes().decode("ascii", "replace")
             arrays = {k: z[k] for k in z.files if k not in ("meta", "sha256")}
     except CheckpointError:
         raise
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as e:
-        raise CheckpointError(f"{path}: truncated or corrupted checkpoint ({type(e).__name__}: {e})") from None
+        raise CheckpointError(f"{path}: truncated or corrupted checkpoint "
+                              f"({type(e).__name__}: {e})") from None
     if _digest(mbytes, arrays) != digest:
         raise CheckpointError(f"{path}: checksum mismatch: the file is corrupted")
     try:
@@ -96,7 +99,8 @@ def step_path(directory, step: int) -> str:
 
 def list_checkpoints(directory) -> list[str]:
     """Checkpoints in a directory, oldest first."""
-    found = [(int(m.group(1)), p) for p in glob.glob(os.path.join(os.fspath(directory), "ckpt-*.npz"))
+    found = [(int(m.group(1)), p)
+             for p in glob.glob(os.path.join(os.fspath(directory), "ckpt-*.npz"))
              if (m := _NAME.search(os.path.basename(p)))]
     return [p for _, p in sorted(found)]
 

@@ -21,8 +21,8 @@ F_i = mean over the positions of (d log p(label) / d θ_i)². The draws use thei
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -142,7 +142,7 @@ class EWC:
         return {"ewc_A": self.backend.to_host(self.A), "ewc_b": self.backend.to_host(self.b)}
 
     @classmethod
-    def from_state(cls, meta: dict, arrays: dict, backend) -> "EWC":
+    def from_state(cls, meta: dict, arrays: dict, backend) -> EWC:
         e = cls(meta["lam"], len(arrays["ewc_A"]), backend)
         e.A[...] = backend.to_device(arrays["ewc_A"], np.float64)
         e.b[...] = backend.to_device(arrays["ewc_b"], np.float64)

@@ -31,8 +31,8 @@ def eval_chunk(config: WaveNetConfig) -> int:
     return max(4096, 2 * config.receptive_field)
 
 
-def score(net, weights, classes: np.ndarray, ids: np.ndarray | None = None, chunk: int | None = None,
-          positions: int | None = None) -> Score:
+def score(net, weights, classes: np.ndarray, ids: np.ndarray | None = None,
+          chunk: int | None = None, positions: int | None = None) -> Score:
     """Teacher-forced NLL of ``net`` with ``weights`` over a clip's classes (after RF samples of
     silence). ids: (1,) the conditioning id, or None. chunk: positions per forward pass (default
     ``eval_chunk(config)``). positions: score only about this many fixed positions, in blocks
@@ -46,10 +46,12 @@ def score(net, weights, classes: np.ndarray, ids: np.ndarray | None = None, chun
         size = min(chunk, positions)
         starts = np.linspace(0, n - size, -(-positions // size)).astype(np.int64)
         x = np.stack([pad[s:s + RF + size] for s in starts], axis=1)      # x: (RF + size, blocks)
-        _, nl, pr = net.evaluate(weights, Batch(x, None if ids is None else np.repeat(ids, len(starts))))
+        _, nl, pr = net.evaluate(weights,
+                                 Batch(x, None if ids is None else np.repeat(ids, len(starts))))
         tgt = np.stack([classes[s:s + size] for s in starts], axis=1)
-        return Score(float(bits(nl.mean())), float((pr == tgt).mean()), nl.T.reshape(-1) / math.log(2),
-                     (pr == tgt).T.reshape(-1), starts.tolist(), size)
+        return Score(float(bits(nl.mean())), float((pr == tgt).mean()),
+                     nl.T.reshape(-1) / math.log(2), (pr == tgt).T.reshape(-1),
+                     starts.tolist(), size)
     chunk = min(chunk, n)
     tail = -n % chunk                 # pad the end too, so every chunk has one shape
     pad = np.concatenate([pad, np.full(tail, silence)])

@@ -105,8 +105,9 @@ def owned(directory, command: str, world=None):
             fd = _flock(directory, command) if fcntl is not None else None
             if fd is None:
                 if fcntl is not None:
-                    warnings.warn(f"{directory}: its file system does not support flock; a PID file "
-                                  "guards the directory instead")
+                    # stacklevel=1: the warning is about the file system, not about the caller
+                    warnings.warn(f"{directory}: its file system does not support flock; "
+                                  "a PID file guards the directory instead", stacklevel=1)
                 held = (None, _pid_file(directory, command))
             else:
                 held = (fd, None)

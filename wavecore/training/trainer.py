@@ -53,7 +53,7 @@ class Trainer:
         params = self.net.init_params(s.seed) if params is None else \
             np.array(params, dtype=self.net.dtype)
         self._host = None                      # a host copy of the parameters, until the next step
-        self.weights = self.net.backend.to_device(params, self.net.dtype)   # where the backend works
+        self.weights = self.net.backend.to_device(params, self.net.dtype)  # where the backend works
         self.opt = Adam(self.net.size, lr=s.lr, eps=s.adam_eps, clip_norm=s.clip_norm or None,
                         dtype=self.net.dtype, backend=self.net.backend)
         self.step = 0
@@ -71,12 +71,13 @@ class Trainer:
         self.log_trigger = Every(s.log_every)
         self.checkpoint_trigger = Every(s.checkpoint_every)
         self.clock = Clock(s.checkpoint_minutes)   # a checkpoint by wall time
-        self.ewc = None                        # wavecore.training.curriculum.EWC: a penalty on the weights
+        self.ewc = None                        # curriculum.EWC: a penalty on the weights
         self.windows = WindowSampler(config, s, clips)   # the clips and the draw of windows
 
     # -- the clips (the window sampler holds them) ----------------------------------------
     def set_clips(self, clips, weights=None) -> None:
-        """Train on these clips from now on (the study adds one per stage): WindowSampler.set_clips."""
+        """Train on these clips from now on (the study adds one per stage):
+        WindowSampler.set_clips."""
         self.windows.set_clips(clips, weights)
 
     @property
@@ -158,7 +159,8 @@ class Trainer:
             raise TrainingError(
                 f"{self.bad_run} consecutive steps had a non-finite loss or gradient "
                 f"(last loss {loss}, gradient norm {norm}) at step {self.step + 1}; the "
-                f"weights were not touched. Lower the learning rate (now {lr:g}) or check the data.")
+                f"weights were not touched. Lower the learning rate (now {lr:g}) "
+                "or check the data.")
 
     def _data_parallel_grads(self, batch):
         """This rank's share of the global batch, weighted by its share, summed over the ranks
@@ -292,7 +294,7 @@ class Trainer:
         return path
 
     @classmethod
-    def resume(cls, source, clips, check_clips: bool = True, **overrides) -> "Trainer":
+    def resume(cls, source, clips, check_clips: bool = True, **overrides) -> Trainer:
         """Continue from a checkpoint file, or the newest one in a directory, on ``clips``
         (the same clips, unless check_clips=False); ``overrides`` change settings (e.g. steps)."""
         path = os.fspath(source)

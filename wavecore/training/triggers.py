@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Every:
-    """Fires every ``k`` steps; with ``doubling`` also after 1, 2, 4, ... < k steps. k = 0: never."""
+    """Fires every ``k`` steps; with ``doubling`` also after 1, 2, 4, ... < k steps.
+    k = 0: never."""
     k: int
     doubling: bool = False
 
@@ -22,7 +23,8 @@ class Every:
         """How often it fires in ``steps`` steps."""
         if not self.k:
             return 0
-        extra = sum(1 for j in range(64) if 2 ** j < self.k and 2 ** j <= steps) if self.doubling else 0
+        extra = (sum(1 for j in range(64) if 2 ** j < self.k and 2 ** j <= steps)
+                 if self.doubling else 0)
         return steps // self.k + extra
 
 

@@ -93,12 +93,14 @@ class WindowSampler:
         else:
             w = np.asarray(weights, dtype=np.float64)
             if w.shape != lengths.shape or not (w >= 0).all() or not w.sum() > 0:
-                raise ValueError(f"weights must be {len(lengths)} values >= 0, not all 0; got {weights}")
+                raise ValueError(f"weights must be {len(lengths)} values >= 0, not all 0; "
+                                 f"got {weights}")
         self.weights = w / w.sum()
         self.T = int(min(self.settings.window, lengths[self.weights > 0].min()))
         N = RF + self.T
         # in-order: the windows of one pass over clip i start here (the last one ends at its end)
-        self.pieces = [sorted(set(range(0, len(p) - N + 1, self.T)) | {len(p) - N}) for p in self.padded]
+        self.pieces = [sorted(set(range(0, len(p) - N + 1, self.T)) | {len(p) - N})
+                       for p in self.padded]
         per_pass = np.array([len(k) for k in self.pieces], dtype=np.float64)
         draw = self.weights / per_pass
         self.pass_draw = draw / draw.sum()

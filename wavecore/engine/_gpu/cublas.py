@@ -57,7 +57,7 @@ def find() -> str | None:
     if got:
         return got[0]
     try:
-        from cuda.pathfinder import load_nvidia_dynamic_lib   # CUDA 13's CuPy finds its libraries so
+        from cuda.pathfinder import load_nvidia_dynamic_lib  # CUDA 13's CuPy finds its libraries so
         return load_nvidia_dynamic_lib("cublas").abs_path
     except Exception:
         pass
@@ -78,7 +78,8 @@ def bind(lib: ctypes.CDLL) -> ctypes.CDLL:
         fn = getattr(lib, name)
         fn.argtypes, fn.restype = args, ctypes.c_int
     if hasattr(lib, "cublasGetStatusString"):
-        lib.cublasGetStatusString.argtypes, lib.cublasGetStatusString.restype = [_int], ctypes.c_char_p
+        lib.cublasGetStatusString.argtypes = [_int]
+        lib.cublasGetStatusString.restype = ctypes.c_char_p
     return lib
 
 
@@ -91,7 +92,8 @@ class Cublas:
         self.lib, self.owner = bind(lib), owner
         self.handle = _vp()
         self._check(lib.cublasCreate_v2(ctypes.byref(self.handle)), "cublasCreate")
-        self._check(lib.cublasSetPointerMode_v2(self.handle, POINTER_MODE_HOST), "cublasSetPointerMode")
+        self._check(lib.cublasSetPointerMode_v2(self.handle, POINTER_MODE_HOST),
+                    "cublasSetPointerMode")
         self.workspace = (workspace_ptr, workspace_bytes)
         self.stream = None
 
@@ -118,14 +120,16 @@ class Cublas:
         if stream_ptr == self.stream:
             return
         self._check(self.lib.cublasSetStream_v2(self.handle, stream_ptr), "cublasSetStream")
-        self._check(self.lib.cublasSetWorkspace_v2(self.handle, self.workspace[0], self.workspace[1]),
+        self._check(self.lib.cublasSetWorkspace_v2(self.handle, self.workspace[0],
+                                                   self.workspace[1]),
                     "cublasSetWorkspace")
         self.stream = stream_ptr
 
     def set_tf32(self, on: bool) -> None:
         """float32 GEMMs on TF32 tensor cores (10-bit mantissa products; PyTorch's cuDNN
         convolutions use them by default) or in strict float32 (the default here)."""
-        self._check(self.lib.cublasSetMathMode(self.handle, TF32_TENSOR_OP_MATH if on else DEFAULT_MATH),
+        self._check(self.lib.cublasSetMathMode(self.handle,
+                                               TF32_TENSOR_OP_MATH if on else DEFAULT_MATH),
                     "cublasSetMathMode")
 
     def gemm(self, dtype, ta: bool, tb: bool, m: int, n: int, k: int, alpha: float,
@@ -136,5 +140,5 @@ class Cublas:
         else:
             fn, scalar = self.lib.cublasSgemm_v2, ctypes.c_float
         al, be = scalar(alpha), scalar(beta)
-        self._check(fn(self.handle, OP_T if ta else OP_N, OP_T if tb else OP_N, m, n, k, ctypes.byref(al),
-                       A, lda, B, ldb, ctypes.byref(be), C, ldc), "cublas gemm")
+        self._check(fn(self.handle, OP_T if ta else OP_N, OP_T if tb else OP_N, m, n, k,
+                       ctypes.byref(al), A, lda, B, ldb, ctypes.byref(be), C, ldc), "cublas gemm")

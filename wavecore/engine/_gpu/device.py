@@ -102,7 +102,8 @@ class Kernel:
         grid = tuple(grid) if isinstance(grid, tuple) else (int(grid),)
         block = tuple(block) if isinstance(block, tuple) else (int(block),)
         if grid[0] % cluster:
-            raise ValueError(f"{self.name}: grid {grid} is not a whole number of {cluster}-block clusters")
+            raise ValueError(f"{self.name}: grid {grid} is not a whole number of "
+                             f"{cluster}-block clusters")
         self.device._run(lambda: self._launch(grid, block, conv, int(shared_mem), int(cluster)))
 
 
@@ -227,7 +228,7 @@ class CudaDevice(Device):
     name = "cuda"
 
     def __init__(self):
-        import cupy                 # CuPy only when the GPU is asked for
+        import cupy  # CuPy only when the GPU is asked for
 
         super().__init__()
         self.xp = cupy
@@ -246,7 +247,7 @@ class CudaDevice(Device):
         self.tf32 = os.environ.get("WAVECORE_TF32", "") == "1"
 
     def _compile(self, name, dtype):
-        import cupy                 # CuPy only when the GPU is asked for
+        import cupy  # CuPy only when the GPU is asked for
         if dtype not in self._modules:
             real = "double" if dtype == np.float64 else "float"
             self._modules[dtype] = cupy.RawModule(code=self._src, options=(
@@ -275,7 +276,7 @@ class CudaDevice(Device):
         dst.set(np.ascontiguousarray(host, dtype=dst.dtype))
 
     def _stream(self):
-        import cupy                 # CuPy only when the GPU is asked for
+        import cupy  # CuPy only when the GPU is asked for
         if self._capture_stream is None:
             self._capture_stream = cupy.cuda.Stream(non_blocking=True)
             self._events = [cupy.cuda.Event(disable_timing=True) for _ in range(2)]
@@ -283,7 +284,7 @@ class CudaDevice(Device):
 
     @contextlib.contextmanager
     def on_capture_stream(self):
-        import cupy                 # CuPy only when the GPU is asked for
+        import cupy  # CuPy only when the GPU is asked for
         cur, stream = cupy.cuda.get_current_stream(), self._stream()
         stream.wait_event(cur.record(self._events[0]))
         with stream:
@@ -304,7 +305,7 @@ class CudaDevice(Device):
 
     def _launch_graph(self, graph) -> None:
         """Replay on the capture stream, ordered after and before the current stream's work."""
-        import cupy                 # CuPy only when the GPU is asked for
+        import cupy  # CuPy only when the GPU is asked for
         cur, stream = cupy.cuda.get_current_stream(), self._capture_stream
         stream.wait_event(cur.record(self._events[0]))        # a wait takes the event's state
         graph.launch(stream)                                   # when issued: reusing it is safe
@@ -387,7 +388,8 @@ class CPUEmulator(Device):
         text = self._src + "\n" + "\n".join(wrappers) + "\n"
         header = (KERNELS / "emulate.h").read_text()
         key = hashlib.sha256((header + text + real + cxx).encode()).hexdigest()[:16]
-        cache = Path(os.environ.get("WAVECORE_CACHE", Path(tempfile.gettempdir()) / "wavecore-cache"))
+        cache = Path(os.environ.get("WAVECORE_CACHE",
+                                    Path(tempfile.gettempdir()) / "wavecore-cache"))
         lib = cache / f"emulate-{real}-{key}.so"
         if not lib.exists():
             cache.mkdir(parents=True, exist_ok=True)
@@ -399,7 +401,8 @@ class CPUEmulator(Device):
                                     "-include", str(KERNELS / "emulate.h"), f"-DWC_REAL={real}",
                                     str(src), "-o", str(out)], capture_output=True, text=True)
                 if r.returncode:
-                    raise RuntimeError(f"compiling the kernels for the emulator failed:\n{r.stderr[-4000:]}")
+                    raise RuntimeError("compiling the kernels for the emulator failed:\n"
+                                       f"{r.stderr[-4000:]}")
                 os.replace(out, lib)                       # atomic: another process may race us
         self._libs[dtype] = ctypes.CDLL(str(lib))
         return self._libs[dtype]

@@ -1,5 +1,6 @@
-"""The training step on the GPU: the forward and the hand-written backward of wavecore/engine/model.py
-with cuBLAS GEMMs and the fused kernels of kernels/*.cu, on buffers kept on the device.
+"""The training step on the GPU: the forward and the hand-written backward of
+wavecore/engine/model.py with cuBLAS GEMMs and the fused kernels of kernels/*.cu, on buffers
+kept on the device.
 
 Layout as on the CPU: time-major rows ``(t, b)``; layer l reads ``h_l: (Tin_l*B, R)`` and
 writes ``Tout_l = Tin_l - d_l`` rows; only the last T rows of each layer feed the one skip
@@ -62,7 +63,8 @@ class Workspace:
             self.gcb = e(L, B, 2 * D)                      # gcb: (L, B, 2D) conditioning bias
             self.dbias = e(B, 2 * D)
             self.demb = e(B, G)
-        self.warm = set()                                  # modes (backward?, tf32?) run eagerly once
+        # modes (backward?, tf32?) run eagerly once
+        self.warm = set()
         self.graph = {}                                    # mode -> its captured step
 
 
@@ -139,7 +141,8 @@ class GpuModel:
         self._step(ws, backward)                         # check the graph against eager
         want = (self.dev.to_host(ws.loss), self.dev.to_host(ws.grads if backward else ws.pred))
         tol = 1e-5 if self.net.dtype == np.float32 else 1e-12
-        if all(np.allclose(a, b, rtol=tol, atol=tol * (np.abs(b).max() + 1e-30)) for a, b in zip(got, want)):
+        if all(np.allclose(a, b, rtol=tol, atol=tol * (np.abs(b).max() + 1e-30))
+               for a, b in zip(got, want)):
             ws.graph[mode] = g
         else:
             warnings.warn("wavecore: the captured CUDA graph of the GPU step disagreed with the "
@@ -218,7 +221,8 @@ class GpuModel:
                 dev.gemm(dn, p["layers.Wr"][l], dz, tb=True)
             ops.gate_backward(dev, fg, dz, dzcat[:, l * D:], (tout - T) * B)   # fg := dfg
             if cfg.gc_ids:
-                ops.colsum(dev, fg.reshape(tout, B * 2 * D), ws.dbias.reshape(-1), ws.ones)  # (B, 2D)
+                ops.colsum(dev, fg.reshape(tout, B * 2 * D), ws.dbias.reshape(-1),
+                           ws.ones)                                               # (B, 2D)
                 dev.gemm(ws.emb, ws.dbias, g["layers.V"][l], ta=True)
                 dev.gemm(ws.dbias, p["layers.V"][l], ws.demb, tb=True)            # (B, G)
                 dev.gemm(ws.onehot, ws.demb, g["gc.embed"], beta=1.0)

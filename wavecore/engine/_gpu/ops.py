@@ -38,8 +38,9 @@ def gate_forward(dev, fg, c, gcb, z, zcat, B, tail):
     (a column block of the skip GEMM input, row stride zcat.strides[0])."""
     n, D = z.shape
     has_gc = gcb is not None
-    _k(dev, "gate_forward", fg)(dev.grid(n * D), BLOCK, fg, c, gcb if has_gc else dev.dummy(fg.dtype),
-                                int(has_gc), z, zcat, zcat.strides[0] // zcat.itemsize, n, B, D, tail)
+    _k(dev, "gate_forward", fg)(dev.grid(n * D), BLOCK, fg, c,
+                                gcb if has_gc else dev.dummy(fg.dtype), int(has_gc), z, zcat,
+                                zcat.strides[0] // zcat.itemsize, n, B, D, tail)
 
 
 def gate_backward(dev, fg, dz, dzcat, tail):
@@ -47,8 +48,9 @@ def gate_backward(dev, fg, dz, dzcat, tail):
     gradient for rows >= tail."""
     n, D2 = fg.shape
     has_res = dz is not None
-    _k(dev, "gate_backward", fg)(dev.grid(n * D2 // 2), BLOCK, fg, dz if has_res else dev.dummy(fg.dtype),
-                                 int(has_res), dzcat, dzcat.strides[0] // dzcat.itemsize, n, D2 // 2, tail)
+    _k(dev, "gate_backward", fg)(dev.grid(n * D2 // 2), BLOCK, fg,
+                                 dz if has_res else dev.dummy(fg.dtype), int(has_res), dzcat,
+                                 dzcat.strides[0] // dzcat.itemsize, n, D2 // 2, tail)
 
 
 def add_bias(dev, h_tail, br, h_next):
@@ -76,8 +78,8 @@ def softmax_ce(dev, logits, b, targets, nll, pred=None, backward=True):
     rows_per_block = BLOCK // 32
     grid = max(1, min(-(-N // rows_per_block), dev.sm_count * 32))
     _k(dev, "softmax_ce", logits)(grid, BLOCK, logits, b, targets, nll,
-                                  pred if pred is not None else dev.dummy(np.int64), int(pred is not None),
-                                  int(backward), 1.0 / max(N, 1), N, A)
+                                  pred if pred is not None else dev.dummy(np.int64),
+                                  int(pred is not None), int(backward), 1.0 / max(N, 1), N, A)
 
 
 def colsum(dev, X, out, ones):
@@ -99,4 +101,5 @@ def sum_squares(dev, g) -> float:
 
 
 def adam_update(dev, p, g, m, v, step, b1, b2, eps_hat, scale):
-    _k(dev, "adam_update", p)(dev.grid(p.size), BLOCK, p, g, m, v, p.size, step, b1, b2, eps_hat, scale)
+    _k(dev, "adam_update", p)(dev.grid(p.size), BLOCK, p, g, m, v, p.size, step, b1, b2, eps_hat,
+                              scale)

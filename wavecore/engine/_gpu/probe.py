@@ -1,8 +1,8 @@
-"""What the GPU path finds on this machine, as a dict (``wavecore.engine.backends.gpu_report``): which
-CuPy (its version, or why it is not importable), the CUDA runtime, driver and NVRTC versions,
-the device, and whether the GPU kernels compile and load. With ``WAVECORE_GPU=emulate`` it says
-so and compiles the kernels for the CPU emulator instead. Every part is tried on its own and a
-failure is written into the dict, so the report never raises.
+"""What the GPU path finds on this machine, as a dict (``wavecore.engine.backends.gpu_report``):
+which CuPy (its version, or why it is not importable), the CUDA runtime, driver and NVRTC
+versions, the device, and whether the GPU kernels compile and load. With
+``WAVECORE_GPU=emulate`` it says so and compiles the kernels for the CPU emulator instead. Every
+part is tried on its own and a failure is written into the dict, so the report never raises.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def _version(v: int) -> str:
 def _cuda(report: dict) -> bool:
     """CuPy, the CUDA versions and the device into ``report``; True where a device is usable."""
     try:
-        import cupy                              # the gpu extra: only when the GPU is asked about
+        import cupy  # the gpu extra: only when the GPU is asked about
     except Exception as e:                       # ImportError, or a broken CUDA install
         report["cupy"] = {"importable": False, "error": _why(e)}
         return False
@@ -39,8 +39,8 @@ def _cuda(report: dict) -> bool:
             report[key] = None
             report.setdefault("errors", {})[key] = _why(e)
     try:
-        from cupy.cuda import nvrtc              # CuPy's NVRTC binding, with CuPy
-        report["nvrtc"] = "%d.%d" % tuple(nvrtc.getVersion())
+        from cupy.cuda import nvrtc  # CuPy's NVRTC binding, with CuPy
+        report["nvrtc"] = "{:d}.{:d}".format(*nvrtc.getVersion())
     except Exception as e:
         report["nvrtc"] = None
         report.setdefault("errors", {})["nvrtc"] = _why(e)
@@ -72,8 +72,9 @@ def _kernels(kind: str) -> dict:
     ("cuda": NVRTC, then each function loaded onto the device; "emulate": the host C++ compiler),
     through the same device object backend="gpu" uses."""
     names = list(gdev.signatures(gdev.source()))
-    out = {"how": "NVRTC through cupy.RawModule, each function loaded on the device" if kind == "cuda"
-           else f"the CPU emulator (host C++ compiler {gdev.compiler()})",
+    out = {"how": ("NVRTC through cupy.RawModule, each function loaded on the device"
+                   if kind == "cuda"
+                   else f"the CPU emulator (host C++ compiler {gdev.compiler()})"),
            "kernels": len(names), "dtypes": ["float32", "float64"]}
     try:
         dev = gdev.get(kind)
@@ -124,7 +125,8 @@ def summary(rep: dict) -> str:
                      f"NVRTC {rep.get('nvrtc')}")
         if rep.get("device"):
             parts.append(f"{rep['devices']} device(s), using {rep['device']} "
-                         f"(compute capability {rep.get('compute_capability')}, {rep.get('memory_gib')} GiB)")
+                         f"(compute capability {rep.get('compute_capability')}, "
+                         f"{rep.get('memory_gib')} GiB)")
         else:
             parts.append("no usable CUDA device")
     if rep.get("mode") == "emulate":

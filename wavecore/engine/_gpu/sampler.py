@@ -38,7 +38,8 @@ class GpuSampler:
         or "cluster" (sampler_cluster: a cluster of 8 blocks runs one stream; compute
         capability 9.0+). "auto" is "block" until the cluster kernel has been measured on a GPU."""
         if streams_per_block is not None and not 1 <= streams_per_block <= MAX_STREAMS:
-            raise ValueError(f"streams_per_block must be in 1..{MAX_STREAMS}, got {streams_per_block}")
+            raise ValueError(f"streams_per_block must be in 1..{MAX_STREAMS}, "
+                             f"got {streams_per_block}")
         if kernel not in ("auto", "block", "cluster"):
             raise ValueError(f"kernel must be auto, block or cluster, got {kernel!r}")
         self.fixed_ns, self.kernel = streams_per_block, kernel
@@ -73,7 +74,8 @@ class GpuSampler:
         if self.kernel != "cluster":
             return False
         if not self.dev.clusters:
-            raise ValueError("kernel='cluster' needs thread-block clusters (compute capability 9.0+)")
+            raise ValueError("kernel='cluster' needs thread-block clusters "
+                             "(compute capability 9.0+)")
         need = cluster_bytes(self.cfg, self.net.dtype.itemsize, self.threads)
         if need > self.dev.max_shared:
             raise ValueError(f"kernel='cluster': a block needs {need} bytes of shared memory, the "
@@ -92,7 +94,8 @@ class GpuSampler:
             ns = self.streams_per_block(B)
             blocks, sh = -(-B // ns), self.shared(ns)
         return _State(queues=xp.zeros(sum(sizes), net.dtype),          # per layer: (d, B, R)
-                      q_off=xp.asarray(np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)),
+                      q_off=xp.asarray(np.concatenate([[0], np.cumsum(sizes)[:-1]])
+                                       .astype(np.int64)),
                       x_prev=xp.asarray(silence), x_cur=xp.asarray(silence.copy()),
                       gcb=None if gcb is None else xp.ascontiguousarray(xp.asarray(gcb), net.dtype),
                       B=B, cluster=cluster, ns=ns, blocks=blocks, shared=sh)
@@ -110,14 +113,16 @@ class GpuSampler:
         L, R, D, S, A = (cfg.n_layers, cfg.residual_channels, cfg.dilation_channels,
                          cfg.skip_channels, cfg.classes)
         dummy_r, dummy_i, dummy_d = dev.dummy(net.dtype), dev.dummy(np.int64), dev.dummy(np.float64)
-        forced_d = xp.asarray(np.ascontiguousarray(forced, np.int64)) if forced is not None else None
+        forced_d = (xp.asarray(np.ascontiguousarray(forced, np.int64)) if forced is not None
+                    else None)
         U_d = xp.asarray(np.ascontiguousarray(U, np.float64)) if U is not None else None
         temps_d = xp.asarray(np.ascontiguousarray(temps if temps is not None else np.ones(st.B)))
         out_d = xp.empty((k, st.B), np.int64) if forced is None else None
         lg_d = xp.empty((k, st.B, A), net.dtype) if logits is not None else None
         kern = dev.kernel("sampler_cluster" if st.cluster else "sampler_run", net.dtype)
         kern(st.blocks, self.threads, self.P, self.off, self.bsum, self.dil, st.q_off, st.queues,
-             st.x_prev, st.x_cur, forced_d if forced_d is not None else dummy_i, int(forced_d is not None),
+             st.x_prev, st.x_cur,
+             forced_d if forced_d is not None else dummy_i, int(forced_d is not None),
              U_d if U_d is not None else dummy_d, temps_d, out_d if out_d is not None else dummy_i,
              lg_d if lg_d is not None else dummy_r, int(lg_d is not None),
              st.gcb if st.gcb is not None else dummy_r, int(st.gcb is not None),

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 
-
 from .._gpu import probe
 from .._gpu.device import compiler
 from ..kernels import cpu_kernel
@@ -49,10 +48,10 @@ def gpu_status() -> tuple[bool, str]:
 def cuda_status() -> tuple[bool, str]:
     """(available, reason) of CuPy and a CUDA device. Never raises."""
     try:
-        import cupy                 # the gpu extra, only when the GPU is asked for
+        import cupy  # the gpu extra, only when the GPU is asked for
     except Exception as e:  # ImportError, or a broken CUDA install raising anything
-        return False, (f"CuPy is not importable ({type(e).__name__}: {e}); pip install 'wavecore[gpu]' "
-                       "(CUDA 12) or 'wavecore[gpu-cuda13]' (CUDA 13)")
+        return False, (f"CuPy is not importable ({type(e).__name__}: {e}); pip install "
+                       "'wavecore[gpu]' (CUDA 12) or 'wavecore[gpu-cuda13]' (CUDA 13)")
     try:
         n = cupy.cuda.runtime.getDeviceCount()
     except Exception as e:
@@ -76,7 +75,8 @@ def resolve(backend: str = "auto") -> str:
         return "cpu" if cpu_training_available() else "numpy"
     if backend == "cpu" and not cpu_training_available():
         raise BackendError("the Cython CPU training kernels are not built in this install; "
-                           "reinstall with `pip install .` (needs a C compiler) or use backend='numpy'")
+                           "reinstall with `pip install .` (needs a C compiler) or use "
+                           "backend='numpy'")
     if backend == "gpu":
         ok, why = gpu_status()
         if not ok:
@@ -84,19 +84,19 @@ def resolve(backend: str = "auto") -> str:
     return backend
 
 
-def make(backend="auto", threads: int | None = None) -> "Backend":
+def make(backend="auto", threads: int | None = None) -> Backend:
     """The backend object of a name ("auto" picks cpu where built, else numpy); a Backend
     given is returned as it is."""
     if isinstance(backend, Backend):
         return backend
     name = resolve(backend)
     if name == "gpu":
-        from .gpu import GpuBackend    # the GPU path (it subclasses Backend), when asked for
+        from .gpu import GpuBackend  # the GPU path (it subclasses Backend), when asked for
         return GpuBackend(threads)
     return (CpuBackend if name == "cpu" else NumpyBackend)(threads)
 
 
-def for_sampler(net, backend="auto", threads: int | None = None) -> "Backend":
+def for_sampler(net, backend="auto", threads: int | None = None) -> Backend:
     """Where a cached sampler runs: "auto" is the model's GPU when the model runs there, else
     the compiled CPU loop where built, else NumPy; a backend object is used as it is (net may be
     None: no model's path to share)."""
@@ -109,7 +109,8 @@ def for_sampler(net, backend="auto", threads: int | None = None) -> "Backend":
     if backend == "cpu" and cpu_kernel("sampler") is None:
         raise BackendError("the compiled sampler is not built in this install")
     if backend not in BACKENDS:
-        raise BackendError(f"CachedSampler backend must be auto, cpu, gpu or numpy, got {backend!r}")
+        raise BackendError("CachedSampler backend must be auto, cpu, gpu or numpy, "
+                           f"got {backend!r}")
     if net is not None and backend == net.backend.name and threads is None:
         return net.backend
     return make(backend, threads)

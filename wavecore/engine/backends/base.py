@@ -1,6 +1,7 @@
 """What every compute path provides: the ``Backend`` base class (arrays, the step, Adam, the
 sampler's "advance"), with the NumPy reference as its default, and the thread helpers. The
-paths themselves: wavecore/engine/backends.py (numpy, cpu, and which one runs), wavecore/engine/_gpu/backend.py."""
+paths themselves: wavecore/engine/backends.py (numpy, cpu, and which one runs),
+wavecore/engine/_gpu/backend.py."""
 from __future__ import annotations
 
 import contextlib

@@ -12,14 +12,14 @@ from .base import Backend, blas_threads, no_options
 
 
 class CpuBackend(Backend):
-    """The Cython kernels: the whole step in one call (wavecore/engine/_cpu/model.pyx), the sampler's
-    loop in one nogil call (_cpu/sampler.pyx), Adam in one pass (_cpu/optim.pyx)."""
+    """The Cython kernels: the whole step in one call (wavecore/engine/_cpu/model.pyx), the
+    sampler's loop in one nogil call (_cpu/sampler.pyx), Adam in one pass (_cpu/optim.pyx)."""
 
     name = "cpu"
 
     def __init__(self, threads: int | None = None):
         super().__init__(threads)
-        self._workspaces: dict = {}           # step buffers by window shape (the three most recent kept)
+        self._workspaces: dict = {}  # step buffers by window shape (the three most recent kept)
         self._optim = cpu_kernel("optim")
 
     def uses_recompute(self, cfg, N, B, dtype, size) -> bool:
@@ -30,7 +30,8 @@ class CpuBackend(Backend):
             raise ValueError(f"recompute must be 'on', 'off' or 'auto', got {self.recompute!r}")
         if self.recompute != "auto":
             return self.recompute == "on"
-        return workspace.step_bytes(cfg, N, B, dtype, self.threads, size, False) > workspace.available_memory() / 3
+        return (workspace.step_bytes(cfg, N, B, dtype, self.threads, size, False)
+                > workspace.available_memory() / 3)
 
     def bf16_refusal(self, dtype) -> str | None:
         f = _precision.features()
@@ -50,7 +51,8 @@ class CpuBackend(Backend):
         size = net.size if backward else 1
         key = (net.config, N, B, net.dtype, backward)
         ws = self._workspaces.pop(key, None)
-        if ws is None or backward and self.recompute != "auto" and ws.recompute != (self.recompute == "on"):
+        if ws is None or (backward and self.recompute != "auto"
+                          and ws.recompute != (self.recompute == "on")):
             ws = None                                    # free it before the next one is made
             recompute = backward and self.uses_recompute(net.config, N, B, net.dtype, size)
             ws = kernel.Workspace(net.config, N, B, net.dtype, self.threads, size, recompute)
@@ -60,7 +62,8 @@ class CpuBackend(Backend):
         return ws
 
     def _step(self, net, params, x, gc, y, backward):
-        if params.dtype != net.dtype or not params.flags.c_contiguous or params.shape != (net.size,):
+        if (params.dtype != net.dtype or not params.flags.c_contiguous
+                or params.shape != (net.size,)):
             raise ValueError(f"params must be a contiguous {net.dtype} buffer of shape "
                              f"({net.size},), got {params.dtype} {params.shape}")
         ws = self._workspace(net, x.shape[0], x.shape[1], backward)

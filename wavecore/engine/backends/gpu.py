@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Backend, BackendError
 from .._gpu import device, ops
 from .._gpu.model import GpuModel
 from .._gpu.sampler import GpuSampler
+from .base import Backend, BackendError
 
 
 class GpuBackend(Backend):
@@ -34,7 +34,8 @@ class GpuBackend(Backend):
 
     def to_device(self, a, dtype=None):
         xp = self.xp
-        if isinstance(a, xp.ndarray) and (dtype is None or a.dtype == dtype) and a.flags.c_contiguous:
+        if (isinstance(a, xp.ndarray) and (dtype is None or a.dtype == dtype)
+                and a.flags.c_contiguous):
             return a
         if isinstance(a, xp.ndarray):
             return xp.ascontiguousarray(a, dtype=dtype)

@@ -10,7 +10,7 @@ from .residual_skip import residual_skip_backward, residual_skip_forward
 from .softmax_ce import log_softmax, softmax_ce_backward, softmax_ce_forward
 
 __all__ = ["dilated_conv_backward", "dilated_conv_forward", "gate_backward", "gate_forward",
-           "global_cond_backward", "global_cond_forward", "input_conv_backward", "input_conv_forward",
-           "log_softmax", "mu_law_decode", "mu_law_encode", "output_head_backward",
-           "output_head_forward", "residual_skip_backward", "residual_skip_forward",
-           "softmax_ce_backward", "softmax_ce_forward"]
+           "global_cond_backward", "global_cond_forward", "input_conv_backward",
+           "input_conv_forward", "log_softmax", "mu_law_decode", "mu_law_encode",
+           "output_head_backward", "output_head_forward", "residual_skip_backward",
+           "residual_skip_forward", "softmax_ce_backward", "softmax_ce_forward"]

@@ -1,4 +1,5 @@
-"""Dilated causal conv, kernel 2: [f; g][t] = h[t-d] @ W[:R] + h[t] @ W[R:] + c (valid, no padding)."""
+"""Dilated causal conv, kernel 2: [f; g][t] = h[t-d] @ W[:R] + h[t] @ W[R:] + c
+(valid, no padding)."""
 import numpy as np
 
 from .bf16 import matmul as mm
