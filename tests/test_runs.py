@@ -2,15 +2,14 @@
 numbers: a verbatim copy off the frame grid, a copy of a clip that repeats itself, a shuffle of
 0.25 s pieces, a 50/50 splice of two clips, white noise, and noise shaped like the clip's
 quietest passage (which must not come out kept)."""
-import numpy as np
 import pytest
+import renders
 
 from wavecore.analysis import clips
 from wavecore.analysis.measures import Sources, resemblance
 from wavecore.analysis.verbatim import FRAGMENT_S, VERDICTS, runs, verdict
 
-SR = 8000
-PIECE = SR // 4
+SR = renders.SR
 
 
 @pytest.fixture(scope="module")
@@ -29,9 +28,7 @@ def judged(x, sources, clip="hype_song"):
 
 
 def test_a_verbatim_copy_off_the_frame_grid_is_one_run(songs, sources):
-    hype = songs[0][1]
-    start = 800 + 37                              # a prime of 0.1 s, and 37 samples off the hop
-    x = hype[start:start + 3 * SR]
+    x, start = renders.verbatim(songs[0][1])     # a prime of 0.1 s, and 37 samples off the hop
     found, like, v = judged(x, sources)
     assert v == "copy"
     (run,) = [r for r in found["runs"] if r["counts"]]
@@ -43,17 +40,15 @@ def test_a_verbatim_copy_off_the_frame_grid_is_one_run(songs, sources):
 
 
 def test_a_copy_of_a_clip_that_repeats_itself_is_one_run_not_four(songs):
-    loop = np.tile(songs[0][1][:SR], 4)           # a 1 s loop played four times
+    loop, x = renders.loop_of(songs[0][1])        # a 1 s loop played four times
     src = Sources([("loop", loop), songs[1], songs[2]], SR)
-    start = int(0.3 * SR) + 13
-    found, _, v = judged(loop[start:start + 3 * SR], src, "loop")
+    found, _, v = judged(x, src, "loop")
     assert v == "copy" and found["longest_s"] == pytest.approx(3.0, abs=0.05)
     assert sum(r["counts"] for r in found["runs"]) == 1
 
 
 def test_a_shuffle_of_quarter_second_pieces_is_kept(songs, sources):
-    pieces = songs[0][1][:16 * PIECE].reshape(16, PIECE)
-    x = pieces[np.random.default_rng(0).permutation(16)].ravel()            # 4 s
+    x = renders.shuffle(songs[0][1])                                        # 4 s
     found, like, v = judged(x, sources)
     assert v == "kept"
     assert 0.2 <= found["longest_s"] <= 0.4       # a piece, not the song
@@ -63,10 +58,7 @@ def test_a_shuffle_of_quarter_second_pieces_is_kept(songs, sources):
 
 
 def test_a_splice_of_two_clips_is_merged(songs, sources):
-    rng = np.random.default_rng(1)
-    a = songs[0][1][:16 * PIECE].reshape(16, PIECE)[rng.permutation(16)[:8]]
-    b = songs[1][1][:16 * PIECE].reshape(16, PIECE)[rng.permutation(16)[:8]]
-    x = np.stack([a, b], axis=1).reshape(-1)                                   # a b a b ...
+    x = renders.splice(songs[0][1], songs[1][1])                               # a b a b ...
     found, _, v = judged(x, sources)
     assert v == "merged"
     f = found["fragments"]
@@ -75,8 +67,7 @@ def test_a_splice_of_two_clips_is_merged(songs, sources):
 
 
 def test_white_noise_is_noise(sources):
-    x = (0.1 * np.random.default_rng(2).standard_normal(3 * SR)).astype(np.float32)
-    found, _, v = judged(x, sources)
+    found, _, v = judged(renders.white_noise(), sources)
     assert v == "noise" and found["fragment_share"] == 0 and found["longest_s"] < FRAGMENT_S
 
 
@@ -84,16 +75,7 @@ def test_noise_shaped_like_the_quietest_passage_is_not_kept(songs, sources):
     """Stationary noise with the spectrum and level of the clip's quietest (non-silent) 0.25 s:
     its frames lie nearest the clip's quiet frames, so shares alone call it the clip; it follows
     nothing, so it is texture."""
-    hype = songs[0][1]
-    starts = range(0, len(hype) - PIECE, PIECE // 4)
-    rms = np.array([np.sqrt(np.mean(hype[s:s + PIECE] ** 2)) for s in starts])
-    s0 = list(starts)[int(np.argmin(np.where(rms > 1e-3, rms, np.inf)))]
-    quiet = hype[s0:s0 + PIECE]
-    n = 3 * SR
-    spec = np.abs(np.fft.rfft(quiet * np.hanning(PIECE), n))
-    x = np.fft.irfft(np.fft.rfft(np.random.default_rng(3).standard_normal(n)) * spec, n)
-    x *= np.sqrt(np.mean(quiet ** 2)) / np.sqrt(np.mean(x ** 2))
-    found, like, v = judged(x.astype(np.float32), sources)
+    found, like, v = judged(renders.shaped_noise(songs[0][1]), sources)
     assert like["shares"]["hype_song"] >= 0.5     # by nearest frames it is "the song"
     assert v == "texture" and found["fragment_share"] < 0.05
 
