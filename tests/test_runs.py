@@ -2,6 +2,10 @@
 numbers: a verbatim copy off the frame grid, a copy of a clip that repeats itself, a shuffle of
 0.25 s pieces, a 50/50 splice of two clips, white noise, and noise shaped like the clip's
 quietest passage (which must not come out kept)."""
+import importlib.util
+import json
+import os
+
 import pytest
 import renders
 
@@ -94,3 +98,18 @@ def test_verdicts_follow_their_definitions():
     assert verdict("a", {"a": 0.3, "b": 0.3}, none, 4.0) == "texture"
     assert verdict("a", {"a": 0.2}, none, 4.0) == "noise"
     assert set(VERDICTS) == {"copy", "kept", "merged", "texture", "noise"}
+
+
+def test_shared_material_is_measured_and_noise_shares_none(tmp_path):
+    """bench/shared_material.py on the two-bar songs: each song judged as a render against
+    another alone puts some of its frames in that song's fragments (their kit is shared), and
+    white noise puts none (the control)."""
+    path = os.path.join(os.path.dirname(__file__), "..", "bench", "shared_material.py")
+    spec = importlib.util.spec_from_file_location("shared_material", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "shared.json"
+    assert bench.main(["--songs", "two-bar", "--json", str(out)]) == 0
+    table = json.load(open(out))["in_fragments_of"]
+    assert 0.2 < table["hype_song"]["truss_song"] < 0.35        # 27 %: the kit is shared
+    assert all(v == 0 for v in table["white noise"].values())
