@@ -54,7 +54,8 @@ STUDY_GROUPS = (
     ("curriculum", StudySettings, ("curriculum", "replay", "ewc", "ewc_fisher", "ewc_positions")),
     ("curriculum", TrainSettings, ("order", "input_noise", "input_jitter", "input_snr")),
     ("curriculum", StudySettings, ("eval_every", "eval_positions", "holdout")),
-    ("renders", StudySettings, ("render_seconds", "prime", "prime_from", "trim_db")),
+    ("renders", StudySettings, ("render_seconds", "render_seeds", "prime", "prime_from",
+                                "trim_db")),
 )
 
 

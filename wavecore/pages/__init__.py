@@ -10,10 +10,11 @@ they build. A helper of our own would have had to grow both (escaping and blocks
 
 The templates: ``page.html`` (a page's frame), ``report.html`` (with ``measures.html``,
 ``held_out.html``, ``trajectory.html``), ``compare.html`` and ``parts.html``, the macros those
-two share (``player``, ``runs``, ``shares``, ``curriculum``); for Jupyter ``player.html``,
-``image.html``, ``table.html``, ``config.html``, ``generation.html``, ``study.html`` and
-``study_setup.html``. In them ``x|fmt(".2f")`` is ``format(x, ".2f")``, ``x|num`` the same with
-a dash for None, and a name the caller did not pass is an error, not an empty string.
+two share (``player``, ``runs``, ``shares``, ``seed``, ``rates``, ``curriculum``); for Jupyter
+``player.html``, ``image.html``, ``table.html``, ``config.html``, ``generation.html``,
+``study.html`` and ``study_setup.html``. In them ``x|fmt(".2f")`` is ``format(x, ".2f")``,
+``x|num`` the same with a dash for None, and a name the caller did not pass is an error, not an
+empty string.
 
 This module imports nothing else of wavecore, so every wing can use it.
 """

@@ -346,8 +346,9 @@ class Renders(Activity):
     """After a stage: every seen clip reproduced at every temperature, primed (``render_jobs``),
     and one unprimed render per temperature; every render's frames attributed to the clips,
     silence, noise or novel sound (measures.resemblance), its runs through the clips and, for
-    a reproduction, its verdict (wavecore.analysis.verbatim). One sampler call of len(temperatures)
-    streams per job, split across the ranks; rank 0 writes the files."""
+    a reproduction, its verdict (wavecore.analysis.verbatim). One sampler call per job of
+    len(temperatures) x render_seeds streams (stream k: temperature k mod len(temperatures), seed
+    k), split across the ranks; rank 0 writes the files."""
     name = title = "renders"
 
     def at_end(self, stage):
@@ -358,7 +359,7 @@ class Renders(Activity):
         return render_jobs(self.st, self.cfg, self.clips, stage) + [None]
 
     def unit(self, stage):
-        S, RF = len(self.st.temperatures), self.cfg.receptive_field
+        S, RF = len(self.st.temperatures) * self.st.render_seeds, self.cfg.receptive_field
         n, u = (_samples(self.st.render_seconds, self.cfg),
                 _samples(self.st.unprimed_seconds, self.cfg))
         P = self.st.prime_samples(self.cfg)
@@ -370,7 +371,7 @@ class Renders(Activity):
         st, cfg, s = self.st, self.cfg, self.study
         sampler = CachedSampler(trainer.net, trainer.weights)
         P = st.prime_samples(cfg)
-        temps = list(st.temperatures)
+        temps = list(st.temperatures) * st.render_seeds       # stream k: temps[k], seed k
         jobs = self.jobs(stage)
         units = self.unit(stage).jobs
 
@@ -396,17 +397,19 @@ class Renders(Activity):
                 original = _audio.mu_law_decode(c.classes, cfg.classes)
                 prime = _audio.mu_law_decode(self.clips[p].classes[:P], cfg.classes)
             for k, t in enumerate(temps):
+                seed = k // len(st.temperatures)              # its index among the cell's seeds
                 like, found, v = judged(audio[k], None if job is None else c.name, sources,
                                         cfg.sample_rate)
                 if job is None:
-                    path = s.render_path(stage, "unprimed", t, trainer.step)
+                    path = s.render_path(stage, "unprimed", t, trainer.step, seed=seed)
                     s.save(path, audio[k])
-                    s.record.unprimed.append(Unprimed(stage, t, path, trainer.step, like, found))
+                    s.record.unprimed.append(Unprimed(stage, t, path, trainer.step, like, found,
+                                                      seed=seed))
                     continue
-                path = s.render_path(stage, c.name, t, trainer.step)
+                path = s.render_path(stage, c.name, t, trainer.step, seed=seed)
                 s.save(path, np.concatenate([prime, audio[k]]))   # prime + continuation
                 r = Render(stage, c.name, t, path, trainer.step, self.clips[p].name, P,
-                           resemblance=like, runs=found, verdict=v)
+                           resemblance=like, runs=found, verdict=v, seed=seed)
                 if p == j and len(original) > P:       # it continues its own original
                     close = measures.closeness(audio[k], original[P:], cfg.sample_rate)
                     r.lsd_db, r.follow_s = close["lsd_db"], close["follow_s"]

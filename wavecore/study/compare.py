@@ -1,13 +1,15 @@
 """``wavecore compare DIR... --out PAGE``: several studies side by side on one self-contained
 page (relative links only): their forgetting and transfer, merge maps, within-stage curves on
-shared axes, and players for the same clip, stage and temperature in a row. The typical use is
-the same clips under different curricula. The HTML is wavecore/pages/templates/compare.html."""
+shared axes, and players for the same clip, stage and temperature in a row (every render
+seed's, with the cell's verdicts counted). The typical use is the same clips under different
+curricula. The HTML is wavecore/pages/templates/compare.html."""
 from __future__ import annotations
 
 import os
 
 from ..engine.files import atomic_write, make_dir
 from ..pages import render
+from .rates import cells, counts_line
 from .record import load
 from .report import bar, known_words, pyplot, save_figure
 
@@ -32,10 +34,13 @@ def build(dirs, out: str) -> str:
         png = os.path.join("figures", f"merge_stage_{s}.png")
         merge.append([rel(d, png) if os.path.exists(os.path.join(d, png)) else None
                       for d, _ in studies])
-    index = [{(r.clip, r.stage, r.temperature): r for r in M.renders} for _, M in studies]
+    index = [cells(M.renders, key=lambda r: (r.clip, r.stage, r.temperature))
+             for _, M in studies]               # a cell's renders, one per render seed
     keys = sorted({k for ix in index for k in ix},      # the first study's clips first
                   key=lambda k: (clips.index(k[0]) if k[0] in clips else 99, k[1], -k[2], k[0]))
-    players = [(k, [None if k not in ix else {"src": rel(d, ix[k].path), "r": ix[k], "rec": M}
+    players = [(k, [None if k not in ix else
+                    {"renders": [{"src": rel(d, r.path), "r": r} for r in ix[k]], "rec": M,
+                     "counts": counts_line(ix[k])}
                     for (d, M), ix in zip(studies, index)]) for k in keys]
     text = render("compare.html", same=all(M.clips == clips for _, M in studies),
                   studies=[{"name": n, "rec": M, "report": rel(d, "report.html")}

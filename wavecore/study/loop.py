@@ -95,10 +95,12 @@ class Study:
         return int(self.settings.seed) * 1_000_003 + stage * 10_007 + clip * 101 + extra
 
     @staticmethod
-    def render_path(stage, name, t, step, folder=None) -> str:
-        """Where a render goes: its file name says clip, stage, temperature and step."""
+    def render_path(stage, name, t, step, folder=None, seed=0) -> str:
+        """Where a render goes: its file name says clip, stage, temperature, step and (after
+        the first) the render seed."""
+        tail = f"_seed{seed}" if seed else ""
         return os.path.join(folder or f"stage_{stage}",
-                            f"{_record.slug(name)}_stage{stage}_T{t:g}_step{step}.wav")
+                            f"{_record.slug(name)}_stage{stage}_T{t:g}_step{step}{tail}.wav")
 
     def save(self, path, audio) -> None:
         """Write a render (rank 0 alone), path relative to the study's directory."""

@@ -192,7 +192,8 @@ class Plan:
             f"time      about {duration(self.total_s)}: " + ", ".join(
                 f"{k} {duration(v)} ({100 * v / max(self.total_s, 1e-9):.0f} %)"
                 for k, v in self.seconds.items()),
-            f"renders   after every stage at T = {', '.join(f'{t:g}' for t in st.temperatures)}: "
+            f"renders   after every stage at T = {', '.join(f'{t:g}' for t in st.temperatures)}"
+            + (f", {st.render_seeds} seeds each" if st.render_seeds > 1 else "") + ": "
             f"{st.render_seconds:g} s after a {st.prime_samples(cfg) / sr:.2f} s prime "
             f"({'clip 1' if st.prime_from == 'first' else 'each clip'}'s start)",
         ]
@@ -321,12 +322,14 @@ def _measure(plan: Plan, world) -> None:
     t0 = time.perf_counter()
     tr.net.evaluate(tr.weights, Batch(x, gc))
     eval_rate = world.bcast(forward_flops(cfg, c, 1) / (time.perf_counter() - t0))
-    # the sampler, for len(temperatures) streams (stage renders) and one (timeline): a call
-    # first reads a receptive field of silence plus its prime (forced steps, no output head),
-    # then generates; two lengths separate the two costs
+    # the sampler, for len(temperatures) streams (the trajectory), as many per render seed (the
+    # stage renders) and one (the timeline): a call first reads a receptive field of silence
+    # plus its prime (forced steps, no output head), then generates; two lengths separate the
+    # two costs
     sampler = CachedSampler(tr.net, tr.weights)
     costs, gc = {}, 0 if cfg.gc_ids else None
-    for streams in {len(st.temperatures), 1 if st.timeline_every else len(st.temperatures)}:
+    S = len(st.temperatures)
+    for streams in sorted({S, S * st.render_seeds, 1 if st.timeline_every else S}):
         took = []
         for n in (64, 64, 2112):                              # the first one warms up
             t0 = time.perf_counter()

@@ -44,15 +44,16 @@ def demo(quick: bool = False) -> tuple[WaveNetConfig, StudySettings]:
     64 ms); every stage trains 1200 steps of 4 x 2000 samples with input noise 0.1 (each input
     sample moved by 1-3 μ-law codes with probability 0.1, the targets clean); the newest clip is
     also rendered at 1/8, 1/4 and 1/2 of each stage; renders continue 4 s after one receptive
-    field. On the full-length songs (wavecore.analysis.clips.FULL_SONGS, 17.5 s for song 1) that
-    is a data to capacity of 16.6 and 69 passes over song 1 in stage 1: the regime map's cells
+    field, from 3 seeds each (a verdict is a count over seeds). On the full-length songs
+    (wavecore.analysis.clips.FULL_SONGS, 17.5 s for song 1) that is a data to capacity of 16.6
+    and 69 passes over song 1 in stage 1: the regime map's cells
     there kept song 1 without copying it. quick: 150 / 50 steps, 0.9 s renders (a smoke
     test)."""
     cfg = WaveNetConfig(layers=8, stacks=2, residual_channels=16, dilation_channels=16,
                         skip_channels=64, sample_rate=8000)
     return cfg, StudySettings(memorise=False, steps_per_stage=150 if quick else 1200,
                               later_steps=50 if quick else None, trajectory=1 if quick else 3,
-                              prime="rf", render_seconds=0.9 if quick else 4.0,
+                              prime="rf", render_seconds=0.9 if quick else 4.0, render_seeds=3,
                               train=study_train_settings(input_noise=0.1))
 
 

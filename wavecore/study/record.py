@@ -16,7 +16,7 @@ import numpy as np
 from ..analysis import measures
 from ..engine.files import atomic_write
 
-SCHEMA = 2
+SCHEMA = 3                 # 3: every render holds its seed (its index among its cell's)
 
 
 @dataclass
@@ -58,6 +58,7 @@ class Render(_Rendered):
                                    # fragment_share, fragments (frames by clip), jumps
     verdict: str | None = None     # copy, kept, merged, texture or noise
                                    # (wavecore.analysis.verbatim.verdict)
+    seed: int = 0                  # the render's index among its cell's render seeds
 
 
 @dataclass
@@ -69,6 +70,7 @@ class Unprimed(_Rendered):
     step: int
     resemblance: dict | None = None
     runs: dict | None = None
+    seed: int = 0                  # the render's index among its cell's render seeds
     clip = "unprimed"
     verdict = None
 

@@ -20,6 +20,7 @@ from ..engine.files import atomic_write, make_dir
 from ..pages import render
 from ..training.curriculum import CURRICULA
 from .activities import KINDS
+from .rates import cells, counts_line
 from .record import write_metrics
 
 
@@ -132,8 +133,11 @@ def merge_map(plt, rec, stage, path):
     names = list(dict.fromkeys(r.clip for r in rows))
     fig, axes = plt.subplots(1, len(temps), figsize=(0.6 + 0.62 * len(labels) * len(temps),
                                                      0.9 + 0.42 * len(names)), squeeze=False)
+    several = False
     for ax, t in zip(axes[0], temps):
-        by = {r.clip: _shares(r, labels) for r in rows if r.temperature == t}
+        cell = cells([r for r in rows if r.temperature == t], key=lambda r: r.clip)
+        several = several or any(len(rs) > 1 for rs in cell.values())
+        by = {c: np.mean([_shares(r, labels) for r in rs], axis=0) for c, rs in cell.items()}
         H = np.array([by.get(n, [np.nan] * len(labels)) for n in names])
         ax.imshow(H, cmap="Blues", vmin=0, vmax=1, aspect="auto")
         ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=7)
@@ -145,24 +149,26 @@ def merge_map(plt, rec, stage, path):
                     ax.text(j, i, f"{100 * H[i, j]:.0f}", ha="center", va="center", fontsize=7,
                             color="white" if H[i, j] > 0.55 else "black")
         ax.set_title(f"T = {t:g}", fontsize=8)
-    fig.suptitle(f"Merge map after stage {stage}: where each render's frames come from (%)",
-                 fontsize=9)
+    fig.suptitle(f"Merge map after stage {stage}: where each render's frames come from (%"
+                 + (", the mean of a cell's renders)" if several else ")"), fontsize=9)
     save_figure(plt, fig, path)
 
 
 def sources_by_stage(plt, rec, j, path):
-    """Clip j's reproductions' shares, stacked, stage by stage; one panel per temperature."""
+    """Clip j's reproductions' shares, stacked, stage by stage (a stage's renders' mean); one
+    panel per temperature."""
     labels, temps, colors = _labels(rec), rec.temperatures, _colors(rec)
     clip = rec.clips[j]
     fig, axes = plt.subplots(1, len(temps), figsize=(1.4 + 2.2 * len(temps), 2.3), squeeze=False,
                              sharey=True)
     for ax, t in zip(axes[0], temps):
-        rs = sorted((r for r in rec.renders if r.clip == clip and r.temperature == t),
-                    key=lambda r: r.stage)
-        x = [r.stage for r in rs]
-        bottom = np.zeros(len(rs))
+        by = cells([r for r in rec.renders if r.clip == clip and r.temperature == t],
+                   key=lambda r: r.stage)
+        x = sorted(by)
+        mean = [np.mean([_shares(r, labels) for r in by[s]], axis=0) for s in x]
+        bottom = np.zeros(len(x))
         for k, name in enumerate(labels):
-            v = np.array([_shares(r, labels)[k] for r in rs])
+            v = np.array([m[k] for m in mean])
             ax.bar(x, v, bottom=bottom, color=colors[k], width=0.7, label=name)
             bottom += v
         ax.set_xticks(x, [f"after {s}" for s in x], fontsize=7)
@@ -264,7 +270,8 @@ def build(out_dir, rec) -> str:
         png = os.path.join(out_dir, r.spectrogram)
         if not os.path.exists(png):                          # drawn by an earlier stage's report
             spectrogram(plt, _audio.load(os.path.join(out_dir, r.path), sr), sr, png,
-                        f"stage {r.stage}, {r.clip}, T={r.temperature:g}")
+                        f"stage {r.stage}, {r.clip}, T={r.temperature:g}"
+                        + (f", seed {r.seed}" if r.seed else ""))
     write_metrics(out_dir, rec)
     path = os.path.join(out_dir, "report.html")
     atomic_write(path, lambda f: f.write(page(rec)), "w")
@@ -299,10 +306,13 @@ def page(rec) -> str:
     points = {}
     for p in rec.trajectory:
         points.setdefault((p.stage, p.step, p.fraction, p.clip), {})[p.temperature] = p
+    by = cells(rec.renders)
     return render(
         "report.html", rec=rec, clips=rec.clips, temps=rec.temperatures, originals=rec.originals,
         K=len(rec.clips), done=len(rec.stages), known=known_words(rec.curriculum),
-        time_parts=PARTS, by={(r.stage, r.clip, r.temperature): r for r in rec.renders},
+        time_parts=PARTS, by=by, counts=counts_line,
+        seeds=max(map(len, by.values()), default=1),
+        unprimed=cells(rec.unprimed, key=lambda r: (r.stage, r.temperature)),
         with_shares=any(r.resemblance for r in rec.renders + rec.unprimed), bar=bar,
         rendered={r.clip for r in rec.renders}, tau=_tau(rec),
         blocks=any(len(b["starts"]) > 1 for b in rec.trace_blocks or []),

@@ -80,6 +80,9 @@ class StudySettings:
                               choices=PRIME_FROM)
     render_seconds: float = setting(4.0, "continuation each render adds after its prime",
                                     range=POSITIVE)
+    render_seeds: int = setting(1, "renders per clip, stage and temperature, each from its own "
+                                "seed (streams of one sampler call): a verdict is then a count "
+                                "over seeds", range=COUNT)
     unprimed_seconds: float = setting(1.0, "seconds of each render without a prime",
                                       range=POSITIVE, flag=False)
     reset_optimizer: bool = setting(False, "restart Adam's moments and bias correction at every "

@@ -1,0 +1,96 @@
+"""The table of docs/findings.md and the README: what clip 1's reproduction became after every
+stage of a study, read from its metrics.json, over the render seeds of each cell.
+
+Per (stage, temperature), over the cell's seeds: the count of each verdict
+(wavecore.analysis.verbatim.verdict) with a 90 % Wilson interval on the most frequent one; the
+mean share of the renders' frames nearest each clip, noise and novel sound
+(wavecore.analysis.measures.resemblance); the longest verbatim run of any seed; the mean share
+of frames in fragments; and the *unseen credit*: the share of the fragment frames credited to
+clips the network had not been trained on by that stage, the measure's own false credit (it
+must be 0 for a measure that credits only what was heard).
+
+    python bench/demo_table.py wavecore-demo              # the demo's directory
+    python bench/demo_table.py DIR --clip truss_full      # another clip's reproduction
+"""
+import argparse
+import json
+import os
+import sys
+from collections import Counter
+from types import SimpleNamespace
+
+from wavecore.study.rates import verdict_counts, wilson
+
+
+def rows(M: dict, clip: str) -> list[dict]:
+    """One row per (stage, temperature) of ``clip``'s renders in a study's metrics.json."""
+    trained = {st["stage"]: set(st["clips"]) for st in M["stages"]}
+    out = []
+    for stage in sorted(trained):
+        for t in M["temperatures"]:
+            rs = [r for r in M["renders"] if r["stage"] == stage and r["clip"] == clip
+                  and r["temperature"] == t and r.get("verdict")]
+            if not rs:
+                continue
+            counts = verdict_counts([SimpleNamespace(verdict=r["verdict"]) for r in rs])
+            main, k = counts[0]
+            frag = Counter()
+            for r in rs:
+                frag.update(r["runs"]["fragments"])
+            unseen = sum(v for c, v in frag.items() if c not in trained[stage])
+            shares = {s: sum(r["resemblance"]["shares"].get(s, 0.0) for r in rs) / len(rs)
+                      for s in [*M["clips"], "noise", "novel"]}
+            out.append({"stage": stage, "clips": sorted(trained[stage], key=M["clips"].index),
+                        "temperature": t, "renders": len(rs),
+                        "verdicts": dict(counts),
+                        "main": main, "interval": wilson(k, len(rs)), "shares": shares,
+                        "longest_s": max(r["runs"]["longest_s"] for r in rs),
+                        "fragment_share": sum(r["runs"]["fragment_share"] for r in rs) / len(rs),
+                        "unseen_credit": unseen / max(1, sum(frag.values()))})
+    return out
+
+
+def markdown(M: dict, table: list[dict]) -> str:
+    names = M["clips"]
+    head = ["after stage", "T", "verdicts (seeds)", "90 % interval",
+            *[f"song {i + 1}" for i in range(len(names))], "noise", "novel", "longest run",
+            "in fragments", "unseen credit"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in table:
+        lo, hi = r["interval"]
+        said = ", ".join(f"{v} {n}" for v, n in r["verdicts"].items())
+        cells = [str(r["stage"]), f"{r['temperature']:g}", f"{said} of {r['renders']}",
+                 f"{r['main']} {lo:.2f}–{hi:.2f}",
+                 *[f"{100 * r['shares'][c]:.0f}" for c in names],
+                 f"{100 * r['shares']['noise']:.0f}", f"{100 * r['shares']['novel']:.0f}",
+                 f"{r['longest_s']:.2f} s", f"{100 * r['fragment_share']:.0f} %",
+                 f"{100 * r['unseen_credit']:.0f} %" if len(r["clips"]) < len(names) else "–"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("dir", help="a study's --out directory (its metrics.json)")
+    p.add_argument("--clip", help="whose reproduction (default: the first clip)")
+    p.add_argument("--json", action="store_true", help="print the rows as JSON")
+    args = p.parse_args(argv)
+    path = os.path.join(args.dir, "metrics.json")
+    try:
+        with open(path, encoding="utf-8") as f:
+            M = json.load(f)
+    except (OSError, ValueError) as e:
+        print(f"demo_table: {path}: cannot read ({e})", file=sys.stderr)
+        return 1
+    clip = args.clip or M["clips"][0]
+    if clip not in M["clips"]:
+        print(f"demo_table: --clip {clip}: not a clip of {path} ({', '.join(M['clips'])})",
+              file=sys.stderr)
+        return 1
+    table = rows(M, clip)
+    print(json.dumps(table, indent=1) if args.json else markdown(M, table))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""Rates, not samples: what the pages say of a cell (a stage, clip and temperature) that holds
+several renders, one per render seed. Each render has its verdict
+(wavecore.analysis.verbatim.verdict); a cell's verdicts are counted, and the share of the most
+frequent one is given with its 90 % Wilson score interval, so that three renders read as three
+draws, not as a rate of 0 or 1.
+
+``wilson(k, n)``: the interval; ``verdict_counts(renders)``: each verdict with its count, most
+frequent first; ``cells(renders)``: renders grouped by cell, each cell's by seed; ``counts_line``:
+the counts and the interval in words, as the report, the page comparing studies and the Jupyter
+view print them.
+"""
+from __future__ import annotations
+
+import math
+
+from ..analysis.verbatim import VERDICTS
+
+Z90 = 1.6449                       # the standard normal's 95th percentile: a two-sided 90 %
+
+
+def wilson(k: int, n: int, z: float = Z90) -> tuple[float, float]:
+    """The Wilson score interval (lo, hi) on a proportion of k successes in n trials; z = 1.6449
+    gives 90 %. ValueError unless 0 <= k <= n and n >= 1."""
+    if n < 1 or not 0 <= k <= n:
+        raise ValueError(f"wilson: k = {k} successes in n = {n} trials is not a proportion")
+    p, z2 = k / n, z * z
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def verdict_counts(renders) -> list[tuple[str, int]]:
+    """[(verdict, count)] of the renders that have a verdict, most frequent first; ties in
+    VERDICTS' order (copy, kept, merged, texture, noise), then any other word alphabetically."""
+    counts: dict[str, int] = {}
+    for r in renders:
+        if r.verdict is not None:
+            counts[r.verdict] = counts.get(r.verdict, 0) + 1
+
+    def rank(v):
+        return (VERDICTS.index(v), "") if v in VERDICTS else (len(VERDICTS), v)
+    return sorted(counts.items(), key=lambda kv: (-kv[1], rank(kv[0])))
+
+
+def cells(renders, key=lambda r: (r.stage, r.clip, r.temperature)) -> dict:
+    """{key(r): [renders, by seed]}, the keys in the order their first render comes."""
+    out: dict = {}
+    for r in renders:
+        out.setdefault(key(r), []).append(r)
+    return {k: sorted(v, key=lambda r: r.seed) for k, v in out.items()}
+
+
+def counts_line(renders) -> str | None:
+    """A cell's verdicts in words: "kept 2, texture 1 of 3 · kept 2 of 3: 0.67, 90 % interval
+    0.25–0.92"; None for a cell of one render or whose renders have no verdict."""
+    counts = verdict_counts(renders)
+    n = sum(c for _, c in counts)
+    if len(renders) < 2 or not n:
+        return None
+    top, k = counts[0]
+    lo, hi = wilson(k, n)
+    each = ", ".join(f"{v} {c}" for v, c in counts)
+    return f"{each} of {n} · {top} {k} of {n}: {k / n:.2f}, 90 % interval {lo:.2f}–{hi:.2f}"
