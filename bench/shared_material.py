@@ -5,9 +5,8 @@ of a that a render of a could have credited to b without ever having heard b (th
 drum kit and bass are such material). The songs are judged as the model hears them (μ-law and
 back), whole.
 
-A single frame is no measure of this: with the measures' frames (log-mel, 64 bands, 32 ms), 97 %
-of white noise's frames lie within verbatim's FOLLOW_DB of some frame of every full song (its
-hats and snare are noise too); a run must follow a path that stands out from its neighbours,
+A single frame is no measure of this: the songs' hats and snare are noise too, so white noise
+lies near single frames of them; a run must follow a path that stands out from its neighbours,
 which noise does not. So the table's control row, white noise at the songs' level judged against
 each song, must be near 0, and is printed beside the pairs.
 
