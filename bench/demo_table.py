@@ -5,9 +5,10 @@ Per (stage, temperature), over the cell's seeds: the count of each verdict
 (wavecore.analysis.verbatim.verdict) with a 90 % Wilson interval on the most frequent one; the
 mean share of the renders' frames nearest each clip, noise and novel sound
 (wavecore.analysis.measures.resemblance); the longest verbatim run of any seed; the mean share
-of frames in fragments; and the *unseen credit*: the share of the fragment frames credited to
-clips the network had not been trained on by that stage, the measure's own false credit (it
-must be 0 for a measure that credits only what was heard).
+of frames in fragments and in shared fragments (credited to no clip); and the *unseen credit*:
+the share of the fragment frames (shared ones included) credited to clips the network had not
+been trained on by that stage, the measure's own false credit (it must be near 0 for a measure
+that credits only what was heard; wavecore.analysis.verbatim.unseen_credit).
 
     python bench/demo_table.py wavecore-demo              # the demo's directory
     python bench/demo_table.py DIR --clip truss_full      # another clip's reproduction
@@ -38,6 +39,7 @@ def rows(M: dict, clip: str) -> list[dict]:
             for r in rs:
                 frag.update(r["runs"]["fragments"])
             unseen = sum(v for c, v in frag.items() if c not in trained[stage])
+            shared = sum(r["runs"].get("shared", 0) for r in rs)    # measure 1 kept none
             shares = {s: sum(r["resemblance"]["shares"].get(s, 0.0) for r in rs) / len(rs)
                       for s in [*M["clips"], "noise", "novel"]}
             out.append({"stage": stage, "clips": sorted(trained[stage], key=M["clips"].index),
@@ -46,7 +48,9 @@ def rows(M: dict, clip: str) -> list[dict]:
                         "main": main, "interval": wilson(k, len(rs)), "shares": shares,
                         "longest_s": max(r["runs"]["longest_s"] for r in rs),
                         "fragment_share": sum(r["runs"]["fragment_share"] for r in rs) / len(rs),
-                        "unseen_credit": unseen / max(1, sum(frag.values()))})
+                        "shared_share": sum(r["runs"].get("shared_share", 0.0)
+                                            for r in rs) / len(rs),
+                        "unseen_credit": unseen / max(1, sum(frag.values()) + shared)})
     return out
 
 
@@ -54,7 +58,7 @@ def markdown(M: dict, table: list[dict]) -> str:
     names = M["clips"]
     head = ["after stage", "T", "verdicts (seeds)", "90 % interval",
             *[f"song {i + 1}" for i in range(len(names))], "noise", "novel", "longest run",
-            "in fragments", "unseen credit"]
+            "in fragments", "shared", "unseen credit"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in table:
         lo, hi = r["interval"]
@@ -64,6 +68,7 @@ def markdown(M: dict, table: list[dict]) -> str:
                  *[f"{100 * r['shares'][c]:.0f}" for c in names],
                  f"{100 * r['shares']['noise']:.0f}", f"{100 * r['shares']['novel']:.0f}",
                  f"{r['longest_s']:.2f} s", f"{100 * r['fragment_share']:.0f} %",
+                 f"{100 * r['shared_share']:.0f} %",
                  f"{100 * r['unseen_credit']:.0f} %" if len(r["clips"]) < len(names) else "–"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -7,10 +7,15 @@ stage 1 trains on song 1 (``hype_full``'s first S seconds) for --steps steps, wi
 song 1 at 1/2^k .. 1/2 of the stage (--trajectory k: the training-length sweep) and at its end;
 stage 2 adds song 2 (``truss_full``, the same length) for --later steps. Every render is primed
 with one receptive field of its song and continued for --render-seconds, at T = 0.9, 0.7, 0.6,
-and judged by wavecore.analysis.verbatim.verdict (thresholds fixed in that module, not here).
+--render-seeds times each (streams of one sampler call), and judged by
+wavecore.analysis.verbatim.verdict (thresholds fixed in that module, not here; the JSON names
+the measure, and a cell judged by an earlier one is run again).
 
 For every cell it records:
-- the verdicts after stage 1 and along its trajectory, with shares, longest run, fragment share;
+- after each stage and temperature, every seed's verdict, shares, longest run, fragment share,
+  shared share and credit to unheard songs, and the cell's verdict counts with a 90 % Wilson
+  interval on the most frequent;
+- the verdicts along stage 1's trajectory (one render per temperature and step);
 - stage 2's move of song 1's reproduction: the change in song 2's share, and in the share of
   frames taken from song 1's chorus bars (wavecore.analysis.clips.moments): toward song 2, or toward
   song 1's own repeated phrase;
@@ -36,18 +41,25 @@ import time
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import machine  # noqa: E402
+
 from wavecore import WaveNetConfig
 from wavecore.analysis import clips
+from wavecore.analysis.verbatim import MEASURE, VERDICTS
 from wavecore.engine import layout
 from wavecore.study import Study, StudySettings
 from wavecore.study.plan import data_to_capacity
+from wavecore.study.rates import cells as by_cell
+from wavecore.study.rates import unseen, verdict_counts, wilson
 from wavecore.study.settings import study_train_settings
 
 TEMPS = (0.9, 0.7, 0.6)
 SIZES = {"S": (16, 64), "M": (32, 128), "L": (48, 192)}     # R = D, S
 RF_DILATIONS = {"64ms": "2x[1, 2, ..., 128]", "0.5s": "[1, 2, ..., 2048] + [1, 2, 4, 8]",
                 "1s": "[1, 2, ..., 4096] + [1, 2, 4]"}      # 16 layers each: equal parameters
-ORDER = ("copy", "kept", "merged", "texture", "noise")
+COLOURS = dict(zip(VERDICTS, ("#d62728", "#e377c2", "#2ca02c", "#9467bd", "#17becf", "#ff7f0e",
+                              "#7f7f7f")))
 
 
 @dataclasses.dataclass
@@ -106,30 +118,40 @@ def run_cell(cell: Cell, args, out_dir) -> dict:
     st = StudySettings(memorise=False, steps_per_stage=cell.steps or args.steps,
                        later_steps=args.later, trajectory=cell.trajectory or args.trajectory,
                        temperatures=TEMPS, prime="rf",
-                       render_seconds=args.render_seconds, timeline_every=0, eval_every=0,
-                       train=train, seed=args.seed)
+                       render_seconds=args.render_seconds, render_seeds=args.render_seeds,
+                       timeline_every=0, eval_every=0, train=train, seed=args.seed)
     shutil.rmtree(out_dir, ignore_errors=True)          # a cell cut short starts again
     t0 = time.perf_counter()
     rec = Study(cfg, songs, st, out_dir=out_dir, report=False).run(progress=False,
                                                                    log=lambda *a, **k: None)
     wall = time.perf_counter() - t0
     params = layout.size(cfg)
-    row = {"cell": dataclasses.asdict(cell), "params": params, "receptive_field_s":
-           cfg.receptive_field / cfg.sample_rate, "ratio": data_to_capacity(cfg, len(songs[0][1])),
+    row = {"cell": dataclasses.asdict(cell), "measure": MEASURE, "params": params,
+           "receptive_field_s": cfg.receptive_field / cfg.sample_rate,
+           "ratio": data_to_capacity(cfg, len(songs[0][1])),
            "wall_s": round(wall, 1),
            "accuracy": rec.accuracy[1][0],                  # row 0: untrained
            "stage1": {}, "trajectory": [], "stage2": {}}
 
     def about(r):
-        return {"verdict": r.verdict, "song1": round(r.resemblance["shares"].get("song1", 0), 3),
+        return {"seed": r.seed, "verdict": r.verdict,
+                "song1": round(r.resemblance["shares"].get("song1", 0), 3),
                 "song2": round(r.resemblance["shares"].get("song2", 0), 3),
                 "noise": round(r.resemblance["shares"]["noise"]
                                + r.resemblance["shares"]["novel"], 3),
                 "longest_s": r.runs["longest_s"], "fragment_share": r.runs["fragment_share"],
+                "shared_share": r.runs["shared_share"], "unseen_credit": r.runs["unseen_credit"],
                 "chorus": round(chorus_share(r, "song1", cell.seconds), 3)}
-    for r in rec.renders:
-        if r.clip == "song1":
-            row[f"stage{r.stage}"][f"{r.temperature:g}"] = about(r)
+    for (stage, _, t), rs in by_cell([r for r in rec.renders if r.clip == "song1"]).items():
+        counts = verdict_counts(rs)
+        main, k = counts[0]
+        seeds = [about(r) for r in rs]
+        mean = {key: round(float(np.mean([x[key] for x in seeds])), 3)
+                for key in ("song2", "chorus", "fragment_share", "shared_share")}
+        row[f"stage{stage}"][f"{t:g}"] = {
+            "verdict": main, "counts": dict(counts), "interval": [round(v, 2) for v in
+                                                                  wilson(k, len(rs))],
+            "unseen_credit": round(unseen(rs), 3), **mean, "seeds": seeds}
     for p in rec.trajectory:
         if p.stage == 1:
             row["trajectory"].append({"step": p.step, "temperature": p.temperature,
@@ -143,18 +165,26 @@ def run_cell(cell: Cell, args, out_dir) -> dict:
     return row
 
 
+def said(v: dict) -> str:
+    """A cell's verdicts at one temperature in words: "kept 2, texture 1"."""
+    return ", ".join(f"{k} {n}" for k, n in v["counts"].items())
+
+
 def table(rows, args) -> str:
     out = [f"Stage 1: {args.steps} steps on song 1 (unless the cell says otherwise); stage 2: "
-           f"{args.later} more with song 2. Verdicts of song 1's render after stage 1 at "
-           "T = 0.9 / 0.7 / 0.6; the trajectory's verdicts at T = 0.7 (steps in brackets); "
-           "stage 2's change in song 2's share and song 1's chorus share at T = 0.7.",
+           f"{args.later} more with song 2. Song 1's renders after stage 1 at T = 0.9 / 0.7 / "
+           f"0.6, {args.render_seeds} seeds each: each verdict's count; the credit to song 2 "
+           "(unheard at stage 1) as a share of the fragment frames at T = 0.7; the trajectory's "
+           "verdicts at T = 0.7 (one render each, steps in brackets); stage 2's change in song "
+           "2's share and song 1's chorus share at T = 0.7 (means over seeds).",
            "",
-           "| cell | params | RF | song s | data/capacity | accuracy | after stage 1 "
-           "| trajectory (T 0.7) | stage 2: song 2 / chorus share | wall |",
-           "|---|---|---|---|---|---|---|---|---|---|"]
+           "| cell | params | RF | song s | data/capacity | accuracy | after stage 1: 0.9 "
+           "| 0.7 | 0.6 | unheard credit | trajectory (T 0.7) | stage 2 at 0.7 | stage 2: song 2 / "
+           "chorus share | wall |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         c = r["cell"]
-        s1 = " / ".join(r["stage1"][f"{t:g}"]["verdict"] for t in TEMPS)
+        s1 = " | ".join(said(r["stage1"][f"{t:g}"]) for t in TEMPS)
         traj = ", ".join(f"{p['verdict']} ({p['step']})" for p in r["trajectory"]
                          if p["temperature"] == 0.7)
         s2 = r["stage2"]["0.7"]
@@ -162,20 +192,20 @@ def table(rows, args) -> str:
         noise += f", {c['steps']} steps" if c.get("steps") else ""
         out.append(f"| {c['name']}{noise} | {r['params']:,} | "
                    f"{r['receptive_field_s'] * 1000:.0f} ms | "
-                   f"{c['seconds']:g} | {r['ratio']:.2f} | {r['accuracy']:.3f} | {s1} | {traj} | "
+                   f"{c['seconds']:g} | {r['ratio']:.2f} | {r['accuracy']:.3f} | {s1} | "
+                   f"{100 * r['stage1']['0.7']['unseen_credit']:.0f} % | {traj} | {said(s2)} | "
                    f"{s2['toward_song2']:+.2f} / {s2['toward_chorus']:+.2f} | "
                    f"{r['wall_s'] / 60:.1f} min |")
     return "\n".join(out) + "\n"
 
 
 def figure(rows, path) -> None:
-    """The phase diagram: song seconds x parameters, each cell coloured by its verdict at T = 0.7
-    after stage 1, with the three verdicts written in it; the grid's cells only (64 ms,
-    uncorrupted, --steps)."""
+    """The phase diagram: song seconds x parameters, each cell coloured by its most frequent
+    verdict at T = 0.7 after stage 1, with the three temperatures' written in it; the grid's
+    cells only (64 ms, uncorrupted, --steps)."""
     from wavecore.study.report import pyplot, save_figure
     plt = pyplot()
-    colours = {"copy": "#d62728", "kept": "#2ca02c", "merged": "#9467bd", "texture": "#ff7f0e",
-               "noise": "#7f7f7f"}
+    colours = COLOURS
     grid = [r for r in rows if r["cell"]["rf"] == "64ms" and not r["cell"]["input_noise"]
             and not r["cell"].get("steps")]
     fig, ax = plt.subplots(figsize=(6.4, 3.6))
@@ -194,7 +224,8 @@ def figure(rows, path) -> None:
     ax.minorticks_off()
     ax.set_xlabel("song 1 seconds (8 kHz)")
     ax.set_ylabel("parameters")
-    ax.set_title("after stage 1: verdict at T = 0.7 (text: 0.9 / 0.7 / 0.6, data/capacity)",
+    ax.set_title("after stage 1: most frequent verdict at T = 0.7 (text: 0.9 / 0.7 / 0.6, "
+                 "data/capacity)",
                  fontsize=8)
     for k, c in colours.items():
         ax.scatter([], [], color=c, marker="s", label=k)
@@ -211,6 +242,7 @@ def main(argv=None) -> int:
     ap.add_argument("--later", type=int, default=300, help="stage 2 steps")
     ap.add_argument("--trajectory", type=int, default=3, help="renders at 1/2^k .. 1/2 of stage 1")
     ap.add_argument("--render-seconds", type=float, default=4.0)
+    ap.add_argument("--render-seeds", type=int, default=3, help="renders per (stage, T)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--only", nargs="*", help="run only these cells (by name)")
     args = ap.parse_args(argv)
@@ -221,7 +253,8 @@ def main(argv=None) -> int:
     done = {}
     if os.path.exists(path):                              # go on where an earlier run stopped
         with open(path, encoding="utf-8") as f:
-            done = {r["cell"]["name"]: r for r in json.load(f)["cells"]}
+            done = {r["cell"]["name"]: r for r in json.load(f)["cells"]
+                    if r.get("measure") == MEASURE}     # judged by an earlier measure: again
     t0 = time.perf_counter()
     todo = [c for c in cells(args.quick) if not args.only or c.name in args.only]
     rows = []
@@ -229,13 +262,15 @@ def main(argv=None) -> int:
         if cell.name not in done:
             done[cell.name] = run_cell(cell, args, os.path.join(args.out, "cells", cell.name))
             with open(path + ".tmp", "w", encoding="utf-8") as f:
-                json.dump({"settings": vars(args), "cells": list(done.values())}, f, indent=1)
+                settings = {k: v for k, v in vars(args).items() if k not in ("out", "only")}
+                json.dump({"settings": settings, "machine": machine(),
+                           "cells": list(done.values())}, f, indent=1)
             os.replace(path + ".tmp", path)
         r = done[cell.name]
         rows.append(r)
         print(f"[{i + 1}/{len(todo)}] {cell.name}: ratio {r['ratio']:.2f}, "
               f"accuracy {r['accuracy']:.3f}, "
-              "after stage 1 " + " / ".join(r["stage1"][f"{t:g}"]["verdict"] for t in TEMPS)
+              "after stage 1 " + " / ".join(said(r["stage1"][f"{t:g}"]) for t in TEMPS)
               + f", {r['wall_s']:.0f} s", flush=True)
     with open(os.path.join(args.out, "regime_map.md"), "w", encoding="utf-8") as f:
         f.write(table(rows, args))

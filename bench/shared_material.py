@@ -1,9 +1,15 @@
 """How much the built-in songs share, measured the way a render is credited: for every pair of
 songs (a, b), the share of a's frames that wavecore's verbatim runs (wavecore.analysis.verbatim)
 put in fragments of b, when a itself is judged as a render against b alone. Those are the frames
-of a that a render of a could have credited to b without ever having heard b (the songs' shared
-drum kit and bass are such material). The songs are judged as the model hears them (μ-law and
-back), whole.
+of a that a render of a could have credited to b without ever having heard b (a drum kit, a bass
+timbre or a voice that two songs share is such material). The songs are judged as the model
+hears them (μ-law and back), whole.
+
+Before and after: the full songs (what the demo trains on) each have their own kit
+(wavecore.analysis.clips.KITS), and bench/results/shared_material.json is their table; before
+that they shared the kit of the two-bar songs, and bench/results/shared_material_shared_kit.json
+is the table they gave then. The two-bar songs keep the shared kit (the tests measure shared
+material on them).
 
 A single frame is no measure of this: the songs' hats and snare are noise too, so white noise
 lies near single frames of them; a run must follow a path that stands out from its neighbours,

@@ -15,6 +15,7 @@ from wavecore.cli.main import build_parser
 from wavecore.study import Record, Study, load
 from wavecore.study.activities import Every, activities, priced
 from wavecore.study.plan import _Costing, rescaled
+from wavecore.study.record import SCHEMA
 from wavecore.study.report import build
 from wavecore.training import curriculum
 
@@ -82,7 +83,7 @@ def test_a_study_written_before_the_schema_is_read_and_its_report_rebuilt(tmp_pa
     assert code == 0, err
     assert "(2 of 2 stages)" in out
     after = json.load(open(d / "metrics.json"))
-    assert after.pop("schema") == 3 and after.pop("held_out") is None   # no tail was held out
+    assert after.pop("schema") == SCHEMA and after.pop("held_out") is None   # no tail was held out
     assert after.pop("trajectory") == []                                # nor renders inside stages
     for r in after["renders"] + after["unprimed"]:             # measured since, so unknown here
         assert r.pop("runs") is None and r.pop("verdict", None) is None

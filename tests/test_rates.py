@@ -11,7 +11,7 @@ import pytest
 
 from wavecore.study import compare as _compare
 from wavecore.study import load
-from wavecore.study.rates import cells, counts_line, verdict_counts, wilson
+from wavecore.study.rates import cells, counts_line, unseen, verdict_counts, wilson
 from wavecore.study.report import build
 from wavecore.study.view import study_html
 
@@ -77,8 +77,25 @@ def test_the_counts_line_and_the_cells():
     assert counts_line(three[:1]) is None                 # one render: a sample, not a rate
     assert counts_line([_r(None), _r(None, 1)]) is None   # measured before verdicts were
     rs = [_r("kept", 1, k="a"), _r("copy", 0, k="b"), _r("noise", 0, k="a")]
+    assert unseen(rs) is None                             # judged before the credit was kept
     by = cells(rs, key=lambda r: r.k)
     assert list(by) == ["a", "b"] and [r.seed for r in by["a"]] == [0, 1]
+
+
+def _judged(verdict, own, other, shared):
+    """A render after stage 1 of clips a, b: own frames in a's fragments, other in b's."""
+    total = own + other + shared
+    return _r(verdict, runs={"fragments": {"a": own, "b": other}, "shared": shared,
+                             "unseen_credit": other / total if total else 0.0})
+
+
+def test_a_cells_credit_to_unheard_clips_is_over_its_fragment_frames():
+    """Frames, not renders, are averaged: 10 of 100 and 0 of 300 frames are 10 of 400."""
+    cell = [_judged("kept", 80, 10, 10), _judged("kept", 250, 0, 50), _judged("noise", 0, 0, 0)]
+    assert unseen(cell) == pytest.approx(10 / 400)
+    assert counts_line(cell) == ("kept 2, noise 1 of 3 · kept 2 of 3: 0.67, 90 % interval "
+                                 "0.25–0.92 · credit to unheard clips 2 %")
+    assert unseen([_judged("noise", 0, 0, 0)]) == 0.0
 
 
 VERDICT_OF_SEED = ["kept", "texture", "kept"]

@@ -11,6 +11,7 @@ import pytest
 from conftest import run
 
 from wavecore.analysis import clips, measures
+from wavecore.analysis.verbatim import MEASURE, VERDICTS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "bench", "regime_map.py")
@@ -48,19 +49,33 @@ def test_chorus_share_on_constructed_renders():
 
 
 def test_quick_map_end_to_end(tmp_path):
-    code, out, err = run([sys.executable, SCRIPT, "--out", str(tmp_path), "--quick"], timeout=600)
+    code, out, err = run([sys.executable, SCRIPT, "--out", str(tmp_path), "--quick",
+                          "--render-seeds", "2"], timeout=600)
     assert code == 0, err[-2000:]
     assert "regime map: 1 cells" in out
     data = json.load(open(tmp_path / "regime_map.json", encoding="utf-8"))
     (cell,) = data["cells"]
     assert set(cell["stage1"]) == {"0.9", "0.7", "0.6"} == set(cell["stage2"])
-    verdicts = {"copy", "kept", "merged", "texture", "noise"}
-    assert all(cell["stage1"][t]["verdict"] in verdicts for t in cell["stage1"])
+    assert cell["measure"] == MEASURE and "cores" in data["machine"]
+    assert "out" not in data["settings"]                   # no path of the machine it ran on
+    for v in cell["stage1"].values():
+        assert v["verdict"] in VERDICTS and sum(v["counts"].values()) == len(v["seeds"]) == 2
+        assert [x["seed"] for x in v["seeds"]] == [0, 1] and 0 <= v["unseen_credit"] <= 1
+        assert v["interval"][0] <= v["counts"][v["verdict"]] / 2 <= v["interval"][1]
     assert {p["step"] for p in cell["trajectory"]} == {20}              # 1/2 of 40 steps
     assert all("toward_song2" in v and "toward_chorus" in v for v in cell["stage2"].values())
     assert cell["ratio"] == pytest.approx(cell["cell"]["seconds"] * 8000 * 8 / cell["params"])
     table = (tmp_path / "regime_map.md").read_text(encoding="utf-8")
     assert "| q |" in table and (tmp_path / "regime_map.png").stat().st_size > 5000
     # a second run goes on from the JSON: nothing to train again
-    code, out, _ = run([sys.executable, SCRIPT, "--out", str(tmp_path), "--quick"], timeout=120)
+    code, out, _ = run([sys.executable, SCRIPT, "--out", str(tmp_path), "--quick",
+                        "--render-seeds", "2"], timeout=120)
     assert code == 0 and "regime map: 1 cells" in out
+    assert json.load(open(tmp_path / "regime_map.json", encoding="utf-8")) == data
+    # a cell judged by an earlier measure is run again
+    json.dump({**data, "cells": [{**cell, "measure": MEASURE - 1}]},
+              open(tmp_path / "regime_map.json", "w", encoding="utf-8"))
+    code, out, _ = run([sys.executable, SCRIPT, "--out", str(tmp_path), "--quick",
+                        "--render-seeds", "2"], timeout=600)
+    again = json.load(open(tmp_path / "regime_map.json", encoding="utf-8"))
+    assert code == 0 and again["cells"][0]["measure"] == MEASURE

@@ -1,7 +1,10 @@
-"""Runs and verdicts (wavecore.analysis.verbatim) on constructed renders, each asserting its
-numbers: a verbatim copy off the frame grid, a copy of a clip that repeats itself, a shuffle of
-0.25 s pieces, a 50/50 splice of two clips, white noise, and noise shaped like the clip's
-quietest passage (which must not come out kept)."""
+"""Runs and verdicts (wavecore.analysis.verbatim) on constructed renders (tests/renders.py),
+each asserting its numbers: a verbatim copy off the frame grid, a copy of a clip that repeats
+itself, a shuffle of 0.25 s pieces, a 50/50 splice of two clips, white noise, noise shaped like
+the clip's quietest passage (which must not come out kept); and the cases where the answer is
+"no": a loop of one 0.15 s event, the songs' shared drums alone, a phrase every clip holds,
+another song's pieces judged as this one's, a partial copy, a copy of a clip shorter than the
+render."""
 import importlib.util
 import json
 import os
@@ -11,7 +14,16 @@ import renders
 
 from wavecore.analysis import clips
 from wavecore.analysis.measures import Sources, resemblance
-from wavecore.analysis.verbatim import FRAGMENT_S, VERDICTS, runs, verdict
+from wavecore.analysis.verbatim import (
+    FRAGMENT_S,
+    MARGIN,
+    PART_S,
+    VERDICTS,
+    runs,
+    summary,
+    unseen_credit,
+    verdict,
+)
 
 SR = renders.SR
 
@@ -26,9 +38,10 @@ def sources(songs):
     return Sources(songs, SR)
 
 
-def judged(x, sources, clip="hype_song"):
+def judged(x, sources, clip="hype_song", available=None):
     found, like = runs(x, sources), resemblance(x, sources)
-    return found, like, verdict(clip, like["shares"], found, len(x) / SR)
+    return found, like, verdict(clip, like["shares"], found, len(x) / SR, available,
+                                sources.seconds)
 
 
 def test_a_verbatim_copy_off_the_frame_grid_is_one_run(songs, sources):
@@ -56,7 +69,9 @@ def test_a_shuffle_of_quarter_second_pieces_is_kept(songs, sources):
     found, like, v = judged(x, sources)
     assert v == "kept"
     assert 0.2 <= found["longest_s"] <= 0.4       # a piece, not the song
-    assert found["fragment_share"] > 0.8 and found["fragments"]["truss_song"] == 0
+    assert found["fragment_share"] > 0.75 and found["fragments"]["truss_song"] == 0
+    assert 0.05 < found["shared_share"] < 0.25    # where the other songs' (shared) kick follows
+    assert found["places"]["hype_song"] >= 4
     assert found["jumps"] >= 12                   # about one per piece
     assert all(r["seconds"] < 0.45 for r in found["runs"] if r["counts"])
 
@@ -84,20 +99,102 @@ def test_noise_shaped_like_the_quietest_passage_is_not_kept(songs, sources):
     assert v == "texture" and found["fragment_share"] < 0.05
 
 
+def test_a_loop_of_one_event_is_not_kept(songs, sources):
+    """0.15 s of the song's first beat (kick, hats, bass), looped for 4 s: its fragments are one
+    moment of the song, however often they play (and the kick in them is the other songs' too)."""
+    found, like, v = judged(renders.loop_event(songs[0][1]), sources)
+    assert found["fragment_share"] >= 0.2 and found["places"]["hype_song"] == 1
+    assert found["shared_share"] > 0.2                    # the kick every two-bar song has
+    assert v == "shared"                 # not kept: what is its own comes from one place
+
+
+def test_the_songs_drums_alone_are_not_kept(songs, sources):
+    """Song 1's drums without voice or bass (the kit the two-bar songs share), as loud as in the
+    song: no song ever plays its drums alone, so their frames are new sound and follow nothing
+    (a frame of a mix with voice and bass is far from the drums alone): noise, not kept."""
+    found, like, v = judged(renders.drums(), sources)
+    assert found["fragment_share"] == 0 and found["longest_s"] < FRAGMENT_S
+    assert like["shares"]["novel"] > 0.6
+    assert v == "noise"
+
+
+def test_a_phrase_every_clip_holds_is_shared(songs):
+    """Pieces of a 1.5 s phrase that all three clips hold: every run ties with another clip's,
+    so nothing is credited to song 1 and the render is shared."""
+    clips3, x = renders.shared_phrase(songs)
+    found, like, v = judged(x, Sources(clips3, SR))
+    assert sum(found["fragments"].values()) == 0
+    assert found["shared_share"] > 0.9
+    assert all(r["rival_frames"] * MARGIN > r["frames"] for r in found["runs"] if r["counts"])
+    assert v == "shared"
+
+
+def test_another_songs_pieces_are_merged_not_kept(songs, sources):
+    """Song 3's 0.25 s pieces judged as a render of song 1."""
+    found, like, v = judged(renders.shuffle(songs[2][1]), sources)
+    f = found["fragments"]
+    assert f["noise_song"] > 0.8 * found["frames"] and f["hype_song"] == 0
+    assert found["places"]["noise_song"] >= 3
+    assert v == "merged"
+
+
+def test_a_partial_copy_is_a_copy_in_part(songs, sources):
+    """1.5 s of the song verbatim inside 4 s of quiet noise: short of half the render, but a
+    phrase copied, never noise."""
+    found, like, v = judged(renders.partial_copy(songs[0][1]), sources)
+    assert found["longest_s"] == pytest.approx(1.5, abs=0.05)
+    assert found["longest_clip"] == "hype_song"
+    assert PART_S <= found["longest_s"] < 0.5 * 4
+    assert v == "copy in part"
+
+
+def test_a_copy_of_a_clip_shorter_than_the_render_is_a_copy(songs):
+    """A 2 s clip copied whole after its 0.1 s prime, then quiet noise to 4 s: the copy is 1.9 s
+    of the 1.9 s the clip has after the prime, so it is a copy, though under half the render."""
+    clip, x = renders.short_clip(songs[0][1])
+    src = Sources([("short", clip), songs[1], songs[2]], SR)
+    found, like, v = judged(x, src, "short", available=(len(clip) - 800) / SR)
+    assert found["longest_s"] == pytest.approx(1.9, abs=0.05)
+    assert v == "copy"
+    assert judged(x, src, "short")[2] == "copy in part"      # unbounded, it would be in part
+
+
+def test_credit_to_clips_not_yet_heard(songs, sources):
+    """unseen_credit: fragment frames credited to clips outside the trained ones, over all
+    fragment frames (shared ones too)."""
+    splice = runs(renders.splice(songs[0][1], songs[1][1]), sources)
+    f = splice["fragments"]
+    share = f["truss_song"] / (f["hype_song"] + f["truss_song"] + splice["shared"])
+    assert unseen_credit(summary(splice), ["hype_song"]) == pytest.approx(share)
+    assert 0.4 < share < 0.6
+    assert unseen_credit(splice, ["hype_song", "truss_song"]) == 0
+    copy = runs(renders.verbatim(songs[0][1])[0], sources)
+    assert unseen_credit(copy, ["hype_song"]) == 0 and unseen_credit(copy, []) == 1
+    assert unseen_credit(runs(renders.white_noise(), sources), []) == 0     # no fragments
+
+
 def test_verdicts_follow_their_definitions():
-    none = {"longest_s": 0.0, "fragment_share": 0.0, "fragments": {"a": 0, "b": 0}}
-    assert verdict("a", {"a": 0.9}, {**none, "longest_s": 2.0}, 4.0) == "copy"
-    assert verdict("a", {"a": 0.9}, {**none, "longest_s": 1.9, "fragment_share": 0.5,
+    none = {"longest_s": 0.0, "longest_clip": None, "fragment_share": 0.0, "shared_share": 0.0,
+            "fragments": {"a": 0, "b": 0}, "places": {"a": 3, "b": 3}}
+    some = {**none, "fragment_share": 0.5}
+    assert verdict("a", {"a": 0.9}, {**none, "longest_s": 2.0, "longest_clip": "a"},
+                   4.0) == "copy"
+    assert verdict("a", {"a": 0.9}, {**none, "longest_s": 1.0, "longest_clip": "a"}, 4.0,
+                   available=1.9) == "copy"               # half of what the clip has left
+    assert verdict("a", {"a": 0.9}, {**none, "longest_s": 1.0, "longest_clip": "b"}, 4.0,
+                   available=1.9, lengths={"b": 10.0}) == "copy in part"
+    assert verdict("a", {"a": 0.9}, {**some, "longest_s": 0.5, "longest_clip": "a",
                                       "fragments": {"a": 70, "b": 30}}, 4.0) == "kept"
-    assert verdict("a", {"a": 0.4}, {**none, "fragment_share": 0.5,
-                                      "fragments": {"a": 70, "b": 30}}, 4.0) \
+    assert verdict("a", {"a": 0.9}, {**some, "fragments": {"a": 70, "b": 30},
+                                      "places": {"a": 2, "b": 1}}, 4.0) \
+        == "texture"                              # fragments from too few places
+    assert verdict("a", {"a": 0.4}, {**some, "fragments": {"a": 70, "b": 30}}, 4.0) \
         == "noise"                                # fragments of its own, but most frames are not
-    assert verdict("a", {"a": 0.9}, {**none, "fragment_share": 0.5,
-                                      "fragments": {"a": 60, "b": 40}}, 4.0) \
-        == "merged"
+    assert verdict("a", {"a": 0.9}, {**some, "fragments": {"a": 60, "b": 40}}, 4.0) == "merged"
+    assert verdict("a", {"a": 0.3, "b": 0.3}, {**none, "shared_share": 0.3}, 4.0) == "shared"
     assert verdict("a", {"a": 0.3, "b": 0.3}, none, 4.0) == "texture"
     assert verdict("a", {"a": 0.2}, none, 4.0) == "noise"
-    assert set(VERDICTS) == {"copy", "kept", "merged", "texture", "noise"}
+    assert VERDICTS == ("copy", "copy in part", "kept", "merged", "shared", "texture", "noise")
 
 
 def test_shared_material_is_measured_and_noise_shares_none(tmp_path):

@@ -219,6 +219,11 @@ class Sources:
         self.tau = float(np.median(np.concatenate(d_other)))
 
     @property
+    def seconds(self) -> dict:
+        """{clip name: its length in seconds (to the frame)}."""
+        return {n: f * self.hop_s for n, f in zip(self.names, self.frames)}
+
+    @property
     def labels(self) -> list[str]:
         """The share names, in order: the clips, then silence, noise and novel."""
         return self.names + ["silence", "noise", "novel"]

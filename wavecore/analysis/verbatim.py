@@ -19,26 +19,45 @@ follows one path):
   into runs from its start;
 - a run counts only where it stands out: on average along its path, the frames 48 to 240 ms
   beside it in the clip are at least ``CONTRAST_DB`` farther than the path's own. A stationary
-  sound (hiss, a held hum) is equally close to all its neighbours and follows nothing.
+  sound (hiss, a held hum) is equally close to all its neighbours and follows nothing;
+- a run is credited to its clip only when that clip follows it at least ``MARGIN`` times as
+  long as any other clip follows any stretch of the same render frames (``rival_frames``);
+  otherwise it is *shared*: material more than one clip holds (a kit they share), which says
+  nothing about which clip the network learned. ``MARGIN`` = 1.5 from the constructed cases
+  (tests/test_runs.py): a verbatim copy's rival follows 11 of its 186 frames; in quarter-second
+  pieces of a song, the other songs' shared kick follows 2 to 12 frames of a 9 to 19 frame
+  piece (a sixth of those frames come out shared); a phrase that three clips all hold ties
+  (rival = run) and comes out shared whole.
 
-From the runs:
-- ``longest_s``: the longest counting run (a copy is one long run);
+From the runs (credited ones unless said):
+- ``longest_s`` and ``longest_clip``: the longest counting run (a copy is one long run);
 - ``fragment_share``: the share of the render's frames in counting runs of at least
   ``FRAGMENT_S`` (pieces of a song, as against texture); ``fragments``: those frames by clip;
+- ``shared_share`` (``shared``: frames): the share in fragments credited to no clip;
+- ``places``: by clip, how many moments of it the fragments come from: the most clip times
+  that lie ``PLACE_S`` apart (a loop of one event is one place however often it plays);
 - ``jumps``: how many times a fragment is followed by one from elsewhere (recombination).
 
-``verdict`` names a render of clip c (its continuation of T seconds):
-- *copy*: a run covering at least ``COPY_SHARE`` of T;
-- *kept*: at least ``KEPT_SHARE`` of its frames from c, at least ``FRAGMENT_SHARE`` of its
-  frames in fragments, at least ``OWN_FRAGMENTS`` of those from c, and no copy;
-- *merged*: at least ``FRAGMENT_SHARE`` in fragments, more than 1 - ``OWN_FRAGMENTS`` of them
-  from other clips;
-- *texture*: at least ``KEPT_SHARE`` of its frames from the clips (any), but fragments below
-  ``FRAGMENT_SHARE``;
+``verdict`` names a render of clip c (its continuation of T seconds; A, the seconds of c after
+the prime: a copy cannot be longer), in this order:
+- *copy*: a run covering at least ``COPY_SHARE`` of min(T, A) (of another clip: of its length);
+- *copy in part*: a run of at least ``PART_S`` (a phrase, not a piece), short of a copy;
+- *kept*: at least ``FRAGMENT_SHARE`` of its frames in fragments, from at least ``PLACES``
+  places, at least ``OWN_FRAGMENTS`` of those frames from c and from ``PLACES`` places of c,
+  and at least ``KEPT_SHARE`` of its frames nearest c's;
+- *merged*: at least ``FRAGMENT_SHARE`` in fragments from at least ``PLACES`` places, more
+  than 1 - ``OWN_FRAGMENTS`` of their frames from other clips;
+- *shared*: at least ``FRAGMENT_SHARE`` of its frames in shared fragments;
+- *texture*: at least ``KEPT_SHARE`` of its frames nearest the clips' (any), without the above;
 - *noise*: the rest (mostly noise, novel sound or silence).
-These thresholds were fixed on the constructed cases of tests/test_runs.py (a verbatim copy,
+The thresholds were fixed on the constructed cases of tests/test_runs.py (a verbatim copy,
 a copy of a clip that repeats itself, a shuffle of 0.25 s pieces, a splice of two clips,
-white noise, noise shaped like a clip's quietest passage) before any sweep used them.
+white noise, noise shaped like a clip's quietest passage; then a loop of one 0.15 s event, a
+song's drums alone, a phrase every clip holds, another song's pieces, a partial copy, a copy
+of a clip shorter than the render) before any sweep used them.
+
+``unseen_credit``: the share of a render's fragment frames (shared ones included) credited to
+clips the network has not been trained on: the measure's own false-credit rate.
 """
 from __future__ import annotations
 
@@ -56,7 +75,12 @@ COPY_SHARE = 0.5
 KEPT_SHARE = 0.5
 FRAGMENT_SHARE = 0.2
 OWN_FRAGMENTS = 2 / 3
-VERDICTS = ("copy", "kept", "merged", "texture", "noise")
+MARGIN = 1.5               # a run is its clip's when it follows this many times the rival's
+PLACE_S = 0.5              # fragments this far apart in their clip are from different places
+PLACES = 3                 # kept and merged draw on at least this many places
+PART_S = 0.8               # a run this long is a copied phrase (copy in part)
+MEASURE = 2                # 2: shared credit, places, copy in part; 1 (no "measure" key): before
+VERDICTS = ("copy", "copy in part", "kept", "merged", "shared", "texture", "noise")
 
 
 def _distances(R, C) -> np.ndarray:
@@ -92,6 +116,22 @@ def _paths(D) -> np.ndarray:
     return L[:n, :m]
 
 
+def _rival(B, i, n) -> int:
+    """The longest stretch of render frames i..i+n-1 that one clip's paths follow, from that
+    clip's best path length from every frame (B: (render frames,))."""
+    k = np.arange(i, i + n)
+    return int(np.minimum(B[k], i + n - k).max())
+
+
+def _places(times) -> int:
+    """How many of the clip times (s) can be chosen at least PLACE_S apart (greedy, in order)."""
+    count, last = 0, -np.inf
+    for t in sorted(times):
+        if t - last >= PLACE_S:
+            count, last = count + 1, t
+    return count
+
+
 def runs(x: np.ndarray, sources) -> dict:
     """The runs of ``x`` (a render's continuation) through the clips of ``sources``
     (wavecore.analysis.measures.Sources). See the module's docstring."""
@@ -101,11 +141,12 @@ def runs(x: np.ndarray, sources) -> dict:
     for C in sources.fine:
         C = np.maximum(C, FLOOR_DB)
         D = _distances(R, C)
-        found.append((D, _beside(D) - D, _paths(D), C))
+        L = _paths(D)
+        found.append((D, _beside(D) - D, L, C, L.max(axis=1)))
     out, i = [], 0
     while i < n:
-        best = max(range(len(found)), key=lambda j: (found[j][2][i].max(), -found[j][0][i].min()))
-        D, contrast, L, C = found[best]
+        best = max(range(len(found)), key=lambda j: (found[j][4][i], -found[j][0][i].min()))
+        D, contrast, L, C, _ = found[best]
         q = int(np.argmax(L[i]))
         length = int(L[i, q])
         if length == 0:
@@ -114,43 +155,78 @@ def runs(x: np.ndarray, sources) -> dict:
         path = q + FINE * np.arange(length)
         stands_out = float(np.mean(contrast[np.arange(i, i + length), path]))
         varies = float(np.mean(C[path].std(axis=0)))
+        rival = max((_rival(f[4], i, length) for j, f in enumerate(found) if j != best),
+                    default=0)
         out.append({"clip": sources.names[best], "start_s": round(i * hop, 3), "frames": length,
                     "seconds": round(length * hop, 3), "clip_time_s": round(q * hop / FINE, 3),
                     "contrast_db": round(stands_out, 2), "varies_db": round(varies, 2),
+                    "rival_frames": rival, "own": length >= MARGIN * rival,
                     "counts": stands_out >= CONTRAST_DB and varies >= VARIES_DB})
         i += length
     counting = [r for r in out if r["counts"]]
+    credited = [r for r in counting if r["own"]]
     fragments = [r for r in counting if r["seconds"] >= FRAGMENT_S]
     by_clip = {name: 0 for name in sources.names}
+    times = {name: [] for name in sources.names}
     for r in fragments:
-        by_clip[r["clip"]] += r["frames"]
-    jumps = sum(1 for a, b in zip(fragments, fragments[1:])
+        if r["own"]:
+            by_clip[r["clip"]] += r["frames"]
+            times[r["clip"]].append(r["clip_time_s"])
+    shared = sum(r["frames"] for r in fragments if not r["own"])
+    mine = [r for r in fragments if r["own"]]
+    jumps = sum(1 for a, b in zip(mine, mine[1:])
                 if a["clip"] != b["clip"] or abs((b["clip_time_s"] - a["clip_time_s"])
                                                   - (b["start_s"] - a["start_s"])) > hop)
+    longest = max(credited, key=lambda r: r["seconds"], default=None)
     return {"runs": out, "frames": n,
-            "longest_s": max((r["seconds"] for r in counting), default=0.0),
+            "longest_s": longest["seconds"] if longest else 0.0,
+            "longest_clip": longest["clip"] if longest else None,
             "fragment_share": sum(by_clip.values()) / max(1, n), "fragments": by_clip,
+            "shared_share": shared / max(1, n), "shared": shared,
+            "places": {name: _places(t) for name, t in times.items()},
             "jumps": jumps}
 
 
+SUMMARY = ("frames", "longest_s", "longest_clip", "fragment_share", "fragments", "shared_share",
+           "shared", "places", "jumps")
+
+
 def summary(found: dict) -> dict:
-    """What a record keeps of ``runs``: longest_s, fragment_share, fragments, jumps."""
-    return {key: found[key] for key in ("longest_s", "fragment_share", "fragments", "jumps")}
+    """What a record keeps of ``runs``: its SUMMARY keys, and "measure": MEASURE."""
+    return {**{key: found[key] for key in SUMMARY}, "measure": MEASURE}
 
 
-def verdict(clip: str, shares: dict, found: dict, seconds: float) -> str:
-    """The verdict on a render of ``clip`` (see the module's docstring): shares from
-    measures.resemblance, ``found`` from ``runs``, ``seconds`` the continuation's length."""
-    if found["longest_s"] >= COPY_SHARE * seconds:
-        return "copy"
+def unseen_credit(found: dict, trained) -> float:
+    """The share of the fragment frames of ``found`` (``runs`` or its summary; shared frames
+    included) credited to clips not in ``trained`` (names); 0 for a render with none."""
     frag = found["fragments"]
+    total = sum(frag.values()) + found["shared"]
+    return sum(v for k, v in frag.items() if k not in set(trained)) / total if total else 0.0
+
+
+def verdict(clip: str, shares: dict, found: dict, seconds: float,
+            available: float | None = None, lengths: dict | None = None) -> str:
+    """The verdict on a render of ``clip`` (see the module's docstring): shares from
+    measures.resemblance, ``found`` from ``runs`` (or its summary), ``seconds`` the
+    continuation's length, ``available`` the seconds of ``clip`` after the prime (None: no
+    bound), ``lengths`` every clip's seconds (for a copy of another clip; None: no bound)."""
+    copied = found["longest_clip"]
+    bound = available if copied == clip else (lengths or {}).get(copied)
+    if found["longest_s"] >= COPY_SHARE * min(seconds, bound if bound is not None else seconds):
+        return "copy"
+    if found["longest_s"] >= PART_S:
+        return "copy in part"
+    frag, places = found["fragments"], found["places"]
     total = sum(frag.values())
-    if found["fragment_share"] >= FRAGMENT_SHARE:
+    if found["fragment_share"] >= FRAGMENT_SHARE and sum(places.values()) >= PLACES:
         own = frag.get(clip, 0) / total
-        if own >= OWN_FRAGMENTS and shares.get(clip, 0.0) >= KEPT_SHARE:
+        if (own >= OWN_FRAGMENTS and places.get(clip, 0) >= PLACES
+                and shares.get(clip, 0.0) >= KEPT_SHARE):
             return "kept"
         if own < OWN_FRAGMENTS:
             return "merged"
+    if found["shared_share"] >= FRAGMENT_SHARE:
+        return "shared"
     if sum(shares.get(name, 0.0) for name in frag) >= KEPT_SHARE:
         return "texture"
     return "noise"

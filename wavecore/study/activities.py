@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..analysis import measures
-from ..analysis.verbatim import runs, summary, verdict
+from ..analysis.verbatim import runs, summary, unseen_credit, verdict
 from ..engine import audio as _audio
 from ..engine.flops import forward_flops, scored_flops, step_flops
 from ..engine.sampler import CachedSampler
@@ -197,7 +197,8 @@ class Trajectory(Activity):
             x = g.audio[k]
             path = s.render_path(stage, clip.name, t, trainer.step, folder="trajectory")
             s.save(path, np.concatenate([prime, x]))
-            like, found, v = judged(x, clip.name, s.sources(), cfg.sample_rate)
+            like, found, v = judged(x, clip.name, s.sources(), cfg.sample_rate, stage,
+                                    (len(clip.classes) - P) / cfg.sample_rate)
             part["trajectory"].append({
                 "stage": stage, "step": trainer.step, "fraction": round(n / st.steps(stage), 4),
                 "clip": clip.name, "temperature": t, "path": path, "shares": like["shares"],
@@ -322,12 +323,16 @@ def _split(m, cut) -> dict:
     return out
 
 
-def judged(x, clip, sources, sample_rate):
-    """A render's continuation x of ``clip`` (a name; None for an unprimed render) judged:
-    (measures.resemblance, wavecore.analysis.verbatim summary, verdict or None)."""
+def judged(x, clip, sources, sample_rate, trained, available=None):
+    """A render's continuation x of ``clip`` (a name; None for an unprimed render) after
+    training on the first ``trained`` clips of ``sources``, judged: (measures.resemblance,
+    wavecore.analysis.verbatim summary with its ``unseen_credit``, verdict or None);
+    ``available``: the seconds of ``clip`` after the prime (a copy is at most that long)."""
     like, found = measures.resemblance(x, sources), runs(x, sources)
-    return like, summary(found), None if clip is None else verdict(clip, like["shares"], found,
-                                                                    len(x) / sample_rate)
+    v = None if clip is None else verdict(clip, like["shares"], found, len(x) / sample_rate,
+                                          available, sources.seconds)
+    return like, {**summary(found), "unseen_credit": unseen_credit(found,
+                                                                   sources.names[:trained])}, v
 
 
 def render_jobs(settings, config, clips, stage) -> list:
@@ -396,10 +401,11 @@ class Renders(Activity):
                 c = self.clips[j]
                 original = _audio.mu_law_decode(c.classes, cfg.classes)
                 prime = _audio.mu_law_decode(self.clips[p].classes[:P], cfg.classes)
+                available = (len(c.classes) - (P if p == j else 0)) / cfg.sample_rate
             for k, t in enumerate(temps):
                 seed = k // len(st.temperatures)              # its index among the cell's seeds
                 like, found, v = judged(audio[k], None if job is None else c.name, sources,
-                                        cfg.sample_rate)
+                                        cfg.sample_rate, stage, available if job else None)
                 if job is None:
                     path = s.render_path(stage, "unprimed", t, trainer.step, seed=seed)
                     s.save(path, audio[k])

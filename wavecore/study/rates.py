@@ -7,7 +7,8 @@ draws, not as a rate of 0 or 1.
 ``wilson(k, n)``: the interval; ``verdict_counts(renders)``: each verdict with its count, most
 frequent first; ``cells(renders)``: renders grouped by cell, each cell's by seed; ``counts_line``:
 the counts and the interval in words, as the report, the page comparing studies and the Jupyter
-view print them.
+view print them, with ``unseen(renders)``: the cell's credit to clips not yet trained on (the
+measure's own false-credit rate, wavecore.analysis.verbatim.unseen_credit).
 """
 from __future__ import annotations
 
@@ -31,7 +32,8 @@ def wilson(k: int, n: int, z: float = Z90) -> tuple[float, float]:
 
 def verdict_counts(renders) -> list[tuple[str, int]]:
     """[(verdict, count)] of the renders that have a verdict, most frequent first; ties in
-    VERDICTS' order (copy, kept, merged, texture, noise), then any other word alphabetically."""
+    VERDICTS' order (copy, copy in part, kept, merged, shared, texture, noise), then any other
+    word alphabetically."""
     counts: dict[str, int] = {}
     for r in renders:
         if r.verdict is not None:
@@ -50,9 +52,21 @@ def cells(renders, key=lambda r: (r.stage, r.clip, r.temperature)) -> dict:
     return {k: sorted(v, key=lambda r: r.seed) for k, v in out.items()}
 
 
+def unseen(renders) -> float | None:
+    """The renders' fragment frames (shared ones included) credited to clips not yet trained on,
+    over all their fragment frames; None when no render was judged with it (measure 1)."""
+    judged = [r.runs for r in renders if "unseen_credit" in (getattr(r, "runs", None) or {})]
+    if not judged:
+        return None
+    frames = [sum(f["fragments"].values()) + f["shared"] for f in judged]
+    total = sum(frames)
+    return sum(f["unseen_credit"] * n for f, n in zip(judged, frames)) / total if total else 0.0
+
+
 def counts_line(renders) -> str | None:
     """A cell's verdicts in words: "kept 2, texture 1 of 3 · kept 2 of 3: 0.67, 90 % interval
-    0.25–0.92"; None for a cell of one render or whose renders have no verdict."""
+    0.25–0.92 · credit to unheard clips 4 %"; None for a cell of one render or whose renders
+    have no verdict."""
     counts = verdict_counts(renders)
     n = sum(c for _, c in counts)
     if len(renders) < 2 or not n:
@@ -60,4 +74,6 @@ def counts_line(renders) -> str | None:
     top, k = counts[0]
     lo, hi = wilson(k, n)
     each = ", ".join(f"{v} {c}" for v, c in counts)
-    return f"{each} of {n} · {top} {k} of {n}: {k / n:.2f}, 90 % interval {lo:.2f}–{hi:.2f}"
+    u = unseen(renders)
+    return (f"{each} of {n} · {top} {k} of {n}: {k / n:.2f}, 90 % interval {lo:.2f}–{hi:.2f}"
+            + ("" if u is None else f" · credit to unheard clips {100 * u:.0f} %"))

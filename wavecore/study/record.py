@@ -16,7 +16,8 @@ import numpy as np
 from ..analysis import measures
 from ..engine.files import atomic_write
 
-SCHEMA = 3                 # 3: every render holds its seed (its index among its cell's)
+SCHEMA = 4                 # 3: every render holds its seed (its index among its cell's); 4: runs
+                           # hold measure 2's shared share, places and credit to unheard clips
 
 
 @dataclass
@@ -54,10 +55,10 @@ class Render(_Rendered):
     lsd_db: float | None = None    # beside the clip's own continuation (primed by itself)
     follow_s: float | None = None
     resemblance: dict | None = None   # measures.resemblance of the continuation
-    runs: dict | None = None       # wavecore.analysis.verbatim of the continuation: longest_s,
-                                   # fragment_share, fragments (frames by clip), jumps
-    verdict: str | None = None     # copy, kept, merged, texture or noise
-                                   # (wavecore.analysis.verbatim.verdict)
+    runs: dict | None = None       # wavecore.analysis.verbatim.summary of the continuation:
+                                   # longest_s, fragment_share, fragments (frames by clip),
+                                   # shared_share, places, jumps, unseen_credit, measure
+    verdict: str | None = None     # one of wavecore.analysis.verbatim.VERDICTS
     seed: int = 0                  # the render's index among its cell's render seeds
 
 
@@ -94,8 +95,7 @@ class Point:
     temperature: float
     path: str
     shares: dict                   # measures.resemblance's shares
-    runs: dict                     # wavecore.analysis.verbatim: longest_s, fragment_share,
-                                   # fragments, jumps
+    runs: dict                     # as Render.runs
     verdict: str
 
 
