@@ -20,7 +20,7 @@ from .engine.config import ConfigError, WaveNetConfig
 from .engine.model import Batch, WaveNet
 from .engine.optim import Adam
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = ["Adam", "AudioError", "BackendError", "Batch", "ConfigError", "WaveNet",
            "WaveNetConfig", "load", "mu_law_decode", "mu_law_encode", "save", "trim_silence",

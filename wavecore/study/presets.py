@@ -31,7 +31,7 @@ DESCRIPTIONS = {
             "steps per stage with input noise 0.1, renders inside each stage)",
     "sketch": "for your own ~30 s songs, the regime map's steadiest cell (2 x 8 layers, "
               "R = D = 32, 8 kHz; 8000 steps per stage with input noise 0.1, renders inside each "
-              "stage; about 40 min for three songs on 2 cores)",
+              "stage; 64 M trained samples per stage: --plan prices them on this machine)",
     "essay": "the essay's recipe: 70 layers (5x[1, 1, 2, ..., 4096], 2.56 s), S = 1024, windows "
              "of 2 x 96 000, Adam 1e-3 restarted per stage, 100 000 + 20 000 per song, renders "
              "primed by song 1's first receptive field, 6 s at T = 0.9 / 0.7 / 0.6",
@@ -46,9 +46,9 @@ def demo(quick: bool = False) -> tuple[WaveNetConfig, StudySettings]:
     also rendered at 1/8, 1/4 and 1/2 of each stage; renders continue 4 s after one receptive
     field, from 3 seeds each (a verdict is a count over seeds). On the full-length songs
     (wavecore.analysis.clips.FULL_SONGS, 17.5 s for song 1) that is a data to capacity of 16.6
-    and 69 passes over song 1 in stage 1: the regime map's cells
-    there kept song 1 without copying it. quick: 150 / 50 steps, 0.9 s renders (a smoke
-    test)."""
+    and 69 passes over song 1 in stage 1; it was chosen where the regime map's cells kept song 1
+    by measure 1, and by measure 2 its renders after stage 1 are texture (docs/findings.md).
+    quick: 150 / 50 steps, 0.9 s renders (a smoke test)."""
     cfg = WaveNetConfig(layers=8, stacks=2, residual_channels=16, dilation_channels=16,
                         skip_channels=64, sample_rate=8000)
     return cfg, StudySettings(memorise=False, steps_per_stage=150 if quick else 1200,
@@ -62,8 +62,9 @@ def sketch() -> tuple[WaveNetConfig, StudySettings]:
     kept at every temperature after stage 1, and along it from 2000 steps on) scaled to them:
     2 x 8 layers, R = D = 32, S = 128 (215 936 parameters, a data to capacity of 8.9 on a 30 s
     song at 8 kHz), 8000 steps per stage of 4 x 2000 samples, input noise 0.1, renders at
-    1/16 .. 1/2 of each stage and after it, 6 s after one receptive field: about 40 minutes for
-    three 30 s songs on 2 cores."""
+    1/16 .. 1/2 of each stage and after it, 6 s after one receptive field: 64 M trained samples
+    per stage (``--plan`` prices them on the machine it runs on). Chosen by measure 1 on the
+    synthesised songs; never run on real recordings."""
     cfg = WaveNetConfig(layers=8, stacks=2, residual_channels=32, dilation_channels=32,
                         skip_channels=128, sample_rate=8000)
     return cfg, StudySettings(memorise=False, steps_per_stage=8000, trajectory=4, prime="rf",

@@ -1,0 +1,164 @@
+"""Moments of a clip, and which of them a render keeps against chance.
+
+A *moment* is (kind, start s, end s): a stretch of a clip with a name. Three sources:
+- ``builtin(name)``: a built-in full song's bars (wavecore.analysis.clips.moments), each verse
+  split into its rapped part ("verse") and its last beat ("shriek", the scratch it ends in);
+- ``read_labels(path)``: a label file as Audacity exports it and Sonic Visualiser reads it, one
+  ``start<TAB>end<TAB>label`` line per region (lines of a spectral selection, which start with
+  a backslash, are skipped); a bad line is a one-line ValueError naming the file and the line;
+- ``repeated(x, sr)``: found without labels, from the clip's self-similarity: a frame is
+  *repeated* when it lies on a path of at least ``REPEAT_S`` that follows another stretch of
+  the clip at least ``REPEAT_S`` away and stands out from the frames beside that stretch (the
+  verbatim runs' frames, following rule and contrast, along the self-recurrence's diagonals, as
+  chorus detection does; a held or stationary sound, alike at every lag, repeats nothing), else
+  *once*; ``repetitions`` gives
+  each frame's count of such other stretches.
+
+``lift(found, clip, moments, seconds)``: for each kind m, the share of the render's frames in
+fragments credited to ``clip`` (wavecore.analysis.verbatim.runs) that come from moments of kind
+m, over the share of the clip's time that is m. Chance is 1; a render drawn only from the
+chorus of a song whose chorus is half its length has a chorus lift of 2. Shared fragments
+(credited to no clip) and fragments of other clips are left out; a render with no fragment of
+``clip`` has no lift (None for every kind). A fragment is placed where its path starts, at the
+first of the clip's places that follow it longest; so where a song repeats one phrase in moments
+of two kinds, the earlier takes the credit: on hype_full an even draw of 0.25 s pieces gives
+chorus 1.2, break 0.4 and intro 0.6, verse and shriek 1.0 (tests/test_moments.py). Compare a
+render's lift with such a draw's, or one stage's with another's, not with 1 alone.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import clips as builtin_clips
+from .measures import FINE, log_mel
+from .verbatim import CONTRAST_DB, FLOOR_DB, FOLLOW_DB, FRAGMENT_S, _beside
+
+REPEAT_S = 1.0             # a repetition is a path of at least this long, at least this far away
+
+
+def builtin(name: str) -> list[tuple[str, float, float]]:
+    """A built-in full song's moments: its bars, each verse's last beat as "shriek"."""
+    out = []
+    for kind, a, b in builtin_clips.moments(name):
+        if kind == "verse":
+            cut = a + 0.75 * (b - a)                     # the verse's fourth beat: its shriek
+            out += [("verse", a, cut), ("shriek", cut, b)]
+        else:
+            out.append((kind, a, b))
+    return out
+
+
+def read_labels(path) -> list[tuple[str, float, float]]:
+    """The moments of an Audacity label file (``start<TAB>end<TAB>label`` per line, seconds)."""
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            lines = f.read().splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path}: cannot read it as a label file ({e})") from None
+    out = []
+    for k, line in enumerate(lines, 1):
+        if not line.strip() or line.startswith("\\"):   # blank, or a spectral selection's line
+            continue
+        parts = line.split("\t")
+        where = f"{path}:{k}"
+        if len(parts) < 3:
+            raise ValueError(f"{where}: expected start<TAB>end<TAB>label, got {line[:60]!r}")
+        try:
+            a, b = float(parts[0]), float(parts[1])
+        except ValueError:
+            raise ValueError(f"{where}: start and end must be seconds, got {parts[0]!r} and "
+                             f"{parts[1]!r}") from None
+        label = "\t".join(parts[2:]).strip()
+        if not np.isfinite(a) or not np.isfinite(b) or a < 0 or b < a:
+            raise ValueError(f"{where}: a region runs from 0 s on and ends after it starts, "
+                             f"got {a:g} to {b:g}")
+        if not label:
+            raise ValueError(f"{where}: the region {a:g}-{b:g} s has no label")
+        out.append((label, a, b))
+    if not out:
+        raise ValueError(f"{path}: no labelled region in it")
+    return out
+
+
+def repetitions(x: np.ndarray, sample_rate: int, hop_s: float = 0.016) -> np.ndarray:
+    """(frames,) for each log-mel frame of x (the measures' frames), how many other stretches of
+    x, at least REPEAT_S away, it follows along a path of at least REPEAT_S. As in the verbatim
+    runs, a frame is compared with x's frames every quarter hop (a repetition lies anywhere, not
+    on the hop's grid); the four quarter-hop offsets of one lag count once."""
+    frame = dict(sample_rate=sample_rate, hop_s=hop_s)
+    F = np.maximum(log_mel(x, **frame)[0], FLOOR_DB)                  # F: (n, bands)
+    C = np.maximum(log_mel(x, **{**frame, "hop_s": hop_s / FINE})[0], FLOOR_DB)   # (m, bands)
+    n, m = len(F), len(C)
+    D = np.sqrt(np.maximum((F ** 2).sum(1)[:, None] + (C ** 2).sum(1)[None, :]
+                           - 2 * F @ C.T, 0) / F.shape[1])           # D: (n, m)
+    contrast = _beside(D) - D                  # how far the path stands out from beside it
+    need = int(round(REPEAT_S / hop_s))
+    count = np.zeros(n, np.int64)
+    before = np.zeros(n, bool)                 # the frames the lag one hop shorter marked
+    i = np.arange(n)
+    for lag in range(need, n - need + 1):      # in hops; x's frame i against i + lag
+        on = np.zeros(n, bool)
+        for k in range(FINE):
+            q = FINE * (i + lag) + k           # the fine frame a lag and k quarter hops on
+            ok, c = np.zeros(n, bool), np.zeros(n)
+            inside = q < m
+            ok[inside] = D[i[inside], q[inside]] <= FOLLOW_DB
+            c[inside] = contrast[i[inside], q[inside]]
+            for a, b in _long_runs(ok, need):
+                if c[a:b].mean() >= CONTRAST_DB:   # not a held sound, alike at every lag
+                    on[a:b] = True
+        new = on & ~before                     # a repetition met at two adjacent lags: once
+        count += new
+        count[lag:] += new[:n - lag]           # ... and the stretch it repeats
+        before = on
+    return count
+
+
+def _long_runs(ok: np.ndarray, length: int) -> list:
+    """[(start, end)] of the runs of True in ``ok`` at least ``length`` long."""
+    edges = np.diff(np.concatenate([[0], ok.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    return [(a, b) for a, b in zip(starts, ends) if b - a >= length]
+
+
+def repeated(x: np.ndarray, sample_rate: int, hop_s: float = 0.016) -> list:
+    """x's moments found without labels: "repeated" and "once" stretches (see the module)."""
+    again = repetitions(x, sample_rate, hop_s) > 0
+    out, start = [], 0
+    for i in range(1, len(again) + 1):
+        if i == len(again) or again[i] != again[start]:
+            out.append(("repeated" if again[start] else "once", start * hop_s, i * hop_s))
+            start = i
+    return out
+
+
+def chance(moments, seconds: float) -> dict:
+    """{kind: the share of the clip's ``seconds`` that moments of that kind cover}."""
+    out: dict = {}
+    for kind, a, b in moments:
+        out[kind] = out.get(kind, 0.0) + max(0.0, min(b, seconds) - min(a, seconds)) / seconds
+    return out
+
+
+def drawn(found: dict, clip: str, hop_s: float = 0.016) -> np.ndarray:
+    """The clip times (s) of the render frames in fragments credited to ``clip``."""
+    times = [r["clip_time_s"] + hop_s * np.arange(r["frames"]) for r in found["runs"]
+             if r["clip"] == clip and r["counts"] and r["own"] and r["seconds"] >= FRAGMENT_S]
+    return np.concatenate(times) if times else np.zeros(0)
+
+
+def lift(found: dict, clip: str, moments, seconds: float, hop_s: float = 0.016) -> dict:
+    """{kind: lift, or None when the render has no fragment of ``clip``} (see the module)."""
+    t = drawn(found, clip, hop_s)
+    base = chance(moments, seconds)
+    out = {}
+    for kind, p in base.items():
+        if not len(t) or p == 0:
+            out[kind] = None
+            continue
+        inside = np.zeros(len(t), bool)
+        for k, a, b in moments:
+            if k == kind:
+                inside |= (t >= a) & (t < b)
+        out[kind] = float(inside.mean() / p)
+    return out
