@@ -109,3 +109,41 @@ def test_lift_against_chance(full):
     other = M.lift(runs(_pieces(full["truss_full"], [(0, 15)], 8), src), "hype_full", mom,
                    seconds)
     assert all(v is None for v in other.values())
+
+
+def test_a_looped_phrase_is_a_loop_and_the_songs_verse_is_not(full):
+    phrase = clips.get("hype_song", SR)[:SR // 2]
+    assert M.loop(np.tile(phrase, 8), SR) == pytest.approx(0.5, abs=0.02)
+    h = full["hype_full"]
+    (a, b) = next((a, b) for k, a, b in M.builtin("hype_full") if k == "verse")
+    assert M.loop(h[int(a * SR):int(b * SR) + 4000], SR) is None     # a verse and its shriek
+    tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(2 * SR) / SR)).astype(np.float32)
+    assert M.loop(tone, SR) is None                                   # a tone, not a loop
+
+
+@pytest.mark.parametrize("hz", [100.0, 190.0, 333.0, 600.0, 950.0])
+def test_a_sine_is_one_tone_at_its_pitch(hz):
+    x = 0.3 * np.sin(2 * np.pi * hz * np.arange(SR) / SR)
+    ((a, b, f),) = M.tones(x, SR)
+    assert a == 0 and b > 0.9 and f == pytest.approx(hz, rel=0.005)
+
+
+def test_noise_and_the_songs_bars_as_played_hold_no_tone(full):
+    """White noise has no pitch; the chorus's sung syllables glide (190 to 142 Hz), the verses'
+    vary, the scratch sweeps: none holds one pitch for 0.3 s."""
+    assert M.tones(np.random.default_rng(0).standard_normal(2 * SR), SR) == []
+    h = full["hype_full"]
+    for kind, a, b in M.builtin("hype_full"):
+        assert M.tones(h[int(a * SR):int(b * SR)], SR) == [], kind
+
+
+def test_a_tone_is_matched_to_the_moment_with_its_pitch(full):
+    """The scratch's pitch (its detected frames lie near 800 Hz) is the shriek's; the chorus
+    phrase's vowel (150-165 Hz, where its glide spends most frames) is the break's and the
+    chorus's, the break having no kick over it; the bass's 82 Hz is the intro's (bass and hats
+    only); a pitch the song never has is no moment's."""
+    h, mom = full["hype_full"], M.builtin("hype_full")
+    assert M.tone_moment(800.0, h, SR, mom) == "shriek"
+    assert M.tone_moment(165.0, h, SR, mom) in ("break", "chorus")
+    assert M.tone_moment(82.4, h, SR, mom) == "intro"
+    assert M.tone_moment(440.0, h, SR, mom) is None

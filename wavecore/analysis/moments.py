@@ -14,6 +14,13 @@ A *moment* is (kind, start s, end s): a stretch of a clip with a name. Three sou
   *once*; ``repetitions`` gives
   each frame's count of such other stretches.
 
+``loop(x, sr)``: the period of a render that stays on one phrase (it follows itself one period
+on, over LOOP_SHARE of its frames, at a lag of at least LOOP_MIN_S), or None.
+
+``tones(x, sr)``: the stretches of a held, steady pitch (TONE_S or longer, periodic and within
+half a semitone: a sine, a scratch held at one speed; not a sung, gliding syllable), and
+``tone_moment``: which kind of moment of a clip has that pitch.
+
 ``lift(found, clip, moments, seconds)``: for each kind m, the share of the render's frames in
 fragments credited to ``clip`` (wavecore.analysis.verbatim.runs) that come from moments of kind
 m, over the share of the clip's time that is m. Chance is 1; a render drawn only from the
@@ -34,6 +41,13 @@ from .measures import FINE, log_mel
 from .verbatim import CONTRAST_DB, FLOOR_DB, FOLLOW_DB, FRAGMENT_S, _beside
 
 REPEAT_S = 1.0             # a repetition is a path of at least this long, at least this far away
+LOOP_MIN_S = 0.3           # a loop's period is at least this long
+LOOP_SHARE = 0.8           # ... and this share of the render follows itself one period on
+PITCH_HZ = (60.0, 1000.0)  # the pitches a tone may have
+PITCH_WINDOW_S = 0.064     # the window its periodicity is measured over
+TONE_S = 0.3               # a tone holds its pitch at least this long,
+TONE_STRENGTH = 0.8        # ... at least this periodic,
+TONE_STABLE = 0.03         # ... within this of its first frame's pitch (half a semitone)
 
 
 def builtin(name: str) -> list[tuple[str, float, float]]:
@@ -80,11 +94,12 @@ def read_labels(path) -> list[tuple[str, float, float]]:
     return out
 
 
-def repetitions(x: np.ndarray, sample_rate: int, hop_s: float = 0.016) -> np.ndarray:
-    """(frames,) for each log-mel frame of x (the measures' frames), how many other stretches of
-    x, at least REPEAT_S away, it follows along a path of at least REPEAT_S. As in the verbatim
-    runs, a frame is compared with x's frames every quarter hop (a repetition lies anywhere, not
-    on the hop's grid); the four quarter-hop offsets of one lag count once."""
+def _self_follows(x, sample_rate, hop_s, min_lag, min_path):
+    """For each lag of at least ``min_lag`` hops: (lag, on), on (frames,) bool marking x's frames
+    i on a path of at least ``min_path`` hops that follows x from frame i + lag on, standing out
+    from the frames beside it. As in the verbatim runs, a frame is compared with x's frames every
+    quarter hop (a repetition lies anywhere, not on the hop's grid); the four quarter-hop offsets
+    of one lag are one lag."""
     frame = dict(sample_rate=sample_rate, hop_s=hop_s)
     F = np.maximum(log_mel(x, **frame)[0], FLOOR_DB)                  # F: (n, bands)
     C = np.maximum(log_mel(x, **{**frame, "hop_s": hop_s / FINE})[0], FLOOR_DB)   # (m, bands)
@@ -92,11 +107,8 @@ def repetitions(x: np.ndarray, sample_rate: int, hop_s: float = 0.016) -> np.nda
     D = np.sqrt(np.maximum((F ** 2).sum(1)[:, None] + (C ** 2).sum(1)[None, :]
                            - 2 * F @ C.T, 0) / F.shape[1])           # D: (n, m)
     contrast = _beside(D) - D                  # how far the path stands out from beside it
-    need = int(round(REPEAT_S / hop_s))
-    count = np.zeros(n, np.int64)
-    before = np.zeros(n, bool)                 # the frames the lag one hop shorter marked
     i = np.arange(n)
-    for lag in range(need, n - need + 1):      # in hops; x's frame i against i + lag
+    for lag in range(min_lag, n - min_path + 1):
         on = np.zeros(n, bool)
         for k in range(FINE):
             q = FINE * (i + lag) + k           # the fine frame a lag and k quarter hops on
@@ -104,14 +116,39 @@ def repetitions(x: np.ndarray, sample_rate: int, hop_s: float = 0.016) -> np.nda
             inside = q < m
             ok[inside] = D[i[inside], q[inside]] <= FOLLOW_DB
             c[inside] = contrast[i[inside], q[inside]]
-            for a, b in _long_runs(ok, need):
+            for a, b in _long_runs(ok, min_path):
                 if c[a:b].mean() >= CONTRAST_DB:   # not a held sound, alike at every lag
                     on[a:b] = True
-        new = on & ~before                     # a repetition met at two adjacent lags: once
+        yield lag, on
+
+
+def repetitions(x: np.ndarray, sample_rate: int, hop_s: float = 0.016) -> np.ndarray:
+    """(frames,) for each log-mel frame of x (the measures' frames), how many other stretches of
+    x, at least REPEAT_S away, it follows along a path of at least REPEAT_S (a repetition met at
+    two adjacent lags counts once)."""
+    need = int(round(REPEAT_S / hop_s))
+    count = np.zeros(len(log_mel(x, sample_rate, hop_s=hop_s)[1]), np.int64)
+    n, before = len(count), np.zeros(len(count), bool)
+    for lag, on in _self_follows(x, sample_rate, hop_s, need, need):
+        new = on & ~before
         count += new
         count[lag:] += new[:n - lag]           # ... and the stretch it repeats
         before = on
     return count
+
+
+def loop(x: np.ndarray, sample_rate: int, hop_s: float = 0.016) -> float | None:
+    """The period (s) of a render that stays on one phrase: the shortest lag of at least
+    LOOP_MIN_S at which at least LOOP_SHARE of its frames lie on paths (at least one period
+    long) that follow it one lag later or earlier; None if there is none."""
+    first = int(round(LOOP_MIN_S / hop_s))
+    for lag, on in _self_follows(x, sample_rate, hop_s, first, first):
+        n = len(on)
+        covered = on.copy()
+        covered[lag:] |= on[:n - lag]
+        if covered.mean() >= LOOP_SHARE:
+            return round(lag * hop_s, 3)
+    return None
 
 
 def _long_runs(ok: np.ndarray, length: int) -> list:
@@ -130,6 +167,71 @@ def repeated(x: np.ndarray, sample_rate: int, hop_s: float = 0.016) -> list:
             out.append(("repeated" if again[start] else "once", start * hop_s, i * hop_s))
             start = i
     return out
+
+
+def pitch(x: np.ndarray, sample_rate: int, hop_s: float = 0.016) -> tuple:
+    """((frames,) Hz, (frames,) strength) of x every hop: over PITCH_WINDOW_S from each hop,
+    the normalised correlation of the window's first part with itself one period on, for
+    periods of PITCH_HZ; the period taken is the shortest whose correlation peaks within 10 % of
+    the best peak (so a tone's octave below is not taken for it), refined between whole samples
+    by a parabola through its neighbours. Strength (the best peak) 1: exactly periodic."""
+    x = np.asarray(x, np.float64)
+    hop, win = max(1, int(round(hop_s * sample_rate))), int(round(PITCH_WINDOW_S * sample_rate))
+    lags = np.arange(int(sample_rate / PITCH_HZ[1]) - 1, int(sample_rate / PITCH_HZ[0]) + 2)
+    span = win - lags[-1]                                  # the part compared, every lag alike
+    starts = np.arange(0, max(1, len(x) - win + 1), hop)
+    if len(x) < win:
+        return np.zeros(len(starts)), np.zeros(len(starts))
+    W = np.lib.stride_tricks.sliding_window_view(x, win)[starts]       # W: (frames, win)
+    a = W[:, :span]
+    r = np.empty((len(W), len(lags)))
+    for k, lag in enumerate(lags):
+        b = W[:, lag:lag + span]
+        r[:, k] = (a * b).sum(1) / np.sqrt((a * a).sum(1) * (b * b).sum(1) + 1e-20)
+    y0, y1, y2 = r[:, :-2], r[:, 1:-1], r[:, 2:]          # interior lags and their neighbours
+    peak = (y1 >= y0) & (y1 >= y2)
+    best = np.where(peak, y1, -1.0).max(1)
+    k = np.argmax(peak & (y1 >= 0.9 * best[:, None]), axis=1)     # the first good peak
+    rows = np.arange(len(W))
+    bend = y0[rows, k] - 2 * y1[rows, k] + y2[rows, k]
+    step = np.where(bend < 0, 0.5 * (y0[rows, k] - y2[rows, k]) / np.where(bend, bend, -1), 0.0)
+    return sample_rate / (lags[1:-1][k] + np.clip(step, -0.5, 0.5)), np.maximum(best, 0.0)
+
+
+def tones(x: np.ndarray, sample_rate: int, hop_s: float = 0.016) -> list:
+    """[(start s, end s, Hz)]: stretches of at least TONE_S where every frame's pitch strength
+    is at least TONE_STRENGTH and its pitch within TONE_STABLE (relative) of the stretch's
+    first frame's: a held, steady pitch (a sine, a scratch held at one speed)."""
+    hz, strength = pitch(x, sample_rate, hop_s)
+    need, out, i = int(round(TONE_S / hop_s)), [], 0
+    while i < len(hz):
+        j = i
+        while (j < len(hz) and strength[j] >= TONE_STRENGTH
+               and abs(hz[j] / hz[i] - 1) <= TONE_STABLE):
+            j += 1
+        if j - i >= need:
+            out.append((round(i * hop_s, 3), round(j * hop_s, 3), float(np.median(hz[i:j]))))
+        i = max(j, i + 1)
+    return out
+
+
+def tone_moment(hz: float, clip: np.ndarray, sample_rate: int, moments) -> str | None:
+    """The kind of moment of ``clip`` whose pitched frames (strength at least 0.5) most often lie
+    within a semitone of ``hz``, as a share of that kind's pitched frames; None when no kind has
+    a tenth of its pitched frames there."""
+    f, strength = pitch(clip, sample_rate)
+    t = np.arange(len(f)) * 0.016
+    near = (strength >= 0.5) & (np.abs(np.log2(f / hz)) <= 1 / 12)
+    best, share = None, 0.1
+    for kind in dict.fromkeys(k for k, _, _ in moments):
+        inside = np.zeros(len(f), bool)
+        for k, a, b in moments:
+            if k == kind:
+                inside |= (t >= a) & (t < b)
+        pitched = inside & (strength >= 0.5)
+        if pitched.any() and (near & inside).sum() / pitched.sum() >= share:
+            best, share = kind, (near & inside).sum() / pitched.sum()
+    return best
 
 
 def chance(moments, seconds: float) -> dict:
