@@ -85,8 +85,10 @@ def test_a_study_written_before_the_schema_is_read_and_its_report_rebuilt(tmp_pa
     after = json.load(open(d / "metrics.json"))
     assert after.pop("schema") == SCHEMA and after.pop("held_out") is None   # no tail was held out
     assert after.pop("trajectory") == []                                # nor renders inside stages
+    assert after.pop("moments") == {}                                   # nor moments
     for r in after["renders"] + after["unprimed"]:             # measured since, so unknown here
         assert r.pop("runs") is None and r.pop("verdict", None) is None
+        assert r.pop("moments", None) is None
         assert r.pop("seed") == 0                              # one render per cell then
     assert after == before                                     # the same numbers, now with a schema
     html = open(d / "report.html", encoding="utf-8").read()

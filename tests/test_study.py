@@ -13,7 +13,7 @@ from conftest import browser, open_in_browser
 from wavecore import WaveNetConfig
 from wavecore.analysis import clips
 from wavecore.analysis.measures import closeness, continual_measures
-from wavecore.analysis.verbatim import VERDICTS
+from wavecore.analysis.verbatim import MEASURE, SUMMARY, VERDICTS
 from wavecore.study import Study, StudySettings
 from wavecore.study.report import build
 from wavecore.training import TrainSettings
@@ -106,7 +106,8 @@ def test_tiny_study_writes_every_artefact(study_dir):
                   if f.endswith(".npz")) == ["ckpt-00000020.npz", "ckpt-00000040.npz"]
     for r in M["renders"]:                                  # runs and a verdict beside every player
         assert r["verdict"] in VERDICTS and 0 <= r["runs"]["fragment_share"] <= 1
-        assert set(r["runs"]) == {"longest_s", "fragment_share", "fragments", "jumps"}
+        assert set(r["runs"]) == {*SUMMARY, "measure", "unseen_credit"}
+        assert r["runs"]["measure"] == MEASURE and 0 <= r["runs"]["unseen_credit"] <= 1
     assert all("verdict" not in r and r["runs"]["longest_s"] >= 0 for r in M["unprimed"])
     html = open(os.path.join(study_dir, "report.html")).read()
     assert html.count("class='verdict'") == len(M["renders"])

@@ -21,6 +21,9 @@ on, over LOOP_SHARE of its frames, at a lag of at least LOOP_MIN_S), or None.
 half a semitone: a sine, a scratch held at one speed; not a sung, gliding syllable), and
 ``tone_moment``: which kind of moment of a clip has that pitch.
 
+``ClipMoments``: a clip's moments, found (labels, built in, or what it repeats) and applied to a
+render (``of_render``: lift, tones, loop), as a study records them.
+
 ``lift(found, clip, moments, seconds)``: for each kind m, the share of the render's frames in
 fragments credited to ``clip`` (wavecore.analysis.verbatim.runs) that come from moments of kind
 m, over the share of the clip's time that is m. Chance is 1; a render drawn only from the
@@ -219,8 +222,11 @@ def tone_moment(hz: float, clip: np.ndarray, sample_rate: int, moments) -> str |
     """The kind of moment of ``clip`` whose pitched frames (strength at least 0.5) most often lie
     within a semitone of ``hz``, as a share of that kind's pitched frames; None when no kind has
     a tenth of its pitched frames there."""
-    f, strength = pitch(clip, sample_rate)
-    t = np.arange(len(f)) * 0.016
+    return _tone_moment(hz, *pitch(clip, sample_rate), moments)
+
+
+def _tone_moment(hz, f, strength, moments, hop_s=0.016):
+    t = np.arange(len(f)) * hop_s
     near = (strength >= 0.5) & (np.abs(np.log2(f / hz)) <= 1 / 12)
     best, share = None, 0.1
     for kind in dict.fromkeys(k for k, _, _ in moments):
@@ -264,3 +270,46 @@ def lift(found: dict, clip: str, moments, seconds: float, hop_s: float = 0.016) 
                 inside |= (t >= a) & (t < b)
         out[kind] = float(inside.mean() / p)
     return out
+
+
+REPEATS_MAX_S = 60.0       # what a longer clip repeats is not sought (its self-similarity: n^2)
+
+
+class ClipMoments:
+    """A clip's moments and what a render of it keeps of them: ``source`` says where they came
+    from ("labels FILE", "built in", "what it repeats"); ``of_render`` judges a render."""
+
+    def __init__(self, name: str, audio: np.ndarray, sample_rate: int, moments, source: str):
+        self.name, self.audio, self.sample_rate = name, audio, sample_rate
+        self.moments, self.source = [(str(k), float(a), float(b)) for k, a, b in moments], source
+        self.seconds = len(audio) / sample_rate
+        self._pitch = None
+
+    @classmethod
+    def find(cls, name, audio, sample_rate, labels=None):
+        """From a label file when given, the built-in song's bars for a built-in full song's
+        name, else from what the clip repeats (None for a clip over REPEATS_MAX_S)."""
+        if labels is not None:
+            return cls(name, audio, sample_rate, read_labels(labels), f"labels {labels}")
+        if name in builtin_clips.FORMS:
+            return cls(name, audio, sample_rate, builtin(name), "built in")
+        if len(audio) / sample_rate > REPEATS_MAX_S:
+            return None
+        return cls(name, audio, sample_rate, repeated(audio, sample_rate), "what it repeats")
+
+    def tone_moment(self, hz: float) -> str | None:
+        """``tone_moment`` on this clip, its pitch measured once."""
+        if self._pitch is None:
+            self._pitch = pitch(self.audio, self.sample_rate)
+        return _tone_moment(hz, *self._pitch, self.moments)
+
+    def of_render(self, x: np.ndarray, found: dict) -> dict:
+        """What a render x of this clip (``found``: its wavecore.analysis.verbatim.runs) keeps:
+        lift per kind, its tones with the kind each matches, the share of its frames in tones,
+        and its loop's period (None: not a loop)."""
+        held = tones(x, self.sample_rate)
+        seconds = max(1e-9, len(x) / self.sample_rate)
+        return {"lift": lift(found, self.name, self.moments, self.seconds),
+                "tones": [[a, b, round(hz, 1), self.tone_moment(hz)] for a, b, hz in held],
+                "tone_share": round(sum(b - a for a, b, _ in held) / seconds, 4),
+                "loop_s": loop(x, self.sample_rate)}

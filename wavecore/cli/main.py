@@ -259,12 +259,24 @@ def cmd_sample(args) -> int:
     return 0
 
 
+def _moments_flag(args) -> dict:
+    """--moments CLIP=FILE ... as {CLIP: FILE}; ValueError naming the flag for a bad item."""
+    out = {}
+    for item in getattr(args, "moments", None) or []:
+        clip, eq, path = item.partition("=")
+        if not eq or not clip or not path:
+            raise ValueError(f"--moments {item}: expected CLIP=FILE (a clip and its Audacity "
+                             "label file)")
+        out[clip] = path
+    return out
+
+
 def _run_study(cfg, clips, settings, args) -> int:
     """The study (or, with --plan, its plan); --hours fits its schedule to a budget first."""
     t0 = time.perf_counter()
     if args.hours is not None and args.resume:
         raise ValueError("--hours: a resumed study keeps the schedule it began with; leave it out")
-    study = Study(cfg, clips, settings, out_dir=args.out)
+    study = Study(cfg, clips, settings, out_dir=args.out, moments=_moments_flag(args))
     plan = _plan.make(study.config, study.clips, study.settings)
     if args.hours is not None:
         fitted, f = _plan.fit_hours(plan, args.hours)
@@ -423,6 +435,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_study_flags(pst, "wavecore-study", None)
     pst.add_argument("--condition", action="store_true",
                      help="global conditioning: clip j is trained and rendered with id j")
+    pst.add_argument("--moments", action="append", metavar="CLIP=FILE",
+                     help="a clip's moments from an Audacity label file (start<TAB>end<TAB>label "
+                     "per line), once per clip; without it, NAME.txt beside the clip, else what "
+                     "the clip repeats")
     pst.set_defaults(func=cmd_study)
 
     pd = sub.add_parser("demo", help="the study on the built-in clips, small model (minutes)",

@@ -197,8 +197,8 @@ class Trajectory(Activity):
             x = g.audio[k]
             path = s.render_path(stage, clip.name, t, trainer.step, folder="trajectory")
             s.save(path, np.concatenate([prime, x]))
-            like, found, v = judged(x, clip.name, s.sources(), cfg.sample_rate, stage,
-                                    (len(clip.classes) - P) / cfg.sample_rate)
+            like, found, v, _ = judged(x, clip.name, s.sources(), cfg.sample_rate, stage,
+                                       (len(clip.classes) - P) / cfg.sample_rate)
             part["trajectory"].append({
                 "stage": stage, "step": trainer.step, "fraction": round(n / st.steps(stage), 4),
                 "clip": clip.name, "temperature": t, "path": path, "shares": like["shares"],
@@ -323,16 +323,19 @@ def _split(m, cut) -> dict:
     return out
 
 
-def judged(x, clip, sources, sample_rate, trained, available=None):
+def judged(x, clip, sources, sample_rate, trained, available=None, moments=None):
     """A render's continuation x of ``clip`` (a name; None for an unprimed render) after
     training on the first ``trained`` clips of ``sources``, judged: (measures.resemblance,
-    wavecore.analysis.verbatim summary with its ``unseen_credit``, verdict or None);
-    ``available``: the seconds of ``clip`` after the prime (a copy is at most that long)."""
+    wavecore.analysis.verbatim summary with its ``unseen_credit``, verdict or None, what it
+    keeps of the clip's ``moments`` (a ClipMoments) or None); ``available``: the seconds of
+    ``clip`` after the prime (a copy is at most that long)."""
     like, found = measures.resemblance(x, sources), runs(x, sources)
     v = None if clip is None else verdict(clip, like["shares"], found, len(x) / sample_rate,
                                           available, sources.seconds)
+    kept = None if moments is None else moments.of_render(x, found)
     return like, {**summary(found), "unseen_credit": unseen_credit(found,
-                                                                   sources.names[:trained])}, v
+                                                                   sources.names[:trained])}, \
+        v, kept
 
 
 def render_jobs(settings, config, clips, stage) -> list:
@@ -404,8 +407,9 @@ class Renders(Activity):
                 available = (len(c.classes) - (P if p == j else 0)) / cfg.sample_rate
             for k, t in enumerate(temps):
                 seed = k // len(st.temperatures)              # its index among the cell's seeds
-                like, found, v = judged(audio[k], None if job is None else c.name, sources,
-                                        cfg.sample_rate, stage, available if job else None)
+                like, found, v, kept = judged(
+                    audio[k], None if job is None else c.name, sources, cfg.sample_rate, stage,
+                    available if job else None, s.moments(j) if job else None)
                 if job is None:
                     path = s.render_path(stage, "unprimed", t, trainer.step, seed=seed)
                     s.save(path, audio[k])
@@ -415,7 +419,7 @@ class Renders(Activity):
                 path = s.render_path(stage, c.name, t, trainer.step, seed=seed)
                 s.save(path, np.concatenate([prime, audio[k]]))   # prime + continuation
                 r = Render(stage, c.name, t, path, trainer.step, self.clips[p].name, P,
-                           resemblance=like, runs=found, verdict=v, seed=seed)
+                           resemblance=like, runs=found, verdict=v, seed=seed, moments=kept)
                 if p == j and len(original) > P:       # it continues its own original
                     close = measures.closeness(audio[k], original[P:], cfg.sample_rate)
                     r.lsd_db, r.follow_s = close["lsd_db"], close["follow_s"]

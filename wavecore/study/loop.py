@@ -27,6 +27,7 @@ import os
 import time
 
 from ..analysis import measures
+from ..analysis import moments as _moments
 from ..engine import audio as _audio
 from ..engine import distributed
 from ..engine.config import WaveNetConfig
@@ -47,14 +48,19 @@ from .view import StudyResults, study_html
 
 class Study:
     def __init__(self, config: WaveNetConfig, clips, settings: StudySettings | None = None,
-                 out_dir="study", report: bool = True):
-        """report: rewrite DIR/report.html after every stage (wavecore.study.report)."""
+                 out_dir="study", report: bool = True, moments: dict | None = None):
+        """report: rewrite DIR/report.html after every stage (wavecore.study.report).
+        moments: {clip name: an Audacity label file of its moments}; a clip given as a path
+        without one takes NAME.txt beside it where there is one; else its moments are the
+        built-in song's or what it repeats (wavecore.analysis.moments.ClipMoments.find)."""
         self.report = report
         self.world = distributed.world()     # under mpiexec: this rank (see run())
         self.config = config
         self.settings = settings or StudySettings()
-        self.clips: list[Clip] = [self._trimmed(load_clip(c, config, name=n))
-                                  for n, c in _named(clips)]
+        named = list(_named(clips))
+        self.clips: list[Clip] = [self._trimmed(load_clip(c, config, name=n)) for n, c in named]
+        self._labels = _labels(self.clips, named, moments or {})
+        self._moments = {}
         if config.gc_ids and config.gc_ids < len(self.clips):
             raise ValueError(f"{len(self.clips)} clips but the model has {config.gc_ids} "
                              "conditioning ids (clip j is read with id j)")
@@ -116,6 +122,19 @@ class Study:
             self._sources = measures.Sources([(c.name, _audio.mu_law_decode(c.classes, cfg.classes))
                                               for c in self.clips], cfg.sample_rate, cfg.classes)
         return self._sources
+
+    def moments(self, j) -> _moments.ClipMoments | None:
+        """Clip j's moments (found once; None for a clip too long to seek what it repeats)."""
+        if j not in self._moments:
+            c, cfg = self.clips[j], self.config
+            self._moments[j] = _moments.ClipMoments.find(
+                c.name, _audio.mu_law_decode(c.classes, cfg.classes), cfg.sample_rate,
+                self._labels.get(c.name))
+            found = self._moments[j]
+            if self.record is not None and found is not None:
+                self.record.moments[c.name] = {"from": found.source,
+                                               "moments": [list(m) for m in found.moments]}
+        return self._moments[j]
 
     # -- the run -----------------------------------------------------------------------------
     def run(self, resume: bool = False, progress: bool = True, log=print,
@@ -322,6 +341,32 @@ def _differences(a, b, where=""):
         return [d for i, (x, y) in enumerate(zip(a, b))
                 for d in _differences(x, y, f"{where}[{i}]")]
     return [] if a == b else [(where, a, b)]
+
+
+def _labels(clips, named, given: dict) -> dict:
+    """{clip name: its label file}: those given, by clip name or by the path the clip was given
+    as (ValueError naming an unknown clip or a missing file), and for a clip given as a path,
+    NAME.txt beside it where there is one; every file read once to say now what is wrong."""
+    names = [c.name for c in clips]
+    by_path = {os.fspath(src): c.name for c, (_, src) in zip(clips, named)
+               if isinstance(src, (str, os.PathLike))}
+    out = {}
+    for key, path in given.items():
+        name = key if key in names else by_path.get(key)
+        if name is None:
+            raise ValueError(f"--moments {key}={path}: no clip is named {key!r} (the clips: "
+                             f"{', '.join(names)})")
+        if not os.path.isfile(path):
+            raise ValueError(f"--moments {key}={path}: no such file")
+        out[name] = path
+    for clip, (_, source) in zip(clips, named):
+        if clip.name not in out and isinstance(source, (str, os.PathLike)):
+            beside = os.path.splitext(os.fspath(source))[0] + ".txt"
+            if os.path.isfile(beside):
+                out[clip.name] = beside
+    for path in out.values():
+        _moments.read_labels(path)            # a bad file says so now, not after a stage
+    return out
 
 
 def _named(clips):

@@ -17,7 +17,8 @@ from ..analysis import measures
 from ..engine.files import atomic_write
 
 SCHEMA = 4                 # 3: every render holds its seed (its index among its cell's); 4: runs
-                           # hold measure 2's shared share, places and credit to unheard clips
+                           # hold measure 2's shared share, places and credit to unheard clips;
+                           # each clip's moments, and what each render keeps of them
 
 
 @dataclass
@@ -60,6 +61,8 @@ class Render(_Rendered):
                                    # shared_share, places, jumps, unseen_credit, measure
     verdict: str | None = None     # one of wavecore.analysis.verbatim.VERDICTS
     seed: int = 0                  # the render's index among its cell's render seeds
+    moments: dict | None = None    # ClipMoments.of_render: lift per kind, tones, tone_share,
+                                   # loop_s (None: the clip's moments unknown, or before 0.3)
 
 
 @dataclass
@@ -74,6 +77,7 @@ class Unprimed(_Rendered):
     seed: int = 0                  # the render's index among its cell's render seeds
     clip = "unprimed"
     verdict = None
+    moments = None
 
 
 @dataclass
@@ -97,6 +101,7 @@ class Point:
     shares: dict                   # measures.resemblance's shares
     runs: dict                     # as Render.runs
     verdict: str
+    moments = None                 # (the trajectory records no moments)
 
 
 @dataclass
@@ -143,6 +148,8 @@ class Record:
                                    # tail starts), "trained" and "tail": {"bits", "accuracy"}
                                    # matrices like the whole clip's}
     measures: dict | None = None       # the continual-learning measures (``measured``)
+    moments: dict = field(default_factory=dict)   # {clip: {"from", "moments": [[kind, a, b]]}}:
+                                   # wavecore.analysis.moments.ClipMoments of each clip
 
     @classmethod
     def new(cls, config, settings, clips) -> Record:
