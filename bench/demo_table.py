@@ -10,6 +10,10 @@ the share of the fragment frames (shared ones included) credited to clips the ne
 been trained on by that stage, the measure's own false credit (it must be near 0 for a measure
 that credits only what was heard; wavecore.analysis.verbatim.unseen_credit).
 
+Then, where the renders hold their clip's moments (wavecore.analysis.moments), a second table:
+per (stage, temperature), each kind's mean lift over the seeds with a 90 % t interval (chance:
+1), the mean share of frames in held tones, and how many renders loop.
+
     python bench/demo_table.py wavecore-demo              # the demo's directory
     python bench/demo_table.py DIR --clip truss_full      # another clip's reproduction
 """
@@ -20,7 +24,7 @@ import sys
 from collections import Counter
 from types import SimpleNamespace
 
-from wavecore.study.rates import verdict_counts, wilson
+from wavecore.study.rates import mean_interval, verdict_counts, wilson
 
 
 def rows(M: dict, clip: str) -> list[dict]:
@@ -74,6 +78,35 @@ def markdown(M: dict, table: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def lifts(M: dict, clip: str) -> str | None:
+    """The moments table of ``clip``'s renders, or None when they hold no moments."""
+    kinds = [k for k, _, _ in M.get("moments", {}).get(clip, {}).get("moments", [])]
+    kinds = list(dict.fromkeys(kinds))
+    rs = [r for r in M["renders"] if r["clip"] == clip and r.get("moments")]
+    if not rs or not kinds:
+        return None
+    head = ["after stage", "T", *[f"{k} lift" for k in kinds], "tones", "loops"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for stage in sorted({r["stage"] for r in rs}):
+        for t in M["temperatures"]:
+            cell = [r["moments"] for r in rs if r["stage"] == stage and r["temperature"] == t]
+            if not cell:
+                continue
+            row = [str(stage), f"{t:g}"]
+            for k in kinds:
+                vals = [m["lift"][k] for m in cell if m["lift"].get(k) is not None]
+                if not vals:
+                    row.append("–")
+                    continue
+                mean, lo, hi = mean_interval(vals, low=0.0)
+                row.append(f"{mean:.2f} ({lo:.2f}–{hi:.2f}, {len(vals)})" if len(vals) > 1
+                           else f"{mean:.2f} (1)")
+            row.append(f"{100 * sum(m['tone_share'] for m in cell) / len(cell):.0f} %")
+            row.append(f"{sum(m['loop_s'] is not None for m in cell)} of {len(cell)}")
+            lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("dir", help="a study's --out directory (its metrics.json)")
@@ -94,6 +127,12 @@ def main(argv=None) -> int:
         return 1
     table = rows(M, clip)
     print(json.dumps(table, indent=1) if args.json else markdown(M, table))
+    moments = lifts(M, clip)
+    if moments and not args.json:
+        print(f"\nlift per kind of moment of {clip} ({M['moments'][clip]['from']}): the mean "
+              "over the seeds with a 90 % t interval and the count of renders with a fragment "
+              "of it; tones: share of frames; loops: renders\n")
+        print(moments)
     return 0
 
 

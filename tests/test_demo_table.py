@@ -41,3 +41,20 @@ def test_the_rows_count_verdicts_and_credit_unheard_clips_over_all_fragment_fram
     table = demo_table().markdown(M, rows)
     assert "| 1 | 0.7 | kept 2, texture 1 of 3 | kept 0.25–0.92 |" in table
     assert table.splitlines()[-1].endswith("| – |")      # every clip heard: no unheard credit
+    assert demo_table().lifts(M, "a") is None             # no moments recorded
+
+
+def test_the_moments_table_gives_each_kinds_mean_lift_with_its_interval():
+    def kept(chorus, verse, tone, loop):
+        return {"lift": {"chorus": chorus, "verse": verse}, "tone_share": tone, "loop_s": loop}
+    rs = [dict(render(1, "kept", 80, 0, 0), moments=kept(2.0, 0.5, 0.1, None)),
+          dict(render(1, "kept", 80, 0, 0), moments=kept(1.0, None, 0.0, 0.5)),
+          dict(render(1, "kept", 80, 0, 0), moments=kept(1.5, 0.7, 0.2, None))]
+    M2 = {**M, "renders": rs, "moments": {"a": {"from": "built in", "moments": [
+        ["chorus", 0, 1], ["verse", 1, 2], ["chorus", 2, 3]]}}}
+    table = demo_table().lifts(M2, "a")
+    # chorus: mean 1.5, sd 0.5, t(0.95, 2) = 2.92: 1.5 +- 0.84; verse: two values, the
+    # interval's foot at 0 (a lift is never negative)
+    assert table.splitlines()[0] == "| after stage | T | chorus lift | verse lift | tones | loops |"
+    assert table.splitlines()[2] == ("| 1 | 0.7 | 1.50 (0.66–2.34, 3) | 0.60 (0.00–1.23, 2) "
+                                     "| 10 % | 1 of 3 |")

@@ -33,9 +33,10 @@ from . import report
 from .activities import activities, priced
 
 FLOP_CAP = 1e12          # a timed step does at most about this much work (seconds)
-# the plan's warnings, from the regime map (docs/findings.md, bench/regime_map.py): below this
-# data to capacity stage 1 copied its clip in every cell trained to memorisation; from there up
-# to NOISE_BELOW, without input corruption, every cell rendered noise or copied
+# the plan's warnings, from the regime map (docs/findings.md, bench/regime_map.py, measure 2):
+# below this data to capacity stage 1 copied its clip in every cell trained to memorisation;
+# from there up to NOISE_BELOW, without input corruption, every cell rendered noise, texture or
+# a copy and none kept song 1, where both cells with input noise 0.1 there kept it
 MEMORISES_BELOW = 1.0
 NOISE_BELOW = 10.0
 
@@ -137,9 +138,9 @@ class Plan:
                     "smaller model (--residual-channels) moves it toward the regime")
         if r < NOISE_BELOW and not self.settings.train.corrupts:
             return (f"warning: data to capacity {r:.2f}: in the regime map every stage 1 "
-                    f"between {MEMORISES_BELOW:g} and {NOISE_BELOW:g} rendered noise or, "
-                    "memorised, a copy; --input-noise 0.1, a longer clip or a smaller model moved "
-                    "cells out of it")
+                    f"between {MEMORISES_BELOW:g} and {NOISE_BELOW:g} without input noise "
+                    "rendered noise, texture or a copy, never kept; with --input-noise 0.1 both "
+                    "cells tried there kept song 1")
         return None
 
     @property

@@ -83,16 +83,17 @@ def counts_line(renders) -> str | None:
             + ("" if u is None else f" · credit to unheard clips {100 * u:.0f} %"))
 
 
-def mean_interval(values, level: float = 0.9) -> tuple[float, float, float]:
+def mean_interval(values, level: float = 0.9, low: float = -math.inf
+                  ) -> tuple[float, float, float]:
     """(mean, lo, hi): the mean of ``values`` with its Student t interval (lo = hi = the mean
-    for a single value)."""
+    for a single value), lo no lower than ``low`` (0 for a measure that cannot be negative)."""
     n = len(values)
     m = math.fsum(values) / n
     if n < 2:
         return m, m, m
     sd = math.sqrt(math.fsum((v - m) ** 2 for v in values) / (n - 1))
     half = float(student.ppf(0.5 + level / 2, n - 1)) * sd / math.sqrt(n)
-    return m, m - half, m + half
+    return m, max(low, m - half), m + half
 
 
 def lift_line(renders) -> str | None:
@@ -106,7 +107,7 @@ def lift_line(renders) -> str | None:
     for kind in kept[0]["lift"]:
         vals = [k["lift"][kind] for k in kept if k["lift"].get(kind) is not None]
         if vals:
-            m, lo, hi = mean_interval(vals)
+            m, lo, hi = mean_interval(vals, low=0.0)
             parts.append(f"{kind} {m:.2f}" + (f" ({lo:.2f}–{hi:.2f})" if len(vals) > 1 else ""))
     tones = math.fsum(k["tone_share"] for k in kept) / len(kept)
     loops = sum(k["loop_s"] is not None for k in kept)
