@@ -97,12 +97,12 @@ def read_labels(path) -> list[tuple[str, float, float]]:
     return out
 
 
-def _self_follows(x, sample_rate, hop_s, min_lag, min_path):
+def _self_follows(x, sample_rate, hop_s, min_lag, min_path, frames=False):
     """For each lag of at least ``min_lag`` hops: (lag, on), on (frames,) bool marking x's frames
     i on a path of at least ``min_path`` hops that follows x from frame i + lag on, standing out
     from the frames beside it. As in the verbatim runs, a frame is compared with x's frames every
     quarter hop (a repetition lies anywhere, not on the hop's grid); the four quarter-hop offsets
-    of one lag are one lag."""
+    of one lag are one lag. frames: yield (None, x's frame count) first."""
     frame = dict(sample_rate=sample_rate, hop_s=hop_s)
     F = np.maximum(log_mel(x, **frame)[0], FLOOR_DB)                  # F: (n, bands)
     C = np.maximum(log_mel(x, **{**frame, "hop_s": hop_s / FINE})[0], FLOOR_DB)   # (m, bands)
@@ -110,6 +110,8 @@ def _self_follows(x, sample_rate, hop_s, min_lag, min_path):
     D = np.sqrt(np.maximum((F ** 2).sum(1)[:, None] + (C ** 2).sum(1)[None, :]
                            - 2 * F @ C.T, 0) / F.shape[1])           # D: (n, m)
     contrast = _beside(D) - D                  # how far the path stands out from beside it
+    if frames:
+        yield None, n
     i = np.arange(n)
     for lag in range(min_lag, n - min_path + 1):
         on = np.zeros(n, bool)
@@ -130,9 +132,11 @@ def repetitions(x: np.ndarray, sample_rate: int, hop_s: float = 0.016) -> np.nda
     x, at least REPEAT_S away, it follows along a path of at least REPEAT_S (a repetition met at
     two adjacent lags counts once)."""
     need = int(round(REPEAT_S / hop_s))
-    count = np.zeros(len(log_mel(x, sample_rate, hop_s=hop_s)[1]), np.int64)
-    n, before = len(count), np.zeros(len(count), bool)
-    for lag, on in _self_follows(x, sample_rate, hop_s, need, need):
+    count = before = None
+    for lag, on in _self_follows(x, sample_rate, hop_s, need, need, frames=True):
+        if count is None:                      # the first yield: the frame count alone
+            n, count, before = on, np.zeros(on, np.int64), np.zeros(on, bool)
+            continue
         new = on & ~before
         count += new
         count[lag:] += new[:n - lag]           # ... and the stretch it repeats

@@ -199,9 +199,9 @@ def summary(found: dict) -> dict:
 def unseen_credit(found: dict, trained) -> float:
     """The share of the fragment frames of ``found`` (``runs`` or its summary; shared frames
     included) credited to clips not in ``trained`` (names); 0 for a render with none."""
-    frag = found["fragments"]
+    frag, heard = found["fragments"], set(trained)
     total = sum(frag.values()) + found["shared"]
-    return sum(v for k, v in frag.items() if k not in set(trained)) / total if total else 0.0
+    return sum(v for k, v in frag.items() if k not in heard) / total if total else 0.0
 
 
 def verdict(clip: str, shares: dict, found: dict, seconds: float,
