@@ -21,7 +21,7 @@ For every cell it records:
   song 1's own repeated phrase;
 - the data-to-capacity ratio: song 1's samples x 8 bits (one μ-law byte each) / parameters
   (wavecore.study.plan.data_to_capacity);
-- the cell's wall time.
+- the cell's wall time and the machine it ran on (a map may be run in parts on different machines).
 
     python bench/regime_map.py --out regime            # the map of docs/findings.md (about 75 min)
     python bench/regime_map.py --out /tmp/r --quick    # a smoke test (about a minute)
@@ -129,7 +129,7 @@ def run_cell(cell: Cell, args, out_dir) -> dict:
     row = {"cell": dataclasses.asdict(cell), "measure": MEASURE, "params": params,
            "receptive_field_s": cfg.receptive_field / cfg.sample_rate,
            "ratio": data_to_capacity(cfg, len(songs[0][1])),
-           "wall_s": round(wall, 1),
+           "wall_s": round(wall, 1), "machine": machine(),
            "accuracy": rec.accuracy[1][0],                  # row 0: untrained
            "stage1": {}, "trajectory": [], "stage2": {}}
 
@@ -180,7 +180,7 @@ def table(rows, args) -> str:
            "",
            "| cell | params | RF | song s | data/capacity | accuracy | after stage 1: 0.9 "
            "| 0.7 | 0.6 | unheard credit | trajectory (T 0.7) | stage 2 at 0.7 | stage 2: song 2 / "
-           "chorus share | wall |",
+           "chorus share | wall, machine |",
            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         c = r["cell"]
@@ -195,7 +195,7 @@ def table(rows, args) -> str:
                    f"{c['seconds']:g} | {r['ratio']:.2f} | {r['accuracy']:.3f} | {s1} | "
                    f"{100 * r['stage1']['0.7']['unseen_credit']:.0f} % | {traj} | {said(s2)} | "
                    f"{s2['toward_song2']:+.2f} / {s2['toward_chorus']:+.2f} | "
-                   f"{r['wall_s'] / 60:.1f} min |")
+                   f"{r['wall_s'] / 60:.1f} min, {r['machine'].split(',')[0]} |")
     return "\n".join(out) + "\n"
 
 
@@ -253,8 +253,9 @@ def main(argv=None) -> int:
     done = {}
     if os.path.exists(path):                              # go on where an earlier run stopped
         with open(path, encoding="utf-8") as f:
-            done = {r["cell"]["name"]: r for r in json.load(f)["cells"]
-                    if r.get("measure") == MEASURE}     # judged by an earlier measure: again
+            old = json.load(f)
+        done = {r["cell"]["name"]: {"machine": old["machine"], **r} for r in old["cells"]
+                if r.get("measure") == MEASURE}         # judged by an earlier measure: again
     t0 = time.perf_counter()
     todo = [c for c in cells(args.quick) if not args.only or c.name in args.only]
     rows = []
@@ -263,8 +264,8 @@ def main(argv=None) -> int:
             done[cell.name] = run_cell(cell, args, os.path.join(args.out, "cells", cell.name))
             with open(path + ".tmp", "w", encoding="utf-8") as f:
                 settings = {k: v for k, v in vars(args).items() if k not in ("out", "only")}
-                json.dump({"settings": settings, "machine": machine(),
-                           "cells": list(done.values())}, f, indent=1)
+                json.dump({"settings": settings, "machine": machine(),  # this run's
+                           "cells": list(done.values())}, f, indent=1)   # each its own
             os.replace(path + ".tmp", path)
         r = done[cell.name]
         rows.append(r)

@@ -414,14 +414,15 @@ def noise_full(sr=8000, seconds=None, seed=23):
                       kit=KITS["noise_full"])
 
 
-def moments(name: str) -> list[tuple[str, float, float]]:
+def moments(name: str, form: str | None = None) -> list[tuple[str, float, float]]:
     """A full-length song's bars as (kind, start s, end s), kind one of BARS' words: where
-    in the song a render's frames come from, by moment."""
+    in the song a render's frames come from, by moment; ``form``: the song played in another
+    form (each letter a bar of BARS) at its tempo."""
     if name not in FORMS:
         raise ValueError(f"{name!r} has no form; songs with one: {', '.join(FORMS)}")
-    bpm, form = FORMS[name]
+    bpm, own = FORMS[name]
     bar = 240 / bpm
-    return [(BARS[k], i * bar, (i + 1) * bar) for i, k in enumerate(form)]
+    return [(BARS[k], i * bar, (i + 1) * bar) for i, k in enumerate(form or own)]
 
 
 CLIPS = {"breakbeat": breakbeat, "bassline": bassline, "shriek": shriek, "chant": chant,

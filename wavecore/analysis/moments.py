@@ -53,10 +53,11 @@ TONE_STRENGTH = 0.8        # ... at least this periodic,
 TONE_STABLE = 0.03         # ... within this of its first frame's pitch (half a semitone)
 
 
-def builtin(name: str) -> list[tuple[str, float, float]]:
-    """A built-in full song's moments: its bars, each verse's last beat as "shriek"."""
+def builtin(name: str, form: str | None = None) -> list[tuple[str, float, float]]:
+    """A built-in full song's moments (played in ``form``, default its own): its bars, each
+    verse's last beat as "shriek"."""
     out = []
-    for kind, a, b in builtin_clips.moments(name):
+    for kind, a, b in builtin_clips.moments(name, form):
         if kind == "verse":
             cut = a + 0.75 * (b - a)                     # the verse's fourth beat: its shriek
             out += [("verse", a, cut), ("shriek", cut, b)]

@@ -3,7 +3,7 @@ NAME``); any flag given overrides the preset's value.
 
 - ``demo``: the built-in demo's model and schedule (``wavecore demo``), on any clips: chosen from
   the regime map (bench/regime_map.py, docs/findings.md) to keep song 1 without copying it.
-- ``sketch``: for a user's own songs of about 30 s, from the map's steadiest kept cell.
+- ``sketch``: for a user's own songs of about 30 s, from a kept cell of the map.
 - ``essay``: the recipe behind the essay this project exists for (an artist's WaveNet trained on
   one Public Enemy song, then two, then three, most likely with a fork of
   ibab/tensorflow-wavenet): a 70-layer
@@ -29,7 +29,7 @@ ESSAY_DILATIONS = "5x[1, 1, 2, ..., 4096]"
 DESCRIPTIONS = {
     "demo": "the demo's small model and schedule (2 x 8 layers, R = D = 16, 8 kHz, 64 ms; 1200 "
             "steps per stage with input noise 0.1, renders inside each stage)",
-    "sketch": "for your own ~30 s songs, the regime map's steadiest cell (2 x 8 layers, "
+    "sketch": "for your own ~30 s songs, a kept cell of the regime map (2 x 8 layers, "
               "R = D = 32, 8 kHz; 8000 steps per stage with input noise 0.1, renders inside each "
               "stage; 64 M trained samples per stage: --plan prices them on this machine)",
     "essay": "the essay's recipe: 70 layers (5x[1, 1, 2, ..., 4096], 2.56 s), S = 1024, windows "
@@ -58,8 +58,8 @@ def demo(quick: bool = False) -> tuple[WaveNetConfig, StudySettings]:
 
 
 def sketch() -> tuple[WaveNetConfig, StudySettings]:
-    """For songs of about 30 s: the regime map's steadiest cell (M-17.5s-noise0.1-8000steps:
-    kept at every temperature after stage 1, and along it from 2000 steps on) scaled to them:
+    """For songs of about 30 s: the regime map's M-17.5s-noise0.1-8000steps cell (by measure 2
+    kept in 7 of 9 renders after stage 1, and along it first at 4000 steps) scaled to them:
     2 x 8 layers, R = D = 32, S = 128 (215 936 parameters, a data to capacity of 8.9 on a 30 s
     song at 8 kHz), 8000 steps per stage of 4 x 2000 samples, input noise 0.1, renders at
     1/16 .. 1/2 of each stage and after it, 6 s after one receptive field: 64 M trained samples
