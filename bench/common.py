@@ -30,6 +30,19 @@ def train_flops(cfg, T=T_REF, B=1) -> float:
     return step_flops(cfg, T, B)
 
 
+SIZES = {"S": (16, 64), "M": (32, 128), "L": (48, 192)}     # R = D, S
+DILATIONS = {"64ms": "2x[1, 2, ..., 128]", "260ms": "[1, 2, ..., 1024] + [1, 2, 4, 8, 16]",
+             "0.5s": "[1, 2, ..., 2048] + [1, 2, 4, 8]",
+             "1s": "[1, 2, ..., 4096] + [1, 2, 4]"}       # 16 layers each: equal parameters
+
+
+def grid_config(size: str, rf: str) -> WaveNetConfig:
+    """The study benches' model: SIZES[size] channels, DILATIONS[rf], 8 kHz."""
+    R, S = SIZES[size]
+    return WaveNetConfig(dilations_override=DILATIONS[rf], residual_channels=R,
+                         dilation_channels=R, skip_channels=S, sample_rate=8000)
+
+
 def machine() -> str:
     """This machine in one line, for every benchmark's output: the processor's model name and
     cores, its bf16 instructions, and the bf16 path wavecore runs here."""

@@ -39,7 +39,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import machine  # noqa: E402
+from common import grid_config, machine  # noqa: E402
 
 from wavecore import WaveNetConfig  # noqa: E402
 from wavecore.analysis import clips, moments  # noqa: E402
@@ -52,8 +52,6 @@ from wavecore.study.settings import study_train_settings  # noqa: E402
 TEMPS = (0.9, 0.7, 0.6)
 KINDS = ("intro", "verse", "shriek", "chorus", "break")
 FACTOR = 1.5                        # the target: a lift at least this many times the last stage's
-DILATIONS = {"64ms": "2x[1, 2, ..., 128]", "260ms": "[1, 2, ..., 1024] + [1, 2, 4, 8, 16]"}
-SIZES = {"S": (16, 64), "M": (32, 128)}     # R = D, S
 
 
 @dataclasses.dataclass
@@ -69,9 +67,7 @@ class Cell:
     form: str | None = None         # song 1's form (default its own, "iVCVCbCC")
 
     def config(self) -> WaveNetConfig:
-        R, S = SIZES[self.size]
-        return WaveNetConfig(dilations_override=DILATIONS[self.rf], residual_channels=R,
-                             dilation_channels=R, skip_channels=S, sample_rate=8000)
+        return grid_config(self.size, self.rf)
 
 
 def cells(quick: bool) -> list[Cell]:

@@ -42,7 +42,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import machine  # noqa: E402
+from common import SIZES, grid_config, machine  # noqa: E402
 
 from wavecore import WaveNetConfig
 from wavecore.analysis import clips
@@ -55,9 +55,6 @@ from wavecore.study.rates import unseen, verdict_counts, wilson
 from wavecore.study.settings import study_train_settings
 
 TEMPS = (0.9, 0.7, 0.6)
-SIZES = {"S": (16, 64), "M": (32, 128), "L": (48, 192)}     # R = D, S
-RF_DILATIONS = {"64ms": "2x[1, 2, ..., 128]", "0.5s": "[1, 2, ..., 2048] + [1, 2, 4, 8]",
-                "1s": "[1, 2, ..., 4096] + [1, 2, 4]"}      # 16 layers each: equal parameters
 COLOURS = dict(zip(VERDICTS, ("#d62728", "#e377c2", "#2ca02c", "#9467bd", "#17becf", "#ff7f0e",
                               "#7f7f7f")))
 
@@ -66,16 +63,14 @@ COLOURS = dict(zip(VERDICTS, ("#d62728", "#e377c2", "#2ca02c", "#9467bd", "#17be
 class Cell:
     name: str
     seconds: float          # song 1's (and song 2's) length
-    size: str               # SIZES key
-    rf: str = "64ms"        # RF_DILATIONS key
+    size: str               # common.SIZES key
+    rf: str = "64ms"        # common.DILATIONS key
     input_noise: float = 0.0
     steps: int | None = None    # stage 1's steps (default --steps), renders at 1/2^k .. 1/2 of them
     trajectory: int | None = None   # k (default --trajectory)
 
     def config(self) -> WaveNetConfig:
-        R, S = SIZES[self.size]
-        return WaveNetConfig(dilations_override=RF_DILATIONS[self.rf], residual_channels=R,
-                             dilation_channels=R, skip_channels=S, sample_rate=8000)
+        return grid_config(self.size, self.rf)
 
 
 def cells(quick: bool) -> list[Cell]:

@@ -1,6 +1,7 @@
 """Shared fixtures: the tiny config, random batches, the compute paths every backend-generic test
 runs on, a chord to memorise, and child processes that hold wherever the tests are started."""
 import contextlib
+import importlib.util
 import os
 import signal
 import subprocess
@@ -12,6 +13,17 @@ import pytest
 from wavecore import Adam, WaveNet, WaveNetConfig, mu_law_encode
 from wavecore.engine._gpu import device as gdev
 from wavecore.engine.backends import cpu_training_available, cuda_status
+
+BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench")
+
+
+def bench_script(name):
+    """bench/NAME.py imported as a module (registered, so its dataclasses find it)."""
+    spec = importlib.util.spec_from_file_location(name, os.path.join(BENCH, name + ".py"))
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return mod
 
 
 @pytest.fixture

@@ -1,12 +1,11 @@
 """bench/moment_hunt.py: its target on constructed lifts (including the cases where it must say
 no), song 1 in another form with its label file, and a quick hunt end to end."""
-import importlib.util
 import json
 import os
 import sys
 
 import pytest
-from conftest import run
+from conftest import bench_script, run
 
 from wavecore.analysis import moments
 from wavecore.analysis.verbatim import MEASURE, VERDICTS
@@ -16,11 +15,7 @@ SCRIPT = os.path.join(ROOT, "bench", "moment_hunt.py")
 
 
 def hunt():
-    spec = importlib.util.spec_from_file_location("moment_hunt", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod                      # (its dataclass looks its module up)
-    spec.loader.exec_module(mod)
-    return mod
+    return bench_script("moment_hunt")
 
 
 def test_a_lift_rises_only_by_the_factor_with_the_intervals_apart():

@@ -1,6 +1,5 @@
 """bench/regime_map.py: its chorus measure on constructed renders, and a quick run end to end
 (every cell's verdicts, trajectory and stage-2 move in the JSON; the table and the figure)."""
-import importlib.util
 import json
 import os
 import sys
@@ -8,7 +7,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from conftest import run
+from conftest import bench_script, run
 
 from wavecore.analysis import clips, measures
 from wavecore.analysis.verbatim import MEASURE, VERDICTS
@@ -18,11 +17,7 @@ SCRIPT = os.path.join(ROOT, "bench", "regime_map.py")
 
 
 def regime_map():
-    spec = importlib.util.spec_from_file_location("regime_map", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod                      # (its dataclass looks its module up)
-    spec.loader.exec_module(mod)
-    return mod
+    return bench_script("regime_map")
 
 
 def test_chorus_share_on_constructed_renders():
