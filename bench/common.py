@@ -36,11 +36,17 @@ DILATIONS = {"64ms": "2x[1, 2, ..., 128]", "260ms": "[1, 2, ..., 1024] + [1, 2, 
              "1s": "[1, 2, ..., 4096] + [1, 2, 4]"}       # 16 layers each: equal parameters
 
 
-def grid_config(size: str, rf: str) -> WaveNetConfig:
-    """The study benches' model: SIZES[size] channels, DILATIONS[rf], 8 kHz."""
+DILATIONS_16K = {"64ms": "2x[1, 2, ..., 256]", "260ms": "[1, 2, ..., 2048] + [1, 2, ..., 32]"}
+                                       # the same seconds at 16 kHz: 18 layers, not 16
+
+
+def grid_config(size: str, rf: str, sample_rate: int = 8000) -> WaveNetConfig:
+    """The study benches' model: SIZES[size] channels, DILATIONS[rf] at 8 kHz or
+    DILATIONS_16K[rf] at 16 kHz (the same receptive field in seconds)."""
     R, S = SIZES[size]
-    return WaveNetConfig(dilations_override=DILATIONS[rf], residual_channels=R,
-                         dilation_channels=R, skip_channels=S, sample_rate=8000)
+    dilations = (DILATIONS if sample_rate == 8000 else DILATIONS_16K)[rf]
+    return WaveNetConfig(dilations_override=dilations, residual_channels=R,
+                         dilation_channels=R, skip_channels=S, sample_rate=sample_rate)
 
 
 def machine() -> str:

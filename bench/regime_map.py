@@ -42,10 +42,12 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import real_songs  # noqa: E402
 from common import SIZES, grid_config, machine  # noqa: E402
 
 from wavecore import WaveNetConfig
 from wavecore.analysis import clips
+from wavecore.analysis.measures import collapse
 from wavecore.analysis.verbatim import MEASURE, VERDICTS
 from wavecore.engine import layout
 from wavecore.study import Study, StudySettings
@@ -68,14 +70,42 @@ class Cell:
     input_noise: float = 0.0
     steps: int | None = None    # stage 1's steps (default --steps), renders at 1/2^k .. 1/2 of them
     trajectory: int | None = None   # k (default --trajectory)
+    songs: str = "builtin"      # or a set of bench/real_songs.py (its songs 1 and 2)
+    rate: int = 8000            # sample rate (Hz)
 
     def config(self) -> WaveNetConfig:
-        return grid_config(self.size, self.rf)
+        return grid_config(self.size, self.rf, self.rate)
 
 
-def cells(quick: bool) -> list[Cell]:
+def real_cells() -> list[Cell]:
+    """The real recordings' rows (bench/real_songs.py), in the order they are worth running:
+    the built-in map's kept recipe (M, 64 ms, input noise 0.1) on each set at 30 and 10 s; then
+    one lever at a time on each set at 30 s: no input noise, the 67 k model, a 260 ms field,
+    16 kHz at the same seconds of field, 60 s of song; then 8000 steps (the sketch preset's
+    length) with the trajectory, and the 446 k model at 10 s."""
+    def cell(songs, size, sec, noise=0.1, rf="64ms", rate=8000, steps=None, trajectory=None):
+        name = (f"{songs}-{size}-{sec:g}s" + (f"-noise{noise:g}" if noise else "")
+                + (f"-rf{rf}" if rf != "64ms" else "") + (f"-{rate // 1000}k" if rate != 8000
+                                                          else "")
+                + (f"-{steps}steps" if steps else ""))
+        return Cell(name, sec, size, rf=rf, input_noise=noise, steps=steps,
+                    trajectory=trajectory, songs=songs, rate=rate)
+    sets = ("drascula", "etr", "wesnoth")
+    out = [cell(s, "M", 30) for s in sets] + [cell(s, "M", 10) for s in sets]
+    for s in sets:
+        out += [cell(s, "M", 30, noise=0), cell(s, "S", 30), cell(s, "M", 30, rf="260ms"),
+                cell(s, "M", 30, rate=16000), cell(s, "M", 60)]
+    out += [cell(s, "M", 30, steps=8000, trajectory=6) for s in sets]
+    out += [cell(s, "L", 10) for s in sets]
+    return out
+
+
+def cells(quick: bool, family: str = "builtin") -> list[Cell]:
     if quick:
-        return [Cell("q", 1.0, "S")]
+        return [Cell("q", 1.0, "S")] if family == "builtin" else \
+            [Cell("q-real", 1.0, "S", songs="drascula")]
+    if family == "real":
+        return real_cells()
     out = [Cell(f"{s}-{sec:g}s", sec, s) for s in SIZES for sec in (2.2, 4.4, 8.7, 17.5)]
     out += [Cell(f"M-8.7s-rf{rf}", 8.7, "M", rf=rf) for rf in ("0.5s", "1s")]
     out += [Cell(f"M-{sec:g}s-noise0.1", sec, "M", input_noise=0.1) for sec in (4.4, 17.5)]
@@ -106,8 +136,11 @@ def chorus_share(render, clip, seconds) -> float:
 def run_cell(cell: Cell, args, out_dir) -> dict:
     cfg = cell.config()
     n = int(round(cell.seconds * cfg.sample_rate))
-    songs = [("song1", clips.get("hype_full", cfg.sample_rate)[:n]),
-             ("song2", clips.get("truss_full", cfg.sample_rate)[:n])]
+    if cell.songs == "builtin":
+        songs = [("song1", clips.get("hype_full", cfg.sample_rate)[:n]),
+                 ("song2", clips.get("truss_full", cfg.sample_rate)[:n])]
+    else:
+        songs = real_songs.load(args.real, cell.songs, cell.seconds, cfg.sample_rate)[:2]
     train = study_train_settings(input_noise=cell.input_noise, seed=args.seed,
                                  window=min(2000, n // 2))
     st = StudySettings(memorise=False, steps_per_stage=cell.steps or args.steps,
@@ -136,13 +169,19 @@ def run_cell(cell: Cell, args, out_dir) -> dict:
                                + r.resemblance["shares"]["novel"], 3),
                 "longest_s": r.runs["longest_s"], "fragment_share": r.runs["fragment_share"],
                 "shared_share": r.runs["shared_share"], "unseen_credit": r.runs["unseen_credit"],
-                "chorus": round(chorus_share(r, "song1", cell.seconds), 3)}
+                "chorus": (round(chorus_share(r, "song1", cell.seconds), 3)
+                           if cell.songs == "builtin" else None),
+                "level_db": round(r.runs["level_db"] - r.runs["clip_level_db"], 1),
+                "collapse": collapse(r.resemblance["shares"], r.runs["level_db"],
+                                     r.runs["clip_level_db"])}
     for (stage, _, t), rs in by_cell([r for r in rec.renders if r.clip == "song1"]).items():
         counts = verdict_counts(rs)
         main, k = counts[0]
         seeds = [about(r) for r in rs]
         mean = {key: round(float(np.mean([x[key] for x in seeds])), 3)
-                for key in ("song2", "chorus", "fragment_share", "shared_share")}
+                for key in ("song2", "chorus", "fragment_share", "shared_share", "level_db")
+                if seeds[0][key] is not None}
+        mean["collapsed"] = sum(x["collapse"] is not None for x in seeds)
         row[f"stage{stage}"][f"{t:g}"] = {
             "verdict": main, "counts": dict(counts), "interval": [round(v, 2) for v in
                                                                   wilson(k, len(rs))],
@@ -152,11 +191,14 @@ def run_cell(cell: Cell, args, out_dir) -> dict:
             row["trajectory"].append({"step": p.step, "temperature": p.temperature,
                                       "verdict": p.verdict,
                                       "fragment_share": p.runs["fragment_share"],
-                                      "longest_s": p.runs["longest_s"]})
+                                      "longest_s": p.runs["longest_s"],
+                                      "level_db": round(p.runs["level_db"]
+                                                        - p.runs["clip_level_db"], 1)})
     for t in map("{:g}".format, TEMPS):
         a, b = row["stage1"][t], row["stage2"][t]
         row["stage2"][t]["toward_song2"] = round(b["song2"] - a["song2"], 3)
-        row["stage2"][t]["toward_chorus"] = round(b["chorus"] - a["chorus"], 3)
+        if "chorus" in a:
+            row["stage2"][t]["toward_chorus"] = round(b["chorus"] - a["chorus"], 3)
     return row
 
 
@@ -170,13 +212,16 @@ def table(rows, args) -> str:
            f"{args.later} more with song 2. Song 1's renders after stage 1 at T = 0.9 / 0.7 / "
            f"0.6, {args.render_seeds} seeds each: each verdict's count; the credit to song 2 "
            "(unheard at stage 1) as a share of the fragment frames at T = 0.7; the trajectory's "
-           "verdicts at T = 0.7 (one render each, steps in brackets); stage 2's change in song "
-           "2's share and song 1's chorus share at T = 0.7 (means over seeds).",
+           "verdicts at T = 0.7 (one render each, steps in brackets); the renders' level against "
+           "song 1's after stage 1 at T = 0.7 (mean over seeds, dB) and how many collapsed "
+           "(wavecore.analysis.measures.collapse: more than 20 dB under, or 80 % noise); stage "
+           "2's change in song 2's share and song 1's chorus share at T = 0.7 (means over "
+           "seeds; no chorus for real recordings).",
            "",
            "| cell | params | RF | song s | data/capacity | accuracy | after stage 1: 0.9 "
-           "| 0.7 | 0.6 | unheard credit | trajectory (T 0.7) | stage 2 at 0.7 | stage 2: song 2 / "
-           "chorus share | wall, machine |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+           "| 0.7 | 0.6 | unheard credit | trajectory (T 0.7) | level, collapsed | stage 2 at 0.7 "
+           "| stage 2: song 2 / chorus share | wall, machine |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         c = r["cell"]
         s1 = " | ".join(said(r["stage1"][f"{t:g}"]) for t in TEMPS)
@@ -185,11 +230,16 @@ def table(rows, args) -> str:
         s2 = r["stage2"]["0.7"]
         noise = f", input noise {c['input_noise']:g}" if c["input_noise"] else ""
         noise += f", {c['steps']} steps" if c.get("steps") else ""
+        noise += f", {c['rate'] // 1000} kHz" if c.get("rate", 8000) != 8000 else ""
+        a = r["stage1"]["0.7"]
+        level = (f"{a['level_db']:+.0f} dB, {a['collapsed']} of {sum(a['counts'].values())}"
+                 if "level_db" in a else "–")
+        chorus = f"{s2['toward_chorus']:+.2f}" if "toward_chorus" in s2 else "–"
         out.append(f"| {c['name']}{noise} | {r['params']:,} | "
                    f"{r['receptive_field_s'] * 1000:.0f} ms | "
                    f"{c['seconds']:g} | {r['ratio']:.2f} | {r['accuracy']:.3f} | {s1} | "
-                   f"{100 * r['stage1']['0.7']['unseen_credit']:.0f} % | {traj} | {said(s2)} | "
-                   f"{s2['toward_song2']:+.2f} / {s2['toward_chorus']:+.2f} | "
+                   f"{100 * r['stage1']['0.7']['unseen_credit']:.0f} % | {traj} | {level} | "
+                   f"{said(s2)} | {s2['toward_song2']:+.2f} / {chorus} | "
                    f"{r['wall_s'] / 60:.1f} min, {r['machine'].split(',')[0]} |")
     return "\n".join(out) + "\n"
 
@@ -202,7 +252,7 @@ def figure(rows, path) -> None:
     plt = pyplot()
     colours = COLOURS
     grid = [r for r in rows if r["cell"]["rf"] == "64ms" and not r["cell"]["input_noise"]
-            and not r["cell"].get("steps")]
+            and not r["cell"].get("steps") and r["cell"].get("songs", "builtin") == "builtin"]
     fig, ax = plt.subplots(figsize=(6.4, 3.6))
     for r in grid:
         v = [r["stage1"][f"{t:g}"]["verdict"] for t in TEMPS]
@@ -240,11 +290,23 @@ def main(argv=None) -> int:
     ap.add_argument("--render-seeds", type=int, default=3, help="renders per (stage, T)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--only", nargs="*", help="run only these cells (by name)")
+    ap.add_argument("--real", metavar="DIR",
+                    help="the real recordings' rows instead, on the sets bench/real_songs.py "
+                         "wrote to DIR (regime_map_real.json, .md)")
     args = ap.parse_args(argv)
     if args.quick:
         args.steps, args.later, args.trajectory, args.render_seconds = 40, 10, 1, 0.5
+    family = "real" if args.real else "builtin"
+    if args.real and not os.path.exists(os.path.join(args.real, "manifest.json")):
+        ap.error(f"--real {args.real}: no manifest.json there; run bench/real_songs.py --out "
+                 f"{args.real} first")
+    every = cells(args.quick, family)
+    unknown = sorted(set(args.only or ()) - {c.name for c in every})
+    if unknown:
+        ap.error(f"--only: no cell named {', '.join(unknown)}")
     os.makedirs(args.out, exist_ok=True)
-    path = os.path.join(args.out, "regime_map.json")
+    stem = "regime_map" if family == "builtin" else "regime_map_real"
+    path = os.path.join(args.out, stem + ".json")
     done = {}
     if os.path.exists(path):                              # go on where an earlier run stopped
         with open(path, encoding="utf-8") as f:
@@ -252,13 +314,14 @@ def main(argv=None) -> int:
         done = {r["cell"]["name"]: {"machine": old["machine"], **r} for r in old["cells"]
                 if r.get("measure") == MEASURE}         # judged by an earlier measure: again
     t0 = time.perf_counter()
-    todo = [c for c in cells(args.quick) if not args.only or c.name in args.only]
+    todo = [c for c in every if not args.only or c.name in args.only]
     rows = []
     for i, cell in enumerate(todo):
         if cell.name not in done:
             done[cell.name] = run_cell(cell, args, os.path.join(args.out, "cells", cell.name))
             with open(path + ".tmp", "w", encoding="utf-8") as f:
-                settings = {k: v for k, v in vars(args).items() if k not in ("out", "only")}
+                settings = {k: v for k, v in vars(args).items()
+                            if k not in ("out", "only", "real")}
                 json.dump({"settings": settings, "machine": machine(),  # this run's
                            "cells": list(done.values())}, f, indent=1)   # each its own
             os.replace(path + ".tmp", path)
@@ -268,11 +331,12 @@ def main(argv=None) -> int:
               f"accuracy {r['accuracy']:.3f}, "
               "after stage 1 " + " / ".join(said(r["stage1"][f"{t:g}"]) for t in TEMPS)
               + f", {r['wall_s']:.0f} s", flush=True)
-    with open(os.path.join(args.out, "regime_map.md"), "w", encoding="utf-8") as f:
+    with open(os.path.join(args.out, stem + ".md"), "w", encoding="utf-8") as f:
         f.write(table(rows, args))
-    figure(rows, os.path.join(args.out, "regime_map.png"))
+    if family == "builtin":
+        figure(rows, os.path.join(args.out, "regime_map.png"))
     print(f"regime map: {len(rows)} cells, {time.perf_counter() - t0:.0f} s; "
-          f"{os.path.join(args.out, 'regime_map.md')}")
+          f"{os.path.join(args.out, stem + '.md')}")
     return 0
 
 

@@ -5,6 +5,7 @@ import json
 import os
 import re
 import shutil
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from wavecore import WaveNetConfig
 from wavecore.analysis import clips
 from wavecore.analysis.measures import closeness, continual_measures
 from wavecore.analysis.verbatim import MEASURE, SUMMARY, VERDICTS
-from wavecore.study import Study, StudySettings
+from wavecore.study import Study, StudySettings, plan
 from wavecore.study.report import build
 from wavecore.training import TrainSettings
 from wavecore.training.checkpoint import CheckpointError
@@ -213,3 +214,19 @@ def test_conditioned_study_runs(tmp_path):
     with pytest.raises(ValueError, match="conditioning ids"):
         Study(dataclasses.replace(cfg, gc_ids=1), two_clips(), tiny_settings(),
               out_dir=str(tmp_path / "x"))
+
+
+def test_later_lr_is_the_learning_rate_of_stages_2_on(tmp_path):
+    """Stage 1 trains at --lr (after its warm-up), stage 2 at --later-lr; the plan says so."""
+    st = tiny_settings(memorise=False, steps_per_stage=10, later_lr=1e-4, timeline_every=0,
+                       eval_every=0, render_seconds=0.05)
+    assert (st.lr(1), st.lr(2), st.lr(3)) == (3e-3, 1e-4, 1e-4)
+    clip = SimpleNamespace(name="chant", classes=np.zeros(2000, np.int64))
+    said = plan.Plan(CFG, st, [clip], 1, "cpu", 2, [10], [400], False, 0, 0, 0, 0,
+                     step_s=[0.1]).lines()
+    assert any("learning rate 0.003, then 0.0001 from stage 2" in line for line in said)
+    out = str(tmp_path / "s")
+    Study(CFG, two_clips(), st, out_dir=out).run(progress=False, log=lambda *a: None)
+    with open(os.path.join(out, "checkpoints", "train.jsonl"), encoding="utf-8") as f:
+        lr = {r["step"]: r["lr"] for r in map(json.loads, f) if "lr" in r}
+    assert lr[10] == 3e-3 and lr[15] == lr[20] == 1e-4, lr

@@ -82,6 +82,25 @@ SILENCE_DBFS = -60.0       # a frame quieter than this (RMS, dB re full scale) i
 NOISE_STEP_DB = 2.0        # noise reference levels every 2 dB, from silence gate to loudest frame
 NOISE_FRAMES = 24          # reference frames per noise level
 FINE = 4                   # clip frames per hop, following a render (a copy lies within 1/8 hop)
+COLLAPSE_DB = 20.0         # a render this far under its clip's level has collapsed toward silence
+COLLAPSE_NOISE = 0.8       # ... as has one with this share of its frames nearest noise
+
+
+def level_db(x: np.ndarray) -> float:
+    """A signal's RMS level in dB re full scale (-120 for silence)."""
+    x = np.asarray(x, np.float64)
+    return float(10 * np.log10(np.mean(x ** 2) + 1e-12)) if x.size else -120.0
+
+
+def collapse(shares: dict, level: float, clip_level: float) -> str | None:
+    """Why a render has collapsed, in a phrase, or None: its level (``level_db``) more than
+    ``COLLAPSE_DB`` under its clip's, or at least ``COLLAPSE_NOISE`` of its frames nearest
+    noise (``resemblance``'s shares)."""
+    if clip_level - level > COLLAPSE_DB:
+        return f"its level is {clip_level - level:.0f} dB under its clip's"
+    if shares.get("noise", 0.0) >= COLLAPSE_NOISE:
+        return f"{100 * shares['noise']:.0f} % of its frames are noise"
+    return None
 
 
 def mel_filters(sample_rate: int, n_fft: int, bands: int = 64) -> np.ndarray:
@@ -175,6 +194,7 @@ class Sources:
     def __init__(self, clips, sample_rate: int, classes: int = 256, bands: int = 64,
                  window_s: float = 0.032, hop_s: float = 0.016, seed: int = 0):
         self.names = [n for n, _ in clips]
+        self.levels = {n: level_db(a) for n, a in clips}     # each clip's RMS, dBFS
         self.sample_rate, self.hop_s = sample_rate, hop_s
         self._frame = dict(sample_rate=sample_rate, bands=bands, window_s=window_s, hop_s=hop_s)
         feats, owner, times, levels = [], [], [], []

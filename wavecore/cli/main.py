@@ -49,7 +49,7 @@ STUDY_GROUPS = (
     ("study", StudySettings, ("steps_per_stage", "memorise", "later_steps", "memorised_accuracy",
                               "temperatures", "timeline_every", "trajectory")),
     ("study", TrainSettings, ("batch", "window", "lr", "checkpoint_minutes", "adam_eps")),
-    ("study", StudySettings, ("reset_optimizer",)),
+    ("study", StudySettings, ("later_lr", "reset_optimizer")),
     ("study", TrainSettings, ("recompute", "backend", "threads", "precision", "seed")),
     ("curriculum", StudySettings, ("curriculum", "replay", "ewc", "ewc_fisher", "ewc_positions")),
     ("curriculum", TrainSettings, ("order", "input_noise", "input_jitter", "input_snr")),

@@ -326,16 +326,19 @@ def _split(m, cut) -> dict:
 def judged(x, clip, sources, sample_rate, trained, available=None, moments=None):
     """A render's continuation x of ``clip`` (a name; None for an unprimed render) after
     training on the first ``trained`` clips of ``sources``, judged: (measures.resemblance,
-    wavecore.analysis.verbatim summary with its ``unseen_credit``, verdict or None, what it
+    wavecore.analysis.verbatim summary with its ``unseen_credit``, ``level_db`` (the render's
+    RMS, dBFS) and ``clip_level_db`` (its clip's), verdict or None, what it
     keeps of the clip's ``moments`` (a ClipMoments) or None); ``available``: the seconds of
     ``clip`` after the prime (a copy is at most that long)."""
     like, found = measures.resemblance(x, sources), runs(x, sources)
     v = None if clip is None else verdict(clip, like["shares"], found, len(x) / sample_rate,
                                           available, sources.seconds)
     kept = None if moments is None else moments.of_render(x, found)
-    return like, {**summary(found), "unseen_credit": unseen_credit(found,
-                                                                   sources.names[:trained])}, \
-        v, kept
+    level = {"level_db": round(measures.level_db(x), 1)}
+    if clip is not None:
+        level["clip_level_db"] = round(sources.levels[clip], 1)
+    return like, {**summary(found), **level,
+                  "unseen_credit": unseen_credit(found, sources.names[:trained])}, v, kept
 
 
 def render_jobs(settings, config, clips, stage) -> list:

@@ -201,6 +201,8 @@ class Study:
                 trainer.reset_optimizer()          # moments and bias correction; the step goes on
             part = self._begin(trainer, s)
             log(f"stage {s}/{K}: training on {self._describe(trainer)}")
+        if trainer.settings.lr != st.lr(s):               # (a resumed stage's too)
+            trainer.settings = dataclasses.replace(trainer.settings, lr=st.lr(s))
         trainer.extra["stage"] = part
         if not part["trained"]:
             self._train(trainer, s, part, progress)

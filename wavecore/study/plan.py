@@ -175,7 +175,9 @@ class Plan:
                f"{st.ewc_positions} positions per stage)"),
             f"windows   {self.batch} x " + " / ".join(f"{T:,}" for T in dict.fromkeys(self.windows))
             + f" loss samples per step (+ {cfg.receptive_field:,} receptive field each)"
-            + ("; Adam restarts at every stage" if st.reset_optimizer else ""),
+            + ("; Adam restarts at every stage" if st.reset_optimizer else "")
+            + ("" if st.later_lr is None else
+               f"; learning rate {st.train.lr:g}, then {st.later_lr:g} from stage 2"),
             f"trained   {self.trained_samples:,} samples in all "
             f"({self.trained_samples / sr / 3600:,.1f} h of audio)",
             f"data      stage 1: {self.clips[0].name}'s samples x {math.log2(cfg.classes):g} bits "

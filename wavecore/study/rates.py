@@ -10,7 +10,9 @@ the counts and the interval in words, as the report, the page comparing studies 
 view print them, with ``unseen(renders)``: the cell's credit to clips not yet trained on (the
 measure's own false-credit rate, wavecore.analysis.verbatim.unseen_credit), and
 ``lift_line(renders)``: what the cell's renders keep of their clip's moments (the mean lift of
-each kind with a 90 % t interval over the seeds, the share of tone frames, the loops).
+each kind with a 90 % t interval over the seeds, the share of tone frames, the loops);
+``collapse_line(render)``: why one render collapsed (wavecore.analysis.measures.collapse), with
+what the regime map says helps.
 """
 from __future__ import annotations
 
@@ -18,7 +20,11 @@ import math
 
 from scipy.stats import t as student
 
+from ..analysis.measures import collapse
 from ..analysis.verbatim import VERDICTS
+
+LEVERS = ("more steps, input noise (--input-noise 0.1), a longer receptive field, or the GPU "
+          "path (the regime map, docs/findings.md)")
 
 Z90 = 1.6449                       # the standard normal's 95th percentile: a two-sided 90 %
 
@@ -114,3 +120,15 @@ def lift_line(renders) -> str | None:
     n = len(kept)
     head = f"lift ({n} seed{'s' if n > 1 else ''}): " + (" · ".join(parts) or "no fragment")
     return f"{head} · tones {100 * tones:.0f} % of frames · loops {loops} of {n}"
+
+
+def collapse_line(r) -> str | None:
+    """"collapsed: its level is 27 dB under its clip's; what can help: ..." for a render (a
+    Render, or a trajectory Point) that collapsed toward silence or noise; None for one that did
+    not, or one recorded before renders had levels."""
+    found = getattr(r, "runs", None) or {}
+    if "clip_level_db" not in found:
+        return None
+    shares = r.resemblance["shares"] if getattr(r, "resemblance", None) else r.shares
+    why = collapse(shares, found["level_db"], found["clip_level_db"])
+    return None if why is None else f"collapsed: {why}; what can help: {LEVERS}"

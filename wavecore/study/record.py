@@ -58,7 +58,8 @@ class Render(_Rendered):
     resemblance: dict | None = None   # measures.resemblance of the continuation
     runs: dict | None = None       # wavecore.analysis.verbatim.summary of the continuation:
                                    # longest_s, fragment_share, fragments (frames by clip),
-                                   # shared_share, places, jumps, unseen_credit, measure
+                                   # shared_share, places, jumps, unseen_credit, measure,
+                                   # level_db, clip_level_db (RMS, dBFS)
     verdict: str | None = None     # one of wavecore.analysis.verbatim.VERDICTS
     seed: int = 0                  # the render's index among its cell's render seeds
     moments: dict | None = None    # ClipMoments.of_render: lift per kind, tones, tone_share,

@@ -20,7 +20,7 @@ from ..engine.files import atomic_write, make_dir
 from ..pages import render
 from ..training.curriculum import CURRICULA
 from .activities import KINDS
-from .rates import cells, counts_line, lift_line
+from .rates import cells, collapse_line, counts_line, lift_line
 from .record import write_metrics
 
 
@@ -311,6 +311,7 @@ def page(rec) -> str:
         "report.html", rec=rec, clips=rec.clips, temps=rec.temperatures, originals=rec.originals,
         K=len(rec.clips), done=len(rec.stages), known=known_words(rec.curriculum),
         time_parts=PARTS, by=by, counts=counts_line, lifts=lift_line,
+        collapsed=collapse_line,
         seeds=max(map(len, by.values()), default=1),
         unprimed=cells(rec.unprimed, key=lambda r: (r.stage, r.temperature)),
         with_shares=any(r.resemblance for r in rec.renders + rec.unprimed), bar=bar,

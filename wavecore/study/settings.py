@@ -85,6 +85,9 @@ class StudySettings:
                                 "over seeds", range=COUNT)
     unprimed_seconds: float = setting(1.0, "seconds of each render without a prime",
                                       range=POSITIVE, flag=False)
+    later_lr: float | None = setting(
+        None, "the learning rate of stages 2.. (stage 1: --lr): what happens at the boundary",
+        range=POSITIVE, default_text="as stage 1")
     reset_optimizer: bool = setting(False, "restart Adam's moments and bias correction at every "
                                     "stage; the step count goes on (as the essay's runs did)",
                                     switch=True)
@@ -141,6 +144,10 @@ class StudySettings:
     def fixed(self, stage: int) -> bool:
         """Whether ``stage`` trains a fixed number of steps (else: until memorised, at most)."""
         return not self.memorise or (stage > 1 and self.later_steps is not None)
+
+    def lr(self, stage: int) -> float:
+        """The learning rate of ``stage``: ``later_lr`` for stages 2.. where it is set."""
+        return self.later_lr if stage > 1 and self.later_lr is not None else self.train.lr
 
     def steps(self, stage: int) -> int:
         """Steps of ``stage`` (a cap when it ends on memorisation)."""

@@ -11,7 +11,7 @@ from ..display import png_uri, wav_uri
 from ..engine import audio as _audio
 from ..pages import render
 from . import report
-from .rates import cells, counts_line
+from .rates import cells, collapse_line, counts_line
 
 
 def study_html(rec, out_dir: str, title: str = "Study") -> str:
@@ -46,7 +46,8 @@ def study_html(rec, out_dir: str, title: str = "Study") -> str:
                             for k, v in sorted(sh.items(), key=lambda kv: -kv[1])[:3])
             label = (f"{r.clip}, T = {r.temperature:g}"
                      + (f", seed {r.seed}" if len(cell) > 1 else "")
-                     + (f": {top}" if top else "") + (f" ({r.verdict})" if r.verdict else ""))
+                     + (f": {top}" if top else "") + (f" ({r.verdict})" if r.verdict else "")
+                     + (f"; {collapse_line(r)}" if collapse_line(r) else ""))
             players.append((wav_uri(_audio.load(os.path.join(out_dir, r.path), sr), sr), label,
                             counts_line(cell) if r is cell[-1] else None))
     return render("study.html", **page, rows=rows, head=head, images=images, players=players)
