@@ -72,6 +72,7 @@ class Cell:
     trajectory: int | None = None   # k (default --trajectory)
     songs: str = "builtin"      # or a set of bench/real_songs.py (its songs 1 and 2)
     rate: int = 8000            # sample rate (Hz)
+    lr: float | None = None     # the learning rate (default: the study's, 3e-3)
 
     def config(self) -> WaveNetConfig:
         return grid_config(self.size, self.rf, self.rate)
@@ -79,24 +80,24 @@ class Cell:
 
 def real_cells() -> list[Cell]:
     """The real recordings' rows (bench/real_songs.py), in the order they are worth running:
-    the built-in map's kept recipe (M, 64 ms, input noise 0.1) on each set at 30 and 10 s; then
-    one lever at a time on each set at 30 s: no input noise, the 67 k model, a 260 ms field,
-    16 kHz at the same seconds of field, 60 s of song; then 8000 steps (the sketch preset's
-    length) with the trajectory, and the 446 k model at 10 s."""
-    def cell(songs, size, sec, noise=0.1, rf="64ms", rate=8000, steps=None, trajectory=None):
+    the built-in map's kept recipe (M, 64 ms, input noise 0.1) on each set at 30 and 10 s, and
+    the 446 k model at 10 s; then per set 8000 steps (the sketch preset's length) with the
+    trajectory, and one lever at a time at 30 s: no input noise, the 67 k model, a 260 ms field,
+    16 kHz at the same seconds of field, a learning rate of 1e-3, 60 s of song."""
+    def cell(songs, size, sec, noise=0.1, rf="64ms", rate=8000, steps=None, trajectory=None,
+             lr=None):
         name = (f"{songs}-{size}-{sec:g}s" + (f"-noise{noise:g}" if noise else "")
                 + (f"-rf{rf}" if rf != "64ms" else "") + (f"-{rate // 1000}k" if rate != 8000
                                                           else "")
-                + (f"-{steps}steps" if steps else ""))
+                + (f"-{steps}steps" if steps else "") + (f"-lr{lr:g}" if lr else ""))
         return Cell(name, sec, size, rf=rf, input_noise=noise, steps=steps,
-                    trajectory=trajectory, songs=songs, rate=rate)
+                    trajectory=trajectory, songs=songs, rate=rate, lr=lr)
     sets = ("drascula", "etr", "wesnoth")
-    out = [cell(s, "M", 30) for s in sets] + [cell(s, "M", 10) for s in sets]
+    out = [cell(s, size, sec) for size, sec in (("M", 30), ("M", 10), ("L", 10)) for s in sets]
     for s in sets:
-        out += [cell(s, "M", 30, noise=0), cell(s, "S", 30), cell(s, "M", 30, rf="260ms"),
-                cell(s, "M", 30, rate=16000), cell(s, "M", 60)]
-    out += [cell(s, "M", 30, steps=8000, trajectory=6) for s in sets]
-    out += [cell(s, "L", 10) for s in sets]
+        out += [cell(s, "M", 30, steps=8000, trajectory=6), cell(s, "M", 30, noise=0),
+                cell(s, "S", 30), cell(s, "M", 30, rf="260ms"), cell(s, "M", 30, rate=16000),
+                cell(s, "M", 30, lr=1e-3), cell(s, "M", 60)]
     return out
 
 
@@ -142,7 +143,7 @@ def run_cell(cell: Cell, args, out_dir) -> dict:
     else:
         songs = real_songs.load(args.real, cell.songs, cell.seconds, cfg.sample_rate)[:2]
     train = study_train_settings(input_noise=cell.input_noise, seed=args.seed,
-                                 window=min(2000, n // 2))
+                                 window=min(2000, n // 2), **({"lr": cell.lr} if cell.lr else {}))
     st = StudySettings(memorise=False, steps_per_stage=cell.steps or args.steps,
                        later_steps=args.later, trajectory=cell.trajectory or args.trajectory,
                        temperatures=TEMPS, prime="rf",
@@ -231,6 +232,7 @@ def table(rows, args) -> str:
         noise = f", input noise {c['input_noise']:g}" if c["input_noise"] else ""
         noise += f", {c['steps']} steps" if c.get("steps") else ""
         noise += f", {c['rate'] // 1000} kHz" if c.get("rate", 8000) != 8000 else ""
+        noise += f", lr {c['lr']:g}" if c.get("lr") else ""
         a = r["stage1"]["0.7"]
         level = (f"{a['level_db']:+.0f} dB, {a['collapsed']} of {sum(a['counts'].values())}"
                  if "level_db" in a else "–")

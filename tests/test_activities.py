@@ -161,3 +161,28 @@ def test_renders_inside_a_stage_trace_the_way_to_a_copy_with_their_verdicts(tmp_
     html = open(tmp_path / "report.html", encoding="utf-8").read()
     assert "trajectory-table" in html and html.count("class='verdict'") >= len(rec.trajectory)
     assert load(str(tmp_path)).trajectory == rec.trajectory
+
+
+def test_the_trajectory_of_every_seen_clip_renders_song_1_inside_stage_2(tmp_path):
+    """--trajectory-clips seen: stage 2's points hold the old clip beside the newest; the newest
+    clip's points are those of the run that renders it alone (the same seeds, the same
+    training); the plan prices twice the renders in stage 2; the report has a row per clip."""
+    kw = dict(timeline_every=0, trajectory=1, memorise=False, steps_per_stage=8, later_steps=8,
+              temperatures=(0.9, 0.7))
+    alone = Study(CFG, two_clips(), tiny_settings(**kw), out_dir=tmp_path / "a").run(
+        progress=False, log=lambda *a: None)
+    st = tiny_settings(**kw, trajectory_clips="seen")
+    s = Study(CFG, two_clips(), st, out_dir=tmp_path / "b")
+    rec = s.run(progress=False, log=lambda *a: None)
+    assert [(p.stage, p.step, p.clip) for p in rec.trajectory[::2]] == [
+        (1, 4, "chant"), (2, 12, "chant"), (2, 12, "shriek")]
+    newest = [p for p in rec.trajectory if p.clip == ("chant" if p.stage == 1 else "shriek")]
+    assert [(p.verdict, p.shares) for p in newest] == [(p.verdict, p.shares)
+                                                        for p in alone.trajectory]
+    old = [p for p in rec.trajectory if p.stage == 2 and p.clip == "chant"]
+    assert all(p.verdict in VERDICTS and p.moments and "lift" in p.moments for p in old)
+    one = [a for a in s.activities if a.name == "trajectory"][0]
+    assert one.cost(2, 8).samples == 2 * one.cost(1, 8).samples
+    html = open(tmp_path / "b" / "report.html", encoding="utf-8").read()
+    assert html.count("<tr><td>2</td><td>12 (50 %)</td>") == 2
+    assert load(str(tmp_path / "b")).trajectory == rec.trajectory

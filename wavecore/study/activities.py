@@ -163,10 +163,11 @@ class At:
 
 
 class Trajectory(Activity):
-    """Renders of the newest clip at 1/2^N, ..., 1/4, 1/2 of the stage (``settings.trajectory``
-    = N; the stage's own renders are its end), at every temperature, by rank 0, each with its
-    runs and verdict (wavecore.analysis.verbatim): the way from noise, through texture, to a
-    copy."""
+    """Renders of the newest clip (``trajectory_clips`` "seen": of every seen clip, one sampler
+    call each) at 1/2^N, ..., 1/4, 1/2 of the stage (``settings.trajectory`` = N; the stage's
+    own renders are its end), at every temperature, by rank 0, each with its runs, verdict
+    (wavecore.analysis.verbatim) and moments: the way from noise, through texture, to a copy,
+    and an old clip's dip when a new one arrives."""
     name = "trajectory"
     title = "renders inside a stage"
     during = True
@@ -176,33 +177,44 @@ class Trajectory(Activity):
         at = sorted({max(1, round(n / 2 ** i)) for i in range(1, self.st.trajectory + 1)})
         return At(tuple(at)) if at else None
 
+    def rendered(self, stage) -> list[int]:
+        """The clips the trajectory renders in ``stage``, newest last."""
+        return list(range(stage)) if self.st.trajectory_clips == "seen" else [stage - 1]
+
     def unit(self, stage):
         return Cost([Job(streams=len(self.st.temperatures),
                          forced=self.cfg.receptive_field + self.st.prime_samples(self.cfg),
-                         generated=_samples(self.st.render_seconds, self.cfg))])
+                         generated=_samples(self.st.render_seconds, self.cfg))
+                     for _ in self.rendered(stage)])
 
     def run(self, trainer, stage, part):
         s, st, cfg = self.study, self.st, self.cfg
         if s.world.rank != 0:
             return False
-        clip, temps = self.clips[stage - 1], list(st.temperatures)
-        P, job = st.prime_samples(cfg), self.unit(stage).jobs[0]
-        g = CachedSampler(trainer.net, trainer.weights).generate(
-            job.generated, streams=len(temps), temperature=temps,
-            prime_classes=[clip.classes[:P]] * len(temps), gc=s.gc(stage - 1),
-            seed=[s.seed(stage, 55, trainer.step * 16 + k) for k in range(len(temps))])
-        prime = _audio.mu_law_decode(clip.classes[:P], cfg.classes)
+        temps, P = list(st.temperatures), st.prime_samples(cfg)
+        size = self.unit(stage).jobs[0].generated
+        sampler = CachedSampler(trainer.net, trainer.weights)
         n = trainer.step - part["start"]
-        for k, t in enumerate(temps):
-            x = g.audio[k]
-            path = s.render_path(stage, clip.name, t, trainer.step, folder="trajectory")
-            s.save(path, np.concatenate([prime, x]))
-            like, found, v, _ = judged(x, clip.name, s.sources(), cfg.sample_rate, stage,
-                                       (len(clip.classes) - P) / cfg.sample_rate)
-            part["trajectory"].append({
-                "stage": stage, "step": trainer.step, "fraction": round(n / st.steps(stage), 4),
-                "clip": clip.name, "temperature": t, "path": path, "shares": like["shares"],
-                "runs": found, "verdict": v})
+        for j in self.rendered(stage):
+            clip = self.clips[j]
+            kind = 55 if j == stage - 1 else 56 + j          # the newest clip's seeds as before
+            g = sampler.generate(
+                size, streams=len(temps), temperature=temps,
+                prime_classes=[clip.classes[:P]] * len(temps), gc=s.gc(j),
+                seed=[s.seed(stage, kind, trainer.step * 16 + k) for k in range(len(temps))])
+            prime = _audio.mu_law_decode(clip.classes[:P], cfg.classes)
+            for k, t in enumerate(temps):
+                x = g.audio[k]
+                path = s.render_path(stage, clip.name, t, trainer.step, folder="trajectory")
+                s.save(path, np.concatenate([prime, x]))
+                like, found, v, kept = judged(x, clip.name, s.sources(), cfg.sample_rate,
+                                              stage, (len(clip.classes) - P) / cfg.sample_rate,
+                                              s.moments(j))
+                part["trajectory"].append({
+                    "stage": stage, "step": trainer.step,
+                    "fraction": round(n / st.steps(stage), 4), "clip": clip.name,
+                    "temperature": t, "path": path, "shares": like["shares"], "runs": found,
+                    "verdict": v, "moments": kept})
         return False
 
 

@@ -92,7 +92,8 @@ class Timeline:
 
 @dataclass
 class Point:
-    """A render of the newest clip inside a stage (the trajectory), at one temperature."""
+    """A render inside a stage (the trajectory) of its newest clip, or of any seen clip, at one
+    temperature."""
     stage: int
     step: int
     fraction: float                # of the stage's steps
@@ -102,7 +103,7 @@ class Point:
     shares: dict                   # measures.resemblance's shares
     runs: dict                     # as Render.runs
     verdict: str
-    moments = None                 # (the trajectory records no moments)
+    moments: dict | None = None    # as Render.moments (None: recorded before points had them)
 
 
 @dataclass

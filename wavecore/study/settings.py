@@ -72,6 +72,10 @@ class StudySettings:
     trajectory: int = setting(0, "render the newest clip at 1/2^N, ..., 1/4, 1/2 of each stage's "
                               "steps, at every temperature, each with its verdict: the way from "
                               "noise to a copy; 0: none", range=COUNT0, metavar="N")
+    trajectory_clips: str = setting("newest", "what the trajectory renders: the newest clip, or "
+                                    "every clip seen so far (an old song's dip and recovery "
+                                    "right after a new one arrives: the stability gap)",
+                                    choices=("newest", "seen"))
     prime: float | str = setting(0.1, "seconds of the original a render reads first, or rf: one "
                                  "receptive field", flag="prime-seconds", range=PRIME,
                                  metavar="SECONDS|rf")
