@@ -19,7 +19,11 @@ lever:
 - capacity: the 216 k model (R = D = 32, S = 128);
 - the receptive field: 260 ms (16 layers, so that a syllable fits);
 - how much song 1 repeats its chorus: a form with a quarter of its bars chorus or break
-  ("iVCVVbVV"; the song's own form "iVCVCbCC" has 5 of 8).
+  ("iVCVVbVV"; the song's own form "iVCVCbCC" has 5 of 8);
+- the learning rate at the boundary: stages 2 and 3 at 1e-3 and 3e-4 (stage 1 at 3e-3);
+- song 1 inside stage 2 (the stability gap: an old song's dip right after a new one arrives):
+  a 4800-step stage 2 with song 1 rendered at 300, 600, 1200 and 2400 steps into it, from as
+  many seeds as after a stage (--trajectory-clips seen).
 
 A cell meets the chorus target at a temperature when its chorus lift after stage 2 is at least
 1.5 times its lift after stage 1 with the intervals apart; the shriek target likewise from stage
@@ -65,6 +69,8 @@ class Cell:
     reset: bool = False
     input_noise: float = 0.1
     form: str | None = None         # song 1's form (default its own, "iVCVCbCC")
+    later_lr: float | None = None   # the learning rate of stages 2.. (default stage 1's, 3e-3)
+    inside: bool = False            # render song 1 inside stage 2 too (the trajectory)
 
     def config(self) -> WaveNetConfig:
         return grid_config(self.size, self.rf)
@@ -72,7 +78,7 @@ class Cell:
 
 def cells(quick: bool) -> list[Cell]:
     if quick:
-        return [Cell("q", "a smoke test", later=10, songs=2)]
+        return [Cell("q", "a smoke test", later=10, songs=2, inside=True)]
     return [Cell("base", "the demo's recipe"),
             Cell("later300", "stage 2 and 3: 300 steps", later=300),
             Cell("later2400", "stage 2: 2400 steps (two stages)", later=2400, songs=2),
@@ -81,7 +87,11 @@ def cells(quick: bool) -> list[Cell]:
             Cell("noise0.2", "input noise 0.2", input_noise=0.2),
             Cell("M", "216 k parameters", size="M"),
             Cell("rf260ms", "receptive field 260 ms", rf="260ms"),
-            Cell("chorus25", "chorus and break 2 of 8 bars", form="iVCVVbVV")]
+            Cell("chorus25", "chorus and break 2 of 8 bars", form="iVCVVbVV"),
+            Cell("lr1e-3", "stages 2 and 3 at learning rate 1e-3", later_lr=1e-3),
+            Cell("lr3e-4", "stages 2 and 3 at learning rate 3e-4", later_lr=3e-4),
+            Cell("gap", "song 1 inside a 4800-step stage 2 (two stages)", later=4800, songs=2,
+                 inside=True)]
 
 
 def songs(cell: Cell, sr: int, out_dir: str):
@@ -116,7 +126,9 @@ def run_cell(cell: Cell, args, out_dir) -> dict:
     got, labels = songs(cell, cfg.sample_rate, out_dir)
     train = study_train_settings(input_noise=cell.input_noise, seed=args.seed)
     st = StudySettings(memorise=False, steps_per_stage=args.steps, later_steps=cell.later,
-                       trajectory=0, temperatures=TEMPS, prime="rf",
+                       later_lr=cell.later_lr, trajectory=4 if cell.inside else 0,
+                       trajectory_clips="seen", trajectory_seeds=args.render_seeds,
+                       temperatures=TEMPS, prime="rf",
                        render_seconds=args.render_seconds, render_seeds=args.render_seeds,
                        reset_optimizer=cell.reset, timeline_every=0, eval_every=0, train=train,
                        seed=args.seed)
@@ -129,17 +141,30 @@ def run_cell(cell: Cell, args, out_dir) -> dict:
            "wall_s": round(wall, 1), "machine": machine(), "stages": {}}
     for (stage, _, t), rs in sorted(by_cell([r for r in rec.renders
                                              if r.clip == song1]).items()):
-        kept = [r.moments for r in rs if r.moments]
-        row["stages"].setdefault(str(stage), {})[f"{t:g}"] = {
-            "renders": len(rs), "verdicts": dict(verdict_counts(rs)),
+        row["stages"].setdefault(str(stage), {})[f"{t:g}"] = summary(rs)
+    inside = {}
+    for p in rec.trajectory:
+        if p.stage == 2 and p.clip == song1:
+            inside.setdefault((p.step - args.steps, p.temperature), []).append(p)
+    if inside:                                   # steps into stage 2 -> T -> as a stage's
+        row["inside"] = {}
+        for (n, t), ps in sorted(inside.items()):
+            row["inside"].setdefault(str(n), {})[f"{t:g}"] = summary(ps)
+    row["targets"] = targets(row)
+    return row
+
+
+def summary(rs) -> dict:
+    """What a cell's renders of song 1 (after a stage, or at a point inside one) keep: verdict
+    counts, credit to unheard songs, fragment share, lift per kind, tone share, loops."""
+    kept = [r.moments for r in rs if r.moments]
+    return {"renders": len(rs), "verdicts": dict(verdict_counts(rs)),
             "unseen_credit": round(unseen(rs), 3),
             "fragment_share": round(sum(r.runs["fragment_share"] for r in rs) / len(rs), 3),
             "lift": {k: interval([m["lift"][k] for m in kept if m["lift"].get(k) is not None])
                      for k in KINDS},
             "tone_share": interval([m["tone_share"] for m in kept]),
             "loops": sum(m["loop_s"] is not None for m in kept)}
-    row["targets"] = targets(row)
-    return row
 
 
 def rose(before, after) -> bool:
@@ -186,7 +211,9 @@ def table(rows, args) -> str:
            "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         c = r["cell"]
-        for stage, temps in r["stages"].items():
+        rows_of = [(k, temps) for k, temps in r["stages"].items()]
+        rows_of[1:1] = [(f"2, {n} steps in", temps) for n, temps in r.get("inside", {}).items()]
+        for stage, temps in rows_of:
             for t, v in temps.items():
                 met = [k for k, ok in r["targets"][t].items() if ok
                        and {"chorus": "2", "shriek": "3"}[k] == stage]

@@ -164,25 +164,33 @@ def test_renders_inside_a_stage_trace_the_way_to_a_copy_with_their_verdicts(tmp_
 
 
 def test_the_trajectory_of_every_seen_clip_renders_song_1_inside_stage_2(tmp_path):
-    """--trajectory-clips seen: stage 2's points hold the old clip beside the newest; the newest
-    clip's points are those of the run that renders it alone (the same seeds, the same
-    training); the plan prices twice the renders in stage 2; the report has a row per clip."""
+    """--trajectory-clips seen --trajectory-seeds 2: stage 2's points hold the old clip beside
+    the newest, two seeds each; the newest clip's seed-0 points are those of the run that renders
+    it alone from one seed (the same seeds, the same training); the plan prices 2 x 2 times the
+    renders in stage 2; the report has a row per clip, each cell two players and their counts."""
     kw = dict(timeline_every=0, trajectory=1, memorise=False, steps_per_stage=8, later_steps=8,
               temperatures=(0.9, 0.7))
     alone = Study(CFG, two_clips(), tiny_settings(**kw), out_dir=tmp_path / "a").run(
         progress=False, log=lambda *a: None)
-    st = tiny_settings(**kw, trajectory_clips="seen")
+    st = tiny_settings(**kw, trajectory_clips="seen", trajectory_seeds=2)
     s = Study(CFG, two_clips(), st, out_dir=tmp_path / "b")
     rec = s.run(progress=False, log=lambda *a: None)
-    assert [(p.stage, p.step, p.clip) for p in rec.trajectory[::2]] == [
-        (1, 4, "chant"), (2, 12, "chant"), (2, 12, "shriek")]
-    newest = [p for p in rec.trajectory if p.clip == ("chant" if p.stage == 1 else "shriek")]
+    assert [(p.stage, p.step, p.clip, p.temperature, p.seed) for p in rec.trajectory] == [
+        (stage, step, clip, t, seed) for stage, step, clip in
+        ((1, 4, "chant"), (2, 12, "chant"), (2, 12, "shriek"))
+        for seed in (0, 1) for t in (0.9, 0.7)]
+    newest = [p for p in rec.trajectory if p.seed == 0
+              and p.clip == ("chant" if p.stage == 1 else "shriek")]
     assert [(p.verdict, p.shares) for p in newest] == [(p.verdict, p.shares)
                                                         for p in alone.trajectory]
+    assert len({p.path for p in rec.trajectory}) == len(rec.trajectory)
     old = [p for p in rec.trajectory if p.stage == 2 and p.clip == "chant"]
     assert all(p.verdict in VERDICTS and p.moments and "lift" in p.moments for p in old)
     one = [a for a in s.activities if a.name == "trajectory"][0]
-    assert one.cost(2, 8).samples == 2 * one.cost(1, 8).samples
+    n = round(st.render_seconds * 8000)              # 1 point x 2 temperatures x 2 seeds
+    assert one.cost(2, 8).samples == 2 * one.cost(1, 8).samples == 2 * 2 * 2 * n
     html = open(tmp_path / "b" / "report.html", encoding="utf-8").read()
     assert html.count("<tr><td>2</td><td>12 (50 %)</td>") == 2
+    table = html.split("id='trajectory-table'")[1].split("</table>")[0]
+    assert table.count("<audio") == len(rec.trajectory) and " of 2 · " in table
     assert load(str(tmp_path / "b")).trajectory == rec.trajectory

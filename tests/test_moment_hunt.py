@@ -73,7 +73,14 @@ def test_quick_hunt_end_to_end(tmp_path):
             assert v["renders"] == 2 and set(v["verdicts"]) <= set(VERDICTS)
             assert set(v["lift"]) == set(hunt().KINDS) and 0 <= v["unseen_credit"] <= 1
     assert set(cell["targets"]["0.7"]) == {"chorus", "shriek"}
-    assert "| q (a smoke test) | 1 | 0.9 |" in (tmp_path / "moment_hunt.md").read_text()
+    assert set(cell["inside"]) == {"1", "2", "5"}        # 10 / 2^k steps into stage 2
+    for temps in cell["inside"].values():                # song 1 from both seeds at each
+        assert set(temps) == {"0.9", "0.7", "0.6"} and all(
+            v["renders"] == 2 and set(v["lift"]) == set(hunt().KINDS) for v in temps.values())
+    md = (tmp_path / "moment_hunt.md").read_text()
+    assert "| q (a smoke test) | 1 | 0.9 |" in md
+    assert md.index("| q (a smoke test) | 2, 1 steps in | 0.9 |") < md.index(
+        "| q (a smoke test) | 2 | 0.9 |")
     code, _, err = run([sys.executable, SCRIPT, "--out", str(tmp_path), "--only", "nope"],
                        timeout=120)
     assert code == 2 and "--only nope: no such cell" in err

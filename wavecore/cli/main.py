@@ -48,7 +48,7 @@ TRAIN = ("steps", "batch", "window", "lr", "schedule", "warmup", "clip_norm", "s
 STUDY_GROUPS = (
     ("study", StudySettings, ("steps_per_stage", "memorise", "later_steps", "memorised_accuracy",
                               "temperatures", "timeline_every", "trajectory",
-                              "trajectory_clips")),
+                              "trajectory_clips", "trajectory_seeds")),
     ("study", TrainSettings, ("batch", "window", "lr", "checkpoint_minutes", "adam_eps")),
     ("study", StudySettings, ("later_lr", "reset_optimizer")),
     ("study", TrainSettings, ("recompute", "backend", "threads", "precision", "seed")),

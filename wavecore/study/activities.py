@@ -165,7 +165,8 @@ class At:
 class Trajectory(Activity):
     """Renders of the newest clip (``trajectory_clips`` "seen": of every seen clip, one sampler
     call each) at 1/2^N, ..., 1/4, 1/2 of the stage (``settings.trajectory`` = N; the stage's
-    own renders are its end), at every temperature, by rank 0, each with its runs, verdict
+    own renders are its end), at every temperature from ``trajectory_seeds`` seeds, by rank 0,
+    each with its runs, verdict
     (wavecore.analysis.verbatim) and moments: the way from noise, through texture, to a copy,
     and an old clip's dip when a new one arrives."""
     name = "trajectory"
@@ -182,7 +183,7 @@ class Trajectory(Activity):
         return list(range(stage)) if self.st.trajectory_clips == "seen" else [stage - 1]
 
     def unit(self, stage):
-        return Cost([Job(streams=len(self.st.temperatures),
+        return Cost([Job(streams=len(self.st.temperatures) * self.st.trajectory_seeds,
                          forced=self.cfg.receptive_field + self.st.prime_samples(self.cfg),
                          generated=_samples(self.st.render_seconds, self.cfg))
                      for _ in self.rendered(stage)])
@@ -191,7 +192,8 @@ class Trajectory(Activity):
         s, st, cfg = self.study, self.st, self.cfg
         if s.world.rank != 0:
             return False
-        temps, P = list(st.temperatures), st.prime_samples(cfg)
+        T, P = len(st.temperatures), st.prime_samples(cfg)
+        temps = list(st.temperatures) * st.trajectory_seeds      # stream k: temps[k], seed k // T
         size = self.unit(stage).jobs[0].generated
         sampler = CachedSampler(trainer.net, trainer.weights)
         n = trainer.step - part["start"]
@@ -201,11 +203,13 @@ class Trajectory(Activity):
             g = sampler.generate(
                 size, streams=len(temps), temperature=temps,
                 prime_classes=[clip.classes[:P]] * len(temps), gc=s.gc(j),
-                seed=[s.seed(stage, kind, trainer.step * 16 + k) for k in range(len(temps))])
+                seed=[s.seed(stage, kind + 1000 * (k // T), trainer.step * 16 + k % T)
+                      for k in range(len(temps))])         # seed 0's streams as before seeds
             prime = _audio.mu_law_decode(clip.classes[:P], cfg.classes)
             for k, t in enumerate(temps):
                 x = g.audio[k]
-                path = s.render_path(stage, clip.name, t, trainer.step, folder="trajectory")
+                path = s.render_path(stage, clip.name, t, trainer.step, folder="trajectory",
+                                     seed=k // T)
                 s.save(path, np.concatenate([prime, x]))
                 like, found, v, kept = judged(x, clip.name, s.sources(), cfg.sample_rate,
                                               stage, (len(clip.classes) - P) / cfg.sample_rate,
@@ -214,7 +218,7 @@ class Trajectory(Activity):
                     "stage": stage, "step": trainer.step,
                     "fraction": round(n / st.steps(stage), 4), "clip": clip.name,
                     "temperature": t, "path": path, "shares": like["shares"], "runs": found,
-                    "verdict": v, "moments": kept})
+                    "verdict": v, "moments": kept, "seed": k // T})
         return False
 
 

@@ -325,14 +325,15 @@ def _measure(plan: Plan, world) -> None:
     t0 = time.perf_counter()
     tr.net.evaluate(tr.weights, Batch(x, gc))
     eval_rate = world.bcast(forward_flops(cfg, c, 1) / (time.perf_counter() - t0))
-    # the sampler, for len(temperatures) streams (the trajectory), as many per render seed (the
-    # stage renders) and one (the timeline): a call first reads a receptive field of silence
-    # plus its prime (forced steps, no output head), then generates; two lengths separate the
-    # two costs
+    # the sampler, for len(temperatures) streams per trajectory seed (the trajectory), as many
+    # per render seed (the stage renders) and one (the timeline): a call first reads a receptive
+    # field of silence plus its prime (forced steps, no output head), then generates; two
+    # lengths separate the two costs
     sampler = CachedSampler(tr.net, tr.weights)
     costs, gc = {}, 0 if cfg.gc_ids else None
     S = len(st.temperatures)
-    for streams in sorted({S, S * st.render_seeds, 1 if st.timeline_every else S}):
+    for streams in sorted({S * st.trajectory_seeds, S * st.render_seeds,
+                           1 if st.timeline_every else S}):
         took = []
         for n in (64, 64, 2112):                              # the first one warms up
             t0 = time.perf_counter()

@@ -104,6 +104,7 @@ class Point:
     runs: dict                     # as Render.runs
     verdict: str
     moments: dict | None = None    # as Render.moments (None: recorded before points had them)
+    seed: int = 0                  # the point's index among its trajectory seeds
 
 
 @dataclass

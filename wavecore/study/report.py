@@ -305,7 +305,8 @@ def page(rec) -> str:
     """report.html's text for a study's record (wavecore/pages/templates/report.html)."""
     points = {}
     for p in rec.trajectory:
-        points.setdefault((p.stage, p.step, p.fraction, p.clip), {})[p.temperature] = p
+        points.setdefault((p.stage, p.step, p.fraction, p.clip), {}).setdefault(
+            p.temperature, []).append(p)                  # one per trajectory seed
     by = cells(rec.renders)
     return render(
         "report.html", rec=rec, clips=rec.clips, temps=rec.temperatures, originals=rec.originals,

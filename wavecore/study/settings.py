@@ -76,6 +76,9 @@ class StudySettings:
                                     "every clip seen so far (an old song's dip and recovery "
                                     "right after a new one arrives: the stability gap)",
                                     choices=("newest", "seen"))
+    trajectory_seeds: int = setting(1, "renders per clip and temperature at each trajectory "
+                                    "point, each from its own seed (a verdict inside a stage is "
+                                    "then a count over seeds)", range=COUNT)
     prime: float | str = setting(0.1, "seconds of the original a render reads first, or rf: one "
                                  "receptive field", flag="prime-seconds", range=PRIME,
                                  metavar="SECONDS|rf")
