@@ -23,11 +23,21 @@ For every cell it records:
   (wavecore.study.plan.data_to_capacity);
 - the cell's wall time and the machine it ran on (a map may be run in parts on different machines).
 
+- each render's level against song 1's (dB, RMS) and whether it collapsed
+  (wavecore.analysis.measures.collapse: more than 20 dB under, or 80 % of its frames noise).
+
+The real recordings' rows (``--real DIR``, ``real_cells``) run the same study on songs 1 and 2
+of each set that bench/real_songs.py fetched into DIR (three game soundtracks; song 2 is the
+unheard song of stage 1, from the same soundtrack), with levers of their own: 10 / 30 / 60 s,
+capacity, a 260 ms field, 16 kHz at the same seconds of field, the learning rate, 8000 steps.
+
     python bench/regime_map.py --out regime            # the map of docs/findings.md (about 75 min)
+    python bench/real_songs.py --out real && python bench/regime_map.py --out regime --real real
     python bench/regime_map.py --out /tmp/r --quick    # a smoke test (about a minute)
 
 It writes DIR/regime_map.json (every cell), DIR/regime_map.md (the table) and DIR/regime_map.png
-(the phase diagram); each cell's study stays in DIR/cells/NAME.
+(the phase diagram), or with --real DIR/regime_map_real.json and .md; each cell's study stays
+in DIR/cells/NAME. A run goes on from the JSON it finds.
 """
 from __future__ import annotations
 

@@ -114,3 +114,23 @@ def test_the_map_refuses_a_missing_set_or_an_unknown_cell(tmp_path):
     code, _, err = run([sys.executable, script, "--out", str(tmp_path), "--only", "Z-1s"],
                        timeout=120)
     assert code == 2 and "--only: no cell named Z-1s" in err
+
+
+def test_the_measure_check_on_a_real_set_rates_every_case(real_set, tmp_path):
+    """bench/real_measure_check.py on the constructed set (sines: a copy of a held tone is no
+    fragment, so the copy case must come out wrong here): every case at every place, its
+    answer and whether it was right, the rates in the table."""
+    script = os.path.join(ROOT, "bench", "real_measure_check.py")
+    code, out, err = run([sys.executable, script, "--real", str(real_set), "--out",
+                          str(tmp_path), "--places", "2"], timeout=600)
+    assert code == 0, err[-2000:]
+    rows = json.load(open(tmp_path / "real_measure_check.json"))["rows"]
+    cases = ["copy", "pieces", "unheard", "song 2", "loop", "noise", "quiet"]
+    assert [(r["case"], r["at_s"]) for r in rows] == [(c, at) for at in (0.1, 3.0) for c in cases]
+    assert all(isinstance(r["ok"], bool) and r["want"] for r in rows)
+    copy = [r for r in rows if r["case"] == "copy"]
+    assert all(r["verdict"] != "copy" and not r["ok"] for r in copy)      # a held sine
+    assert all(r["ok"] for r in rows if r["case"] == "quiet")
+    md = (tmp_path / "real_measure_check.md").read_text()
+    assert "| drascula | copy | copy | 0 of 2 |" in md
+    assert "| drascula | quiet | collapsed | 2 of 2 |" in md
