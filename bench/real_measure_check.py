@@ -2,12 +2,15 @@
 renders of each set's songs (bench/real_songs.py), each with the answer the measure must give,
 judged as the map judges song 1's renders (wavecore.analysis.verbatim.verdict against songs 1
 and 2 of the set, 30 s at 8 kHz; song 2 not yet trained on). Real songs differ from place to
-place (a held chord, a drum break), so each case is built at PLACES places of its song and the
-result is a rate: how many of them give the right answer.
+place (a held chord, a drum break), so each case is built at PLACES places of its song (evenly
+from 0.1 s to 4 s before the shortest song's end) and the result is a rate: how many of them
+give the right answer. ``--builtin`` adds the built-in full songs as a fourth set, for
+comparison.
 
-The cases (tests/renders.py builds them, as for the built-in songs in tests/test_runs.py), at
-offsets 0.1, 3, 6, ... 27 s:
+The cases (tests/renders.py builds them, as for the built-in songs in tests/test_runs.py):
 - ``copy``: 3 s of song 1 verbatim, off the frame grid: *copy*;
+- ``hiss 20 dB``, ``hiss 10 dB``: that copy with white noise 20 and 10 dB under it (what an
+  imperfect network adds): still song 1 (*copy*, *copy in part* or *kept*);
 - ``pieces``: sixteen 0.25 s pieces of song 1 from the offset on, shuffled: *kept*;
 - ``unheard``: 3 s of song 3, from the same soundtrack but in neither source: not *copy*,
   *copy in part* or *kept* (a network that never heard a song cannot be said to keep song 1);
@@ -36,6 +39,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))   # the constru
 import real_songs  # noqa: E402
 import renders  # noqa: E402
 
+from wavecore.analysis import clips  # noqa: E402
 from wavecore.analysis.measures import Sources, collapse, level_db, resemblance  # noqa: E402
 from wavecore.analysis.verbatim import runs, unseen_credit, verdict  # noqa: E402
 from wavecore.study.rates import wilson  # noqa: E402
@@ -44,7 +48,14 @@ SR = renders.SR
 NOT_KEPT = ("copy", "copy in part", "kept")
 
 
-PLACES = 10                         # offsets 0.1, 3, ..., 27 s
+PLACES = 10
+
+
+def hiss(x, snr_db, seed=7):
+    """x with white noise ``snr_db`` under its RMS level."""
+    rms = np.sqrt(np.mean(np.asarray(x, np.float64) ** 2))
+    noise = np.random.default_rng(seed).standard_normal(len(x)) * rms * 10 ** (-snr_db / 20)
+    return (x + noise).astype(np.float32)
 
 
 def cases(songs, at_s):
@@ -54,6 +65,10 @@ def cases(songs, at_s):
     copy = renders.verbatim(a[at:])[0]
     return [
         ("copy", copy, "copy", lambda r: r["verdict"] == "copy"),
+        ("hiss 20 dB", hiss(copy, 20), "copy, copy in part or kept",
+         lambda r: r["verdict"] in NOT_KEPT),
+        ("hiss 10 dB", hiss(copy, 10), "copy, copy in part or kept",
+         lambda r: r["verdict"] in NOT_KEPT),
         ("pieces", renders.shuffle(a[at:]), "kept", lambda r: r["verdict"] == "kept"),
         ("unheard", renders.verbatim(c[at:])[0], "not copy, copy in part or kept",
          lambda r: r["verdict"] not in NOT_KEPT),
@@ -83,18 +98,23 @@ def main(argv=None) -> int:
     ap.add_argument("--out", required=True, help="directory for real_measure_check.json, .md")
     ap.add_argument("--seconds", type=float, default=30.0, help="the songs' length")
     ap.add_argument("--places", type=int, default=PLACES, help="places per case")
+    ap.add_argument("--builtin", action="store_true",
+                    help="also the built-in full songs (wavecore.analysis.clips.FULL_SONGS)")
     args = ap.parse_args(argv)
     with open(os.path.join(args.real, "manifest.json"), encoding="utf-8") as f:
         sets = list(json.load(f)["sets"])
     rows = []
-    for name in sets:
-        songs = real_songs.load(args.real, name, args.seconds, SR)
+    for name in sets + (["builtin"] if args.builtin else []):
+        if name == "builtin":
+            songs = [(f"song{k + 1}", clips.get(n, SR)) for k, n in enumerate(clips.FULL_SONGS)]
+        else:
+            songs = real_songs.load(args.real, name, args.seconds, SR)
         sources = Sources(songs[:2], SR)
-        for k in range(args.places):
-            at = 0.1 if k == 0 else 3.0 * k
-            for case, x, want, ok in cases(songs, at):
+        last = min(len(a) for _, a in songs) / SR - 4.0
+        for at in np.round(np.linspace(0.1, last, args.places), 2):
+            for case, x, want, ok in cases(songs, float(at)):
                 got = judge(np.asarray(x, np.float32), sources, sources.levels["song1"])
-                rows.append({"set": name, "case": case, "at_s": at, "want": want,
+                rows.append({"set": name, "case": case, "at_s": float(at), "want": want,
                              "ok": bool(ok(got)), **got})
         print(name + ": " + ", ".join(
             f"{case} {sum(r['ok'] for r in rows if r['set'] == name and r['case'] == case)}"
@@ -102,11 +122,11 @@ def main(argv=None) -> int:
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "real_measure_check.json"), "w", encoding="utf-8") as f:
         json.dump({"seconds": args.seconds, "places": args.places, "rows": rows}, f, indent=1)
-    lines = [f"Each case built at {args.places} places of its song (0.1, 3, 6, ... s); right: how "
+    lines = [f"Each case built at {args.places} places of its song; right: how "
              "many give the answer it must; the verdicts of all of them.", "",
              "| set | case | must be | right | 90 % interval | verdicts |",
              "|---|---|---|---|---|---|"]
-    for name in sets:
+    for name in dict.fromkeys(r["set"] for r in rows):
         for case in dict.fromkeys(r["case"] for r in rows):
             got = [r for r in rows if r["set"] == name and r["case"] == case]
             k = sum(r["ok"] for r in got)

@@ -125,8 +125,10 @@ def test_the_measure_check_on_a_real_set_rates_every_case(real_set, tmp_path):
                           str(tmp_path), "--places", "2"], timeout=600)
     assert code == 0, err[-2000:]
     rows = json.load(open(tmp_path / "real_measure_check.json"))["rows"]
-    cases = ["copy", "pieces", "unheard", "song 2", "loop", "noise", "quiet"]
-    assert [(r["case"], r["at_s"]) for r in rows] == [(c, at) for at in (0.1, 3.0) for c in cases]
+    cases = ["copy", "hiss 20 dB", "hiss 10 dB", "pieces", "unheard", "song 2", "loop", "noise",
+             "quiet"]
+    assert [(r["case"], r["at_s"]) for r in rows] == [(c, at) for at in (0.1, 26.0)
+                                                      for c in cases]       # 30 s songs
     assert all(isinstance(r["ok"], bool) and r["want"] for r in rows)
     copy = [r for r in rows if r["case"] == "copy"]
     assert all(r["verdict"] != "copy" and not r["ok"] for r in copy)      # a held sine
