@@ -166,9 +166,8 @@ class Trajectory(Activity):
     """Renders of the newest clip (``trajectory_clips`` "seen": of every seen clip, one sampler
     call each) at 1/2^N, ..., 1/4, 1/2 of the stage (``settings.trajectory`` = N; the stage's
     own renders are its end), at every temperature from ``trajectory_seeds`` seeds, by rank 0,
-    each with its runs, verdict
-    (wavecore.analysis.verbatim) and moments: the way from noise, through texture, to a copy,
-    and an old clip's dip when a new one arrives."""
+    each with its runs, verdict (wavecore.analysis.verbatim) and moments: the way from noise,
+    through texture, to a copy, and an old clip's dip when a new one arrives."""
     name = "trajectory"
     title = "renders inside a stage"
     during = True
@@ -343,9 +342,9 @@ def judged(x, clip, sources, sample_rate, trained, available=None, moments=None)
     """A render's continuation x of ``clip`` (a name; None for an unprimed render) after
     training on the first ``trained`` clips of ``sources``, judged: (measures.resemblance,
     wavecore.analysis.verbatim summary with its ``unseen_credit``, ``level_db`` (the render's
-    RMS, dBFS) and ``clip_level_db`` (its clip's), verdict or None, what it
-    keeps of the clip's ``moments`` (a ClipMoments) or None); ``available``: the seconds of
-    ``clip`` after the prime (a copy is at most that long)."""
+    RMS, dBFS) and ``clip_level_db`` (its clip's), verdict or None, what it keeps of the clip's
+    ``moments`` (a ClipMoments) or None); ``available``: the seconds of ``clip`` after the
+    prime (a copy is at most that long)."""
     like, found = measures.resemblance(x, sources), runs(x, sources)
     v = None if clip is None else verdict(clip, like["shares"], found, len(x) / sample_rate,
                                           available, sources.seconds)
