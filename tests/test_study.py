@@ -107,9 +107,12 @@ def test_tiny_study_writes_every_artefact(study_dir):
                   if f.endswith(".npz")) == ["ckpt-00000020.npz", "ckpt-00000040.npz"]
     for r in M["renders"]:                                  # runs and a verdict beside every player
         assert r["verdict"] in VERDICTS and 0 <= r["runs"]["fragment_share"] <= 1
-        assert set(r["runs"]) == {*SUMMARY, "measure", "unseen_credit"}
+        assert set(r["runs"]) == {*SUMMARY, "measure", "unseen_credit", "level_db",
+                                  "clip_level_db"}
         assert r["runs"]["measure"] == MEASURE and 0 <= r["runs"]["unseen_credit"] <= 1
     assert all("verdict" not in r and r["runs"]["longest_s"] >= 0 for r in M["unprimed"])
+    assert all("clip_level_db" not in r["runs"] and r["runs"]["level_db"] <= 0
+               for r in M["unprimed"])                     # an unprimed render has no clip
     html = open(os.path.join(study_dir, "report.html")).read()
     assert html.count("class='verdict'") == len(M["renders"])
     refs = [r for _, r in re.findall(r"""(?:src|href)\s*=\s*(["'])(.*?)\1""", html)]
