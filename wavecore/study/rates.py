@@ -23,8 +23,9 @@ from scipy.stats import t as student
 from ..analysis.measures import collapse
 from ..analysis.verbatim import VERDICTS
 
-LEVERS = ("more steps, input noise (--input-noise 0.1), a longer receptive field, or the GPU "
-          "path (the regime map, docs/findings.md)")
+LEVERS = ("more steps per second of song (a shorter clip or a longer stage), input noise "
+          "(--input-noise 0.1), the GPU path for the steps a real recording needs; what each did "
+          "is in the regime map (docs/findings.md)")
 
 Z90 = 1.6449                       # the standard normal's 95th percentile: a two-sided 90 %
 
