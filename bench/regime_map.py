@@ -91,7 +91,7 @@ class Cell:
 def real_cells() -> list[Cell]:
     """The real recordings' rows (bench/real_songs.py), in the order they are worth running:
     the built-in map's kept recipe (M, 64 ms, input noise 0.1) on each set at 30 and 10 s, and
-    the 446 k model at 10 s; then per set one lever at a time at 30 s: no input noise, the 67 k
+    the 446 k model at 10 s, with and without input noise; then per set one lever at a time at 30 s: no input noise, the 67 k
     model, a 260 ms field, 16 kHz at the same seconds of field, a learning rate of 1e-3, 60 s
     of song; then 8000 steps (the sketch preset's length) with the trajectory on each set."""
     def cell(songs, size, sec, noise=0.1, rf="64ms", rate=8000, steps=None, trajectory=None,
@@ -104,6 +104,7 @@ def real_cells() -> list[Cell]:
                     trajectory=trajectory, songs=songs, rate=rate, lr=lr)
     sets = ("drascula", "etr", "wesnoth")
     out = [cell(s, size, sec) for size, sec in (("M", 30), ("M", 10), ("L", 10)) for s in sets]
+    out += [cell(s, "L", 10, noise=0) for s in sets]
     for s in sets:
         out += [cell(s, "M", 30, noise=0), cell(s, "S", 30), cell(s, "M", 30, rf="260ms"),
                 cell(s, "M", 30, rate=16000), cell(s, "M", 30, lr=1e-3), cell(s, "M", 60)]
