@@ -91,9 +91,10 @@ class Cell:
 def real_cells() -> list[Cell]:
     """The real recordings' rows (bench/real_songs.py), in the order they are worth running:
     the built-in map's kept recipe (M, 64 ms, input noise 0.1) on each set at 30 and 10 s, and
-    the 446 k model at 10 s, with and without input noise; then per set one lever at a time at 30 s: no input noise, the 67 k
-    model, a 260 ms field, 16 kHz at the same seconds of field, a learning rate of 1e-3, 60 s
-    of song; then 8000 steps (the sketch preset's length) with the trajectory on each set."""
+    the 446 k model at 10 s, with and without input noise; then per set one lever at a time at
+    30 s: no input noise, the 67 k model, a 260 ms field, 16 kHz at the same seconds of field,
+    a learning rate of 1e-3, 60 s of song; then 8000 steps (the sketch preset's length) with
+    the trajectory on each set."""
     def cell(songs, size, sec, noise=0.1, rf="64ms", rate=8000, steps=None, trajectory=None,
              lr=None):
         name = (f"{songs}-{size}-{sec:g}s" + (f"-noise{noise:g}" if noise else "")
