@@ -56,8 +56,8 @@ def test_presets_are_the_essays_recipe_and_the_demo():
     cfg3, st3 = presets.get("sketch")        # the map's M-17.5s-noise0.1-8000steps for ~30 s songs
     assert (layout.size(cfg3) == 215_936
             and 240_000 * 8 / layout.size(cfg3) == pytest.approx(8.9, abs=0.05))
-    assert ((st3.steps(1), st3.steps(3), st3.train.input_noise, st3.trajectory)
-            == (8000, 8000, 0.1, 4))
+    assert ((st3.steps(1), st3.steps(3), st3.train.input_noise, st3.trajectory,
+             st3.render_seeds) == (8000, 8000, 0.1, 4, 3))    # a verdict is a count over seeds
     with pytest.raises(ValueError,
                        match="unknown preset 'nope'; the presets are demo, sketch, essay"):
         presets.get("nope")

@@ -29,9 +29,11 @@ ESSAY_DILATIONS = "5x[1, 1, 2, ..., 4096]"
 DESCRIPTIONS = {
     "demo": "the demo's small model and schedule (2 x 8 layers, R = D = 16, 8 kHz, 64 ms; 1200 "
             "steps per stage with input noise 0.1, renders inside each stage)",
-    "sketch": "for your own ~30 s songs, a kept cell of the regime map (2 x 8 layers, "
-              "R = D = 32, 8 kHz; 8000 steps per stage with input noise 0.1, renders inside each "
-              "stage; 64 M trained samples per stage: --plan prices them on this machine)",
+    "sketch": "for your own ~30 s songs, a kept cell of the built-in songs' regime map (2 x 8 "
+              "layers, R = D = 32, 8 kHz; 8000 steps per stage with input noise 0.1, renders "
+              "inside each stage, 3 seeds; 64 M trained samples per stage, about 13 min each on "
+              "the 2-core AMD EPYC Zen 4 it was measured on: --plan prices them here). No real "
+              "recording has been kept by the map's cells yet",
     "essay": "the essay's recipe: 70 layers (5x[1, 1, 2, ..., 4096], 2.56 s), S = 1024, windows "
              "of 2 x 96 000, Adam 1e-3 restarted per stage, 100 000 + 20 000 per song, renders "
              "primed by song 1's first receptive field, 6 s at T = 0.9 / 0.7 / 0.6",
@@ -62,13 +64,17 @@ def sketch() -> tuple[WaveNetConfig, StudySettings]:
     kept in 7 of 9 renders after stage 1, and along it first at 4000 steps) scaled to them:
     2 x 8 layers, R = D = 32, S = 128 (215 936 parameters, a data to capacity of 8.9 on a 30 s
     song at 8 kHz), 8000 steps per stage of 4 x 2000 samples, input noise 0.1, renders at
-    1/16 .. 1/2 of each stage and after it, 6 s after one receptive field: 64 M trained samples
-    per stage (``--plan`` prices them on the machine it runs on). Chosen by measure 1 on the
-    synthesised songs; never run on real recordings."""
+    1/16 .. 1/2 of each stage and after it, 6 s after one receptive field, from 3 seeds: 64 M
+    trained samples per stage (``--plan`` prices them on the machine it runs on; on three 30 s
+    songs a 2-core AMD EPYC Zen 4 plans 41 min in all at 82 186 trained samples/s). Chosen on
+    the synthesised songs; on real recordings (the map's real rows, docs/findings.md) its model
+    at 1200 steps renders noise or texture on all three soundtracks, and no real cell has kept
+    song 1 yet."""
     cfg = WaveNetConfig(layers=8, stacks=2, residual_channels=32, dilation_channels=32,
                         skip_channels=128, sample_rate=8000)
     return cfg, StudySettings(memorise=False, steps_per_stage=8000, trajectory=4, prime="rf",
-                              render_seconds=6.0, train=study_train_settings(input_noise=0.1))
+                              render_seconds=6.0, render_seeds=3,
+                              train=study_train_settings(input_noise=0.1))
 
 
 def essay() -> tuple[WaveNetConfig, StudySettings]:
