@@ -21,10 +21,9 @@ For every cell it records:
   song 1's own repeated phrase;
 - the data-to-capacity ratio: song 1's samples x 8 bits (one μ-law byte each) / parameters
   (wavecore.study.plan.data_to_capacity);
-- the cell's wall time and the machine it ran on (a map may be run in parts on different machines).
-
 - each render's level against song 1's (dB, RMS) and whether it collapsed
-  (wavecore.analysis.measures.collapse: more than 20 dB under, or 80 % of its frames noise).
+  (wavecore.analysis.measures.collapse: more than 20 dB under, or 80 % of its frames noise);
+- the cell's wall time and the machine it ran on (a map may be run in parts on different machines).
 
 The real recordings' rows (``--real DIR``, ``real_cells``) run the same study on songs 1 and 2
 of each set that bench/real_songs.py fetched into DIR (three game soundtracks; song 2 is the
