@@ -28,7 +28,8 @@ For every cell it records:
 The real recordings' rows (``--real DIR``, ``real_cells``) run the same study on songs 1 and 2
 of each set that bench/real_songs.py fetched into DIR (three game soundtracks; song 2 is the
 unheard song of stage 1, from the same soundtrack), with levers of their own: 10 / 30 / 60 s,
-capacity, a 260 ms field, 16 kHz at the same seconds of field, the learning rate, 8000 steps.
+capacity, a 260 ms and a 1 s field, 16 kHz at the same seconds of field, the learning rate,
+8000 steps.
 
     python bench/regime_map.py --out regime            # the map of docs/findings.md (about 75 min)
     python bench/real_songs.py --out real && python bench/regime_map.py --out regime --real real
@@ -91,9 +92,9 @@ def real_cells() -> list[Cell]:
     """The real recordings' rows (bench/real_songs.py), in the order they are worth running:
     the built-in map's kept recipe (M, 64 ms, input noise 0.1) on each set at 30 and 10 s, and
     the 446 k model at 10 s, with and without input noise; then per set one lever at a time at
-    30 s: no input noise, the 67 k model, a 260 ms field, 16 kHz at the same seconds of field,
-    a learning rate of 1e-3, 60 s of song; then 8000 steps (the sketch preset's length) with
-    the trajectory on each set."""
+    30 s: no input noise, the 67 k model, a 260 ms field, a 1 s field, 16 kHz at the same
+    seconds of field, a learning rate of 1e-3, 60 s of song; then 8000 steps (the sketch
+    preset's length) with the trajectory on each set."""
     def cell(songs, size, sec, noise=0.1, rf="64ms", rate=8000, steps=None, trajectory=None,
              lr=None):
         name = (f"{songs}-{size}-{sec:g}s" + (f"-noise{noise:g}" if noise else "")
@@ -107,7 +108,8 @@ def real_cells() -> list[Cell]:
     out += [cell(s, "L", 10, noise=0) for s in sets]
     for s in sets:
         out += [cell(s, "M", 30, noise=0), cell(s, "S", 30), cell(s, "M", 30, rf="260ms"),
-                cell(s, "M", 30, rate=16000), cell(s, "M", 30, lr=1e-3), cell(s, "M", 60)]
+                cell(s, "M", 30, rf="1s"), cell(s, "M", 30, rate=16000),
+                cell(s, "M", 30, lr=1e-3), cell(s, "M", 60)]
     return out + [cell(s, "M", 30, steps=8000, trajectory=6) for s in sets]
 
 

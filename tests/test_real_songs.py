@@ -136,3 +136,34 @@ def test_the_measure_check_on_a_real_set_rates_every_case(real_set, tmp_path):
     md = (tmp_path / "real_measure_check.md").read_text()
     assert "| drascula | copy | copy | 0 of 2 |" in md
     assert "| drascula | quiet | collapsed | 2 of 2 |" in md
+
+
+def test_the_preset_s_rates_on_a_real_set_stage_by_stage(real_set, tmp_path):
+    """bench/preset_real.py --quick on the constructed set: every stage renders every seen
+    song at each of the preset's temperatures from its seeds, with counts that add up, a kept
+    interval that holds the rate, levels and the trajectory; a second run goes on from the
+    JSON; an unknown set is refused by name."""
+    script = os.path.join(ROOT, "bench", "preset_real.py")
+    argv = [sys.executable, script, "--real", str(real_set), "--out", str(tmp_path), "--quick",
+            "--seconds", "4"]
+    code, out, err = run(argv, timeout=600)
+    assert code == 0, err[-2000:]
+    (row,) = json.load(open(tmp_path / "preset_real.json"))["sets"]
+    assert row["set"] == "drascula" and row["preset"] == "sketch" and row["steps"] == [20, 10]
+    assert [list(v) for v in row["stages"].values()] == [["song1"], ["song1", "song2"],
+                                                        ["song1", "song2", "song3"]]
+    for by_clip in row["stages"].values():
+        for temps in by_clip.values():
+            assert list(temps) == ["0.9", "0.7", "0.6"]
+            for v in temps.values():
+                assert sum(v["counts"].values()) == v["renders"] == len(v["seeds"]) == 2
+                lo, hi = v["kept_interval"]
+                assert lo <= v["kept"] / 2 <= hi and 0 <= v["collapsed"] <= 2
+    assert len(row["accuracy"]) == 3 and len(row["accuracy"][2]) == 3
+    assert {p["stage"] for p in row["trajectory"]} == {1, 2, 3}
+    md = (tmp_path / "preset_real.md").read_text()
+    assert "| drascula | 3 | song3 | 0.6 |" in md and "sketch, 4 s songs" in md
+    code, out, _ = run(argv, timeout=300)                  # nothing left to run
+    assert code == 0 and "drascula:" not in out and "1 real set(s)" in out
+    code, _, err = run(argv + ["--sets", "nowhere"], timeout=120)
+    assert code == 2 and "--sets nowhere: not in" in err
