@@ -1,4 +1,6 @@
-"""Shared setup for the benchmarks: the reference config, its training window, a clock."""
+"""Shared setup for the benchmarks: the reference config, its training window, a clock, the
+machine, and their JSON written whole."""
+import json
 import os
 import statistics
 import time
@@ -6,6 +8,7 @@ import time
 import numpy as np
 
 from wavecore import WaveNetConfig
+from wavecore.engine.files import atomic_write
 
 T_REF = 16000          # loss-bearing positions per training window
 
@@ -79,3 +82,9 @@ def median_time(fn, repeat=3, warmup=0):
         fn()
         ts.append(time.perf_counter() - t0)
     return statistics.median(ts)
+
+
+def save_json(path, data) -> None:
+    """``data`` as JSON at ``path``, written whole or not at all (a run cut short keeps the last
+    whole file to go on from)."""
+    atomic_write(path, lambda f: json.dump(data, f, indent=1), "w")

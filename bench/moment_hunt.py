@@ -43,7 +43,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import grid_config, machine  # noqa: E402
+from common import grid_config, machine, save_json  # noqa: E402
 
 from wavecore import WaveNetConfig  # noqa: E402
 from wavecore.analysis import clips, moments  # noqa: E402
@@ -263,9 +263,7 @@ def main(argv=None) -> int:
             continue
         if cell.name not in done:
             done[cell.name] = run_cell(cell, args, os.path.join(args.out, "cells", cell.name))
-            with open(path + ".tmp", "w", encoding="utf-8") as f:
-                json.dump({"settings": settings, "cells": list(done.values())}, f, indent=1)
-            os.replace(path + ".tmp", path)
+            save_json(path, {"settings": settings, "cells": list(done.values())})
         r = done[cell.name]
         rows.append(r)
         two = r["stages"].get("2", {}).get("0.7")

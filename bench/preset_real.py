@@ -28,7 +28,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import real_songs  # noqa: E402
-from common import machine  # noqa: E402
+from common import machine, save_json  # noqa: E402
 
 from wavecore.analysis.measures import collapse  # noqa: E402
 from wavecore.analysis.verbatim import MEASURE  # noqa: E402
@@ -147,9 +147,7 @@ def main(argv=None) -> int:
         if args.sets and name not in args.sets or name in done:
             continue
         done[name] = run_set(name, args, os.path.join(args.out, "studies", name))
-        with open(path + ".tmp", "w", encoding="utf-8") as f:
-            json.dump({"sets": [done[n] for n in known if n in done]}, f, indent=1)
-        os.replace(path + ".tmp", path)
+        save_json(path, {"sets": [done[n] for n in known if n in done]})
         t = done[name]["stages"]["1"]["song1"]
         print(f"{name}: song 1 after stage 1: "
               + "; ".join(f"T {k}: " + ", ".join(f"{n} {c}" for n, c in v["counts"].items())

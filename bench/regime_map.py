@@ -53,7 +53,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import real_songs  # noqa: E402
-from common import SIZES, grid_config, machine  # noqa: E402
+from common import SIZES, grid_config, machine, save_json  # noqa: E402
 
 from wavecore import WaveNetConfig
 from wavecore.analysis import clips
@@ -333,12 +333,9 @@ def main(argv=None) -> int:
     for i, cell in enumerate(todo):
         if cell.name not in done:
             done[cell.name] = run_cell(cell, args, os.path.join(args.out, "cells", cell.name))
-            with open(path + ".tmp", "w", encoding="utf-8") as f:
-                settings = {k: v for k, v in vars(args).items()
-                            if k not in ("out", "only", "real")}
-                json.dump({"settings": settings, "machine": machine(),  # this run's
-                           "cells": list(done.values())}, f, indent=1)   # each its own
-            os.replace(path + ".tmp", path)
+            settings = {k: v for k, v in vars(args).items() if k not in ("out", "only", "real")}
+            save_json(path, {"settings": settings, "machine": machine(),  # this run's
+                             "cells": list(done.values())})               # each its own
         r = done[cell.name]
         rows.append(r)
         print(f"[{i + 1}/{len(todo)}] {cell.name}: ratio {r['ratio']:.2f}, "
