@@ -108,6 +108,35 @@ def test_a_loop_of_one_event_is_not_kept(songs, sources):
     assert v == "shared"                 # not kept: what is its own comes from one place
 
 
+def test_a_loop_of_one_event_is_one_place_wherever_the_song_plays_it():
+    """A loop of one 0.15 s event at ten places of the full song 1 (17.5 s, its bars played
+    again and again): the song plays each event at many clip times more than PLACE_S apart, so
+    counted by clip time (measure 2) a loop read as kept at 3 of these 10 places; counted by
+    material it is one place at each, and never kept. Sixteen 0.25 s pieces from the same
+    places are still kept at every one."""
+    import numpy as np
+    full = [(n, clips.get(n, SR)) for n in clips.FULL_SONGS[:2]]
+    src, song = Sources(full, SR), full[0][1]
+    name = full[0][0]
+    for at in np.round(np.linspace(0.1, 9.33, 10), 2):
+        at_s = int(at * SR) / SR
+        found, _, v = judged(renders.loop_event(song, at_s=at_s), src, name)
+        assert found["places"][name] <= 2 and v != "kept", at
+        found, _, v = judged(renders.shuffle(song[int(at_s * SR):]), src, name)
+        assert found["places"][name] >= 3 and v == "kept", at
+
+
+def test_material_is_alike_however_far_apart_in_the_clip(songs):
+    """_alike: a stretch of the clip's frames and the same stretch shifted by a few frames are
+    alike; two passages of different sound are not; stretches shorter than k frames never are."""
+    from wavecore.analysis.verbatim import _alike
+    C = Sources(songs, SR).fine[0][::4]                     # hype_song's frames, hop by hop
+    assert _alike(C[40:60], C[43:70], 7)
+    other = Sources(songs, SR).fine[2][::4]                 # noise_song: another kit and voice
+    assert not _alike(C[40:60], other[40:60], 7)
+    assert not _alike(C[40:45], C[40:45], 7)
+
+
 def test_the_songs_drums_alone_are_not_kept(songs, sources):
     """Song 1's drums without voice or bass (the kit the two-bar songs share), as loud as in the
     song: no song ever plays its drums alone, so their frames are new sound and follow nothing

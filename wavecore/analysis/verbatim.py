@@ -34,8 +34,11 @@ From the runs (credited ones unless said):
 - ``fragment_share``: the share of the render's frames in counting runs of at least
   ``FRAGMENT_S`` (pieces of a song, as against texture); ``fragments``: those frames by clip;
 - ``shared_share`` (``shared``: frames): the share in fragments credited to no clip;
-- ``places``: by clip, how many moments of it the fragments come from: the most clip times
-  that lie ``PLACE_S`` apart (a loop of one event is one place however often it plays);
+- ``places``: by clip, how many places of it the fragments come from, counted by material:
+  a fragment is a new place when its clip time lies at least ``PLACE_S`` from every place
+  counted before it and its clip frames are unlike theirs (no ``FRAGMENT_S`` of them, aligned,
+  within ``FOLLOW_DB`` on average). A loop of one event is one place however often it plays,
+  and however many times the song plays that event (a drum hit on every bar, a held chord);
 - ``jumps``: how many times a fragment is followed by one from elsewhere (recombination).
 
 ``verdict`` names a render of clip c (its continuation of T seconds; A, the seconds of c after
@@ -79,7 +82,8 @@ MARGIN = 1.5               # a run is its clip's when it follows this many times
 PLACE_S = 0.5              # fragments this far apart in their clip are from different places
 PLACES = 3                 # kept and merged draw on at least this many places
 PART_S = 0.8               # a run this long is a copied phrase (copy in part)
-MEASURE = 2                # 2: shared credit, places, copy in part; 1 (no "measure" key): before
+MEASURE = 3                # 3: places by material; 2: shared credit, places by clip time, copy
+                           # in part; 1 (no "measure" key): before
 VERDICTS = ("copy", "copy in part", "kept", "merged", "shared", "texture", "noise")
 
 
@@ -123,13 +127,27 @@ def _rival(B, i, n) -> int:
     return int(np.minimum(B[k], i + n - k).max())
 
 
-def _places(times) -> int:
-    """How many of the clip times (s) can be chosen at least PLACE_S apart (greedy, in order)."""
-    count, last = 0, -np.inf
-    for t in sorted(times):
-        if t - last >= PLACE_S:
-            count, last = count + 1, t
-    return count
+def _alike(A, B, k: int) -> bool:
+    """Whether k consecutive frames of A (n, bands) and k of B (m, bands), aligned frame by
+    frame, lie within FOLLOW_DB of each other on average: the same material, wherever each
+    lies in its clip."""
+    n, m = len(A) - k + 1, len(B) - k + 1
+    if n < 1 or m < 1:
+        return False
+    D = _distances(A, B)                                           # (len A, len B)
+    return float(sum(D[j:j + n, j:j + m] for j in range(k)).min()) <= FOLLOW_DB * k
+
+
+def _places(fragments, hop_s: float) -> int:
+    """How many places the fragments [(clip time s, clip frames along the path (k, bands))]
+    come from: greedy in clip-time order, one is a new place when it lies at least PLACE_S from
+    every place counted so far and is unlike each of them (_alike over FRAGMENT_S)."""
+    k = max(1, int(np.ceil(FRAGMENT_S / hop_s - 1e-9)))
+    chosen = []
+    for t, M in sorted(fragments, key=lambda f: f[0]):
+        if all(abs(t - u) >= PLACE_S and not _alike(M, P, k) for u, P in chosen):
+            chosen.append((t, M))
+    return len(chosen)
 
 
 def runs(x: np.ndarray, sources) -> dict:
@@ -143,7 +161,7 @@ def runs(x: np.ndarray, sources) -> dict:
         D = _distances(R, C)
         L = _paths(D)
         found.append((D, _beside(D) - D, L, C, L.max(axis=1)))
-    out, i = [], 0
+    out, material, i = [], [], 0                 # material: each run's clip frames (k, bands)
     while i < n:
         best = max(range(len(found)), key=lambda j: (found[j][4][i], -found[j][0][i].min()))
         D, contrast, L, C, _ = found[best]
@@ -162,16 +180,19 @@ def runs(x: np.ndarray, sources) -> dict:
                     "contrast_db": round(stands_out, 2), "varies_db": round(varies, 2),
                     "rival_frames": rival, "own": length >= MARGIN * rival,
                     "counts": stands_out >= CONTRAST_DB and varies >= VARIES_DB})
+        material.append(C[path])
         i += length
     counting = [r for r in out if r["counts"]]
     credited = [r for r in counting if r["own"]]
-    fragments = [r for r in counting if r["seconds"] >= FRAGMENT_S]
+    fragments = [(r, M) for r, M in zip(out, material)
+                 if r["counts"] and r["seconds"] >= FRAGMENT_S]
     by_clip = {name: 0 for name in sources.names}
-    times = {name: [] for name in sources.names}
-    for r in fragments:
+    places = {name: [] for name in sources.names}
+    for r, M in fragments:
         if r["own"]:
             by_clip[r["clip"]] += r["frames"]
-            times[r["clip"]].append(r["clip_time_s"])
+            places[r["clip"]].append((r["clip_time_s"], M))
+    fragments = [r for r, _ in fragments]
     shared = sum(r["frames"] for r in fragments if not r["own"])
     mine = [r for r in fragments if r["own"]]
     jumps = sum(1 for a, b in zip(mine, mine[1:])
@@ -183,7 +204,7 @@ def runs(x: np.ndarray, sources) -> dict:
             "longest_clip": longest["clip"] if longest else None,
             "fragment_share": sum(by_clip.values()) / max(1, n), "fragments": by_clip,
             "shared_share": shared / max(1, n), "shared": shared,
-            "places": {name: _places(t) for name, t in times.items()},
+            "places": {name: _places(f, hop) for name, f in places.items()},
             "jumps": jumps}
 
 
