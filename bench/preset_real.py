@@ -9,7 +9,9 @@ counts, the kept rate with its 90 % Wilson interval, the credit to songs not yet
 renders' level against their song's and how many collapsed; the preset's renders inside each
 stage (its trajectory) with their verdicts; the teacher-forced accuracy after each stage; the
 wall time and the machine. A set already in ``--out``'s JSON (same preset, same measure) is not
-run again, so a run cut short, or one set at a time, goes on from it.
+run again, so a run cut short, or one set at a time, goes on from it; with ``--rejudge`` a set
+judged by an earlier measure is judged again from its study's files (wavecore.study.rejudge),
+keeping the wall time and machine of its training.
 
     python bench/real_songs.py --out real
     python bench/preset_real.py --real real --out preset                 # sketch, every set
@@ -35,6 +37,9 @@ from wavecore.analysis.verbatim import MEASURE  # noqa: E402
 from wavecore.study import Study, presets  # noqa: E402
 from wavecore.study.rates import cells as by_cell  # noqa: E402
 from wavecore.study.rates import unseen, verdict_counts, wilson  # noqa: E402
+from wavecore.study.record import read_state  # noqa: E402
+from wavecore.study.rejudge import rejudge, said  # noqa: E402
+from wavecore.study.report import build  # noqa: E402
 
 
 def quick_settings(st):
@@ -69,10 +74,15 @@ def run_set(name: str, args, out_dir) -> dict:
     t0 = time.perf_counter()
     rec = Study(cfg, songs, st, out_dir=out_dir, report=args.report).run(
         progress=False, log=lambda *a, **k: None)
-    wall = time.perf_counter() - t0
-    row = {"set": name, "preset": args.preset, "measure": MEASURE, "seconds": args.seconds,
-           "quick": args.quick, "steps": [st.steps_per_stage, st.later_steps],
-           "wall_s": round(wall, 1), "machine": machine(),
+    return row_of(rec, {"set": name, "preset": args.preset, "seconds": args.seconds,
+                        "quick": args.quick, "steps": [st.steps_per_stage, st.later_steps],
+                        "wall_s": round(time.perf_counter() - t0, 1), "machine": machine()})
+
+
+def row_of(rec, head: dict) -> dict:
+    """A set's row from its study's record: ``head`` (set, preset, seconds, quick, steps, wall
+    time, machine) and what the record's renders say, by the measure that judged them."""
+    row = {**head, "measure": MEASURE,
            "accuracy": [[round(a, 3) for a in acc] for acc in rec.accuracy[1:]],
            "stages": {}, "trajectory": []}
     for (stage, clip, t), rs in sorted(by_cell(rec.renders).items(),
@@ -126,6 +136,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, default=30.0, help="each song's first seconds")
     ap.add_argument("--report", action="store_true", help="write each study's report.html")
     ap.add_argument("--quick", action="store_true", help="20 + 10 steps, a smoke test")
+    ap.add_argument("--rejudge", action="store_true",
+                    help="judge the studies of sets judged by an earlier measure again, from "
+                    "their files (wavecore.study.rejudge), instead of training them again")
     args = ap.parse_args(argv)
     manifest = os.path.join(args.real, "manifest.json")
     if not os.path.exists(manifest):
@@ -140,9 +153,21 @@ def main(argv=None) -> int:
     done = {}
     if os.path.exists(path):                              # go on where an earlier run stopped
         with open(path, encoding="utf-8") as f:
-            done = {r["set"]: r for r in json.load(f)["sets"]
-                    if (r["preset"], r["measure"], r["seconds"], r["quick"])
-                    == (args.preset, MEASURE, args.seconds, args.quick)}
+            rows = [r for r in json.load(f)["sets"]
+                    if (r["preset"], r["seconds"], r["quick"])
+                    == (args.preset, args.seconds, args.quick)]
+        for r in rows:
+            study = os.path.join(args.out, "studies", r["set"])
+            if r["measure"] != MEASURE and args.rejudge and os.path.isdir(study):
+                print(f"{r['set']}: {said(rejudge(study))}", flush=True)
+                head = {k: r[k] for k in ("set", "preset", "seconds", "quick", "steps",
+                                          "wall_s", "machine")}
+                rec = read_state(study)[1]
+                if os.path.exists(os.path.join(study, "report.html")):
+                    build(study, rec)                     # its players' verdicts too
+                r = row_of(rec, {**head, "judged_again_from": r["measure"]})
+            if r["measure"] == MEASURE:
+                done[r["set"]] = r
     for name in known:
         if args.sets and name not in args.sets or name in done:
             continue
@@ -154,6 +179,7 @@ def main(argv=None) -> int:
                           for k, v in t.items())
               + f" ({done[name]['wall_s'] / 60:.1f} min)", flush=True)
     rows = [done[n] for n in known if n in done]
+    save_json(path, {"sets": rows})
     with open(os.path.join(args.out, "preset_real.md"), "w", encoding="utf-8") as f:
         f.write(table(rows))
     print(f"preset {args.preset} on {len(rows)} real set(s); "

@@ -165,5 +165,15 @@ def test_the_preset_s_rates_on_a_real_set_stage_by_stage(real_set, tmp_path):
     assert "| drascula | 3 | song3 | 0.6 |" in md and "sketch, 4 s songs" in md
     code, out, _ = run(argv, timeout=300)                  # nothing left to run
     assert code == 0 and "drascula:" not in out and "1 real set(s)" in out
+    data = json.load(open(tmp_path / "preset_real.json"))
+    data["sets"][0]["measure"] -= 1                       # as if judged by an earlier measure
+    json.dump(data, open(tmp_path / "preset_real.json", "w"))
+    code, out, err = run(argv + ["--rejudge"], timeout=300)   # judged again, not trained
+    assert code == 0, err[-2000:]
+    assert "drascula: judged 45 renders again by measure" in out, out   # 36 + 9 points
+    assert out.split("\n")[0].endswith("no verdict changed")
+    (again,) = json.load(open(tmp_path / "preset_real.json"))["sets"]
+    assert again["judged_again_from"] == row["measure"] - 1
+    assert again["stages"] == row["stages"] and again["wall_s"] == row["wall_s"]
     code, _, err = run(argv + ["--sets", "nowhere"], timeout=120)
     assert code == 2 and "--sets nowhere: not in" in err

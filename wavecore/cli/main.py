@@ -319,6 +319,10 @@ def cmd_report(args) -> int:
     rec = load_record(args.dir)
     try:
         with owned(args.dir, "wavecore report"):
+            if args.rejudge:
+                from ..study.rejudge import rejudge, said
+                print(said(rejudge(args.dir)))
+                rec = load_record(args.dir)
             page = build_report(args.dir, rec)
     except DirectoryInUse as e:
         raise DirectoryInUse(f"{e} (a study rewrites its own report after every stage)") from None
@@ -457,6 +461,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "stages (a running study holds DIR and rewrites its own after every "
                         "stage).")
     pr.add_argument("dir", metavar="DIR", help="the study's --out directory")
+    pr.add_argument("--rejudge", action="store_true",
+                    help="first judge every render again, from its file, by the current measure "
+                    "(a study judged by an earlier one), and write the study's record")
     pr.set_defaults(func=cmd_report)
 
     pc = sub.add_parser("compare", help="several studies side by side on one page",

@@ -1,0 +1,85 @@
+"""wavecore.study.rejudge: a study's renders judged again from their files. By the measure
+that judged them it gives back every number exactly (the 16-bit files hold the μ-law samples
+whole); by another measure it rewrites the verdicts and says which changed; a render file that
+is gone is an error naming it, and the record is left as it was."""
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+from conftest import cli
+from test_study import CFG, tiny_settings
+
+from wavecore.analysis import clips
+from wavecore.study import Study, activities
+from wavecore.study.record import read_state
+from wavecore.study.rejudge import heard, rejudge, said
+
+
+@pytest.fixture(scope="module")
+def study_dir(tmp_path_factory):
+    """Two stages on two 0.5 s built-in clips, 2 render seeds, a trajectory point per stage."""
+    out = str(tmp_path_factory.mktemp("rejudge"))
+    two = [(n, clips.get(n, 8000, 0.5)) for n in ("hype_song", "truss_song")]
+    Study(CFG, two, tiny_settings(render_seeds=2, trajectory=1, timeline_every=0),
+          out_dir=out, report=False).run(progress=False, log=lambda *a: None)
+    return out
+
+
+def judged_items(d):
+    _, rec = read_state(d)
+    return ([(r.path, r.verdict, r.runs, r.resemblance, r.moments) for r in rec.renders],
+            [(p.path, p.verdict, p.runs, p.shares, p.moments) for p in rec.trajectory],
+            [(u.path, u.runs, u.resemblance) for u in rec.unprimed])
+
+
+def test_the_same_measure_gives_back_every_number(study_dir, tmp_path):
+    d = str(tmp_path / "s")
+    shutil.copytree(study_dir, d)
+    before = judged_items(d)
+    went = rejudge(d)
+    assert sum(went.values()) == len(before[0]) + len(before[1]) > 0
+    assert all(a == b for a, b in went)                       # no verdict changed
+    assert json.loads(json.dumps(judged_items(d))) == json.loads(json.dumps(before))
+    assert said(went).endswith("no verdict changed")
+
+
+def test_the_files_hold_the_judged_samples_whole(study_dir):
+    """Encoding a render's file again gives back its μ-law samples: decoding twice is the same."""
+    _, rec = read_state(study_dir)
+    x = heard(os.path.join(study_dir, rec.renders[0].path), 8000, 256)
+    from wavecore.engine.audio import mu_law_decode, mu_law_encode
+    np.testing.assert_array_equal(mu_law_decode(mu_law_encode(x)), x)
+
+
+def test_another_measure_rewrites_the_verdicts_and_says_which(study_dir, tmp_path, monkeypatch):
+    d = str(tmp_path / "s")
+    shutil.copytree(study_dir, d)
+    monkeypatch.setattr(activities, "verdict", lambda *a, **k: "merged")
+    went = rejudge(d)
+    _, rec = read_state(d)
+    assert {r.verdict for r in rec.renders} == {p.verdict for p in rec.trajectory} == {"merged"}
+    n = len(rec.renders) + len(rec.trajectory)
+    assert sum(went.values()) == n and all(b == "merged" for _, b in went)
+    changed = sum(c for (a, b), c in went.items() if a != b)
+    line = said(went)
+    assert line.startswith(f"judged {n} renders again by measure ")
+    assert (f"{changed} changed (" in line) if changed else line.endswith("no verdict changed")
+
+
+def test_the_command_rebuilds_the_report_and_a_missing_render_loses_nothing(study_dir, tmp_path):
+    d = str(tmp_path / "s")
+    shutil.copytree(study_dir, d)
+    code, out, err = cli("report", d, "--rejudge", timeout=300)
+    assert code == 0, err[-2000:]
+    assert "again by measure" in out and "report:" in out
+    assert os.path.exists(os.path.join(d, "report.html"))
+    _, rec = read_state(d)
+    gone = os.path.join(d, rec.trajectory[0].path)
+    os.remove(gone)
+    state = open(os.path.join(d, "study.json"), encoding="utf-8").read()
+    code, out, err = cli("report", d, "--rejudge", timeout=300)
+    assert code == 1 and err.count("\n") == 1
+    assert os.path.basename(gone) in err and "cannot read the render" in err
+    assert open(os.path.join(d, "study.json"), encoding="utf-8").read() == state
