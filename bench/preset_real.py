@@ -51,6 +51,7 @@ def quick_settings(st):
 def judged(rs) -> dict:
     """The renders of one (stage, song, temperature): counts, kept rate, levels, collapse."""
     counts = dict(verdict_counts(rs))
+    held = [r.moments for r in rs if r.moments]           # tones: held pitches (moments)
     level = [r.runs["level_db"] - r.runs["clip_level_db"] for r in rs]
     why = [collapse(r.resemblance["shares"], r.runs["level_db"], r.runs["clip_level_db"])
            for r in rs]
@@ -60,6 +61,9 @@ def judged(rs) -> dict:
             "fragment_share": round(float(np.mean([r.runs["fragment_share"] for r in rs])), 3),
             "level_db": round(float(np.mean(level)), 1),
             "collapsed": sum(w is not None for w in why),
+            "tone_share": round(float(np.mean([m["tone_share"] for m in held])), 3)
+            if held else None,
+            "tone_hz": sorted({round(t[2]) for m in held for t in m["tones"]}),
             "seeds": [{"seed": r.seed, "verdict": r.verdict, "level_db": round(x, 1),
                        "longest_s": r.runs["longest_s"], "collapse": w}
                       for r, x, w in zip(rs, level, why)]}
@@ -96,16 +100,26 @@ def row_of(rec, head: dict) -> dict:
     return row
 
 
+def tones(v) -> str:
+    """"97 % at 394 Hz", "0 %", or "–" (the song's moments unknown)."""
+    if v.get("tone_share") is None:
+        return "–"
+    hz = v["tone_hz"]
+    return f"{100 * v['tone_share']:.0f} %" + (
+        f" at {', '.join(map(str, hz[:3]))} Hz" if hz and v["tone_share"] >= 0.01 else "")
+
+
 def table(rows) -> str:
     out = ["Each set's songs trained stage by stage by the preset; every seen song rendered "
            "after every stage at each temperature from the preset's seeds: the verdicts' "
            "counts; kept as a rate with its 90 % Wilson interval; the renders' level against "
            "their song's (mean, dB) and how many collapsed (more than 20 dB under, or 80 % "
-           "noise); the teacher-forced accuracy on that song after the stage; the trajectory "
+           "noise); the share of their frames in held tones (mean) and the tones' pitches; the "
+           "teacher-forced accuracy on that song after the stage; the trajectory "
            "(the newest song inside each stage, one render per point at the middle "
            "temperature, steps in brackets).", "",
-           "| set | stage | song | T | verdicts | kept | level, collapsed | accuracy |",
-           "|---|---|---|---|---|---|---|---|"]
+           "| set | stage | song | T | verdicts | kept | level, collapsed | tones | accuracy |",
+           "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         for stage, by_clip in r["stages"].items():
             for k, (clip, temps) in enumerate(by_clip.items()):
@@ -116,14 +130,14 @@ def table(rows) -> str:
                         + ", ".join(f"{n} {c}" for n, c in v["counts"].items())
                         + f" | {v['kept']} of {v['renders']} ({lo:.2f}–{hi:.2f}) | "
                         f"{v['level_db']:+.0f} dB, {v['collapsed']} of {v['renders']} | "
-                        f"{r['accuracy'][int(stage) - 1][k]:.3f} |")
+                        f"{tones(v)} | {r['accuracy'][int(stage) - 1][k]:.3f} |")
         temps = sorted({p["temperature"] for p in r["trajectory"]})
         mid = temps[len(temps) // 2] if temps else None
         traj = "; ".join(f"stage {p['stage']} {p['clip']} {p['verdict']} ({p['step']})"
                          for p in r["trajectory"] if p["temperature"] == mid)
         out.append(f"| {r['set']}: {r['preset']}, {r['seconds']:g} s songs, "
                    f"{r['wall_s'] / 60:.1f} min, {r['machine'].split(',')[0]}; trajectory at "
-                   f"T {mid:g}: {traj or '–'} | | | | | | | |")
+                   f"T {mid:g}: {traj or '–'} | | | | | | | | |")
     return "\n".join(out) + "\n"
 
 

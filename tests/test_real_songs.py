@@ -159,10 +159,12 @@ def test_the_preset_s_rates_on_a_real_set_stage_by_stage(real_set, tmp_path):
                 assert sum(v["counts"].values()) == v["renders"] == len(v["seeds"]) == 2
                 lo, hi = v["kept_interval"]
                 assert lo <= v["kept"] / 2 <= hi and 0 <= v["collapsed"] <= 2
+                assert v["tone_share"] is None or 0 <= v["tone_share"] <= 1
     assert len(row["accuracy"]) == 3 and len(row["accuracy"][2]) == 3
     assert {p["stage"] for p in row["trajectory"]} == {1, 2, 3}
     md = (tmp_path / "preset_real.md").read_text()
     assert "| drascula | 3 | song3 | 0.6 |" in md and "sketch, 4 s songs" in md
+    assert "| level, collapsed | tones | accuracy |" in md
     code, out, _ = run(argv, timeout=300)                  # nothing left to run
     assert code == 0 and "drascula:" not in out and "1 real set(s)" in out
     data = json.load(open(tmp_path / "preset_real.json"))
