@@ -100,6 +100,18 @@ def row_of(rec, head: dict) -> dict:
     return row
 
 
+def judged_again(row: dict, study: str) -> dict:
+    """A set's row judged again by the current measure from its study's files (its report
+    rebuilt where it has one), keeping the wall time and machine of its training."""
+    print(f"{row['set']}: {said(rejudge(study))}", flush=True)
+    rec = read_state(study)[1]
+    if os.path.exists(os.path.join(study, "report.html")):
+        build(study, rec)                                 # its players' verdicts too
+    head = {k: row[k] for k in ("set", "preset", "seconds", "quick", "steps", "wall_s",
+                                "machine")}
+    return row_of(rec, {**head, "judged_again_from": row["measure"]})
+
+
 def tones(v) -> str:
     """"97 % at 394 Hz", "0 %", or "–" (the song's moments unknown)."""
     if v.get("tone_share") is None:
@@ -164,36 +176,31 @@ def main(argv=None) -> int:
             ap.error(f"--sets {name}: not in {manifest} (its sets: {', '.join(known)})")
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "preset_real.json")
-    done = {}
+    done, others = {}, []                    # others: rows of another preset or length, kept
     if os.path.exists(path):                              # go on where an earlier run stopped
         with open(path, encoding="utf-8") as f:
-            rows = [r for r in json.load(f)["sets"]
-                    if (r["preset"], r["seconds"], r["quick"])
-                    == (args.preset, args.seconds, args.quick)]
-        for r in rows:
-            study = os.path.join(args.out, "studies", r["set"])
-            if r["measure"] != MEASURE and args.rejudge and os.path.isdir(study):
-                print(f"{r['set']}: {said(rejudge(study))}", flush=True)
-                head = {k: r[k] for k in ("set", "preset", "seconds", "quick", "steps",
-                                          "wall_s", "machine")}
-                rec = read_state(study)[1]
-                if os.path.exists(os.path.join(study, "report.html")):
-                    build(study, rec)                     # its players' verdicts too
-                r = row_of(rec, {**head, "judged_again_from": r["measure"]})
-            if r["measure"] == MEASURE:
-                done[r["set"]] = r
+            for r in json.load(f)["sets"]:
+                if (r["preset"], r["seconds"], r["quick"]) != (args.preset, args.seconds,
+                                                               args.quick):
+                    others.append(r)
+                    continue
+                study = os.path.join(args.out, "studies", r["set"])
+                if r["measure"] != MEASURE and args.rejudge and os.path.isdir(study):
+                    r = judged_again(r, study)
+                if r["measure"] == MEASURE:
+                    done[r["set"]] = r
     for name in known:
         if args.sets and name not in args.sets or name in done:
             continue
         done[name] = run_set(name, args, os.path.join(args.out, "studies", name))
-        save_json(path, {"sets": [done[n] for n in known if n in done]})
+        save_json(path, {"sets": others + [done[n] for n in known if n in done]})
         t = done[name]["stages"]["1"]["song1"]
         print(f"{name}: song 1 after stage 1: "
               + "; ".join(f"T {k}: " + ", ".join(f"{n} {c}" for n, c in v["counts"].items())
                           for k, v in t.items())
               + f" ({done[name]['wall_s'] / 60:.1f} min)", flush=True)
     rows = [done[n] for n in known if n in done]
-    save_json(path, {"sets": rows})
+    save_json(path, {"sets": others + rows})
     with open(os.path.join(args.out, "preset_real.md"), "w", encoding="utf-8") as f:
         f.write(table(rows))
     print(f"preset {args.preset} on {len(rows)} real set(s); "

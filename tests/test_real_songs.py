@@ -169,12 +169,15 @@ def test_the_preset_s_rates_on_a_real_set_stage_by_stage(real_set, tmp_path):
     assert code == 0 and "drascula:" not in out and "1 real set(s)" in out
     data = json.load(open(tmp_path / "preset_real.json"))
     data["sets"][0]["measure"] -= 1                       # as if judged by an earlier measure
+    other = {"set": "drascula", "preset": "demo", "seconds": 4.0, "quick": True, "measure": 1}
+    data["sets"].append(other)                            # another preset's row: kept as it is
     json.dump(data, open(tmp_path / "preset_real.json", "w"))
     code, out, err = run(argv + ["--rejudge"], timeout=300)   # judged again, not trained
     assert code == 0, err[-2000:]
     assert "drascula: judged 45 renders again by measure" in out, out   # 36 + 9 points
     assert out.split("\n")[0].endswith("no verdict changed")
-    (again,) = json.load(open(tmp_path / "preset_real.json"))["sets"]
+    kept_other, again = json.load(open(tmp_path / "preset_real.json"))["sets"]
+    assert kept_other == other
     assert again["judged_again_from"] == row["measure"] - 1
     assert again["stages"] == row["stages"] and again["wall_s"] == row["wall_s"]
     code, _, err = run(argv + ["--sets", "nowhere"], timeout=120)
