@@ -30,6 +30,7 @@ from ..study import Study, StudySettings, demo_setup, presets
 from ..study import plan as _plan
 from ..study.compare import build as build_compare
 from ..study.record import load as load_record
+from ..study.rejudge import rejudge, said
 from ..study.report import build as build_report
 from ..study.settings import prime_value
 from ..training import Trainer, TrainSettings
@@ -320,7 +321,6 @@ def cmd_report(args) -> int:
     try:
         with owned(args.dir, "wavecore report"):
             if args.rejudge:
-                from ..study.rejudge import rejudge, said
                 print(said(rejudge(args.dir)))
                 rec = load_record(args.dir)
             page = build_report(args.dir, rec)

@@ -24,6 +24,7 @@ from ..analysis.verbatim import MEASURE
 from ..engine.audio import mu_law_decode, mu_law_encode
 from . import record as _record
 from .activities import judged
+from .settings import prime_length
 
 
 def heard(path, sample_rate: int, classes: int) -> np.ndarray:
@@ -44,8 +45,7 @@ def rejudge(out_dir) -> Counter:
     trajectory points. ValueError naming the file for a study or render that cannot be read."""
     identity, rec = _record.read_state(out_dir)
     sr, classes = rec.sample_rate, identity["config"]["classes"]
-    prime = identity["settings"]["prime"]
-    P = rec.receptive_field if prime == "rf" else max(1, int(round(prime * sr)))
+    P = prime_length(identity["settings"]["prime"], rec.receptive_field, sr)
 
     def audio(rel):
         return heard(os.path.join(out_dir, rel), sr, classes)

@@ -44,6 +44,13 @@ class _Curricula:
         return name in _curriculum.CURRICULA
 
 
+def prime_length(prime, receptive_field: int, sample_rate: int) -> int:
+    """A prime's length in samples: "rf" is one receptive field, a number is seconds."""
+    if prime == "rf":
+        return receptive_field
+    return max(1, int(round(prime * sample_rate)))
+
+
 @dataclass
 class StudySettings:
     """Every default of ``wavecore study`` (the command reads them, and their flags, from here);
@@ -140,9 +147,7 @@ class StudySettings:
 
     def prime_samples(self, config) -> int:
         """The prime's length in samples: one receptive field, or ``prime`` seconds."""
-        if self.prime == "rf":
-            return config.receptive_field
-        return max(1, int(round(self.prime * config.sample_rate)))
+        return prime_length(self.prime, config.receptive_field, config.sample_rate)
 
     def trained(self, n: int) -> int:
         """How many of a clip's n samples are trained on: all but the held-out tail."""
