@@ -16,6 +16,7 @@ keeping the wall time and machine of its training.
     python bench/real_songs.py --out real
     python bench/preset_real.py --real real --out preset                 # sketch, every set
     python bench/preset_real.py --real real --out preset --sets etr      # one set
+    python bench/preset_real.py --real real --out seeds --sets drascula --songs 1 --seeds 12
 """
 import argparse
 import dataclasses
@@ -69,18 +70,31 @@ def judged(rs) -> dict:
                       for r, x, w in zip(rs, level, why)]}
 
 
-def run_set(name: str, args, out_dir) -> dict:
+def settings(args):
+    """The preset's config and settings as the flags change them (--quick, --seeds)."""
     cfg, st = presets.get(args.preset)
     if args.quick:
         st = quick_settings(st)
-    songs = real_songs.load(args.real, name, args.seconds, cfg.sample_rate)
+    return cfg, dataclasses.replace(st, render_seeds=args.seeds or st.render_seeds)
+
+
+def run_set(name: str, args, out_dir) -> dict:
+    cfg, st = settings(args)
+    songs = real_songs.load(args.real, name, args.seconds, cfg.sample_rate)[:args.songs]
     shutil.rmtree(out_dir, ignore_errors=True)          # a set cut short starts again
     t0 = time.perf_counter()
     rec = Study(cfg, songs, st, out_dir=out_dir, report=args.report).run(
         progress=False, log=lambda *a, **k: None)
     return row_of(rec, {"set": name, "preset": args.preset, "seconds": args.seconds,
                         "quick": args.quick, "steps": [st.steps_per_stage, st.later_steps],
+                        "songs": len(songs), "render_seeds": st.render_seeds,
                         "wall_s": round(time.perf_counter() - t0, 1), "machine": machine()})
+
+
+def kind(r: dict) -> tuple:
+    """What makes rows comparable: preset, song length, quick, songs and render seeds (rows
+    written before the last two were options had 3 songs and the sketch preset's 3 seeds)."""
+    return r["preset"], r["seconds"], r["quick"], r.get("songs", 3), r.get("render_seeds", 3)
 
 
 def row_of(rec, head: dict) -> dict:
@@ -107,8 +121,8 @@ def judged_again(row: dict, study: str) -> dict:
     rec = read_state(study)[1]
     if os.path.exists(os.path.join(study, "report.html")):
         build(study, rec)                                 # its players' verdicts too
-    head = {k: row[k] for k in ("set", "preset", "seconds", "quick", "steps", "wall_s",
-                                "machine")}
+    head = {k: row[k] for k in ("set", "preset", "seconds", "quick", "steps", "songs",
+                                "render_seeds", "wall_s", "machine") if k in row}
     return row_of(rec, {**head, "judged_again_from": row["measure"]})
 
 
@@ -148,7 +162,8 @@ def table(rows) -> str:
         traj = "; ".join(f"stage {p['stage']} {p['clip']} {p['verdict']} ({p['step']})"
                          for p in r["trajectory"] if p["temperature"] == mid)
         out.append(f"| {r['set']}: {r['preset']}, {r['seconds']:g} s songs, "
-                   f"{r['wall_s'] / 60:.1f} min, {r['machine'].split(',')[0]}; trajectory at "
+                   f"{r.get('render_seeds', 3)} seeds, {r['wall_s'] / 60:.1f} min, "
+                   f"{r['machine'].split(';')[0]}; trajectory at "
                    f"T {mid:g}: {traj or '–'} | | | | | | | | |")
     return "\n".join(out) + "\n"
 
@@ -160,6 +175,10 @@ def main(argv=None) -> int:
     ap.add_argument("--preset", default="sketch", choices=presets.NAMES)
     ap.add_argument("--sets", nargs="*", help="only these sets (default: every set)")
     ap.add_argument("--seconds", type=float, default=30.0, help="each song's first seconds")
+    ap.add_argument("--songs", type=int, default=3, choices=(1, 2, 3),
+                    help="train only the first N songs (stages 1..N; default 3)")
+    ap.add_argument("--seeds", type=int, help="render seeds per song and temperature (default: "
+                    "the preset's); a rate over more seeds narrows its interval")
     ap.add_argument("--report", action="store_true", help="write each study's report.html")
     ap.add_argument("--quick", action="store_true", help="20 + 10 steps, a smoke test")
     ap.add_argument("--rejudge", action="store_true",
@@ -174,14 +193,16 @@ def main(argv=None) -> int:
     for name in args.sets or ():
         if name not in known:
             ap.error(f"--sets {name}: not in {manifest} (its sets: {', '.join(known)})")
+    if args.seeds is not None and args.seeds < 1:
+        ap.error(f"--seeds {args.seeds}: must be at least 1")
+    want = (args.preset, args.seconds, args.quick, args.songs, settings(args)[1].render_seeds)
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "preset_real.json")
     done, others = {}, []                    # others: rows of another preset or length, kept
     if os.path.exists(path):                              # go on where an earlier run stopped
         with open(path, encoding="utf-8") as f:
             for r in json.load(f)["sets"]:
-                if (r["preset"], r["seconds"], r["quick"]) != (args.preset, args.seconds,
-                                                               args.quick):
+                if kind(r) != want:
                     others.append(r)
                     continue
                 study = os.path.join(args.out, "studies", r["set"])
