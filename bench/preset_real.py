@@ -80,11 +80,17 @@ def settings(args):
 
 def run_set(name: str, args, out_dir) -> dict:
     cfg, st = settings(args)
-    songs = real_songs.load(args.real, name, args.seconds, cfg.sample_rate)[:args.songs]
+    every = real_songs.load(args.real, name, args.seconds, cfg.sample_rate)
+    songs = every[:args.songs]
     shutil.rmtree(out_dir, ignore_errors=True)          # a set cut short starts again
     t0 = time.perf_counter()
     rec = Study(cfg, songs, st, out_dir=out_dir, report=args.report).run(
         progress=False, log=lambda *a, **k: None)
+    if len(songs) < len(every):          # judged beside the songs not trained on, as the whole
+        rejudge(out_dir, also=every[len(songs):])         # set's study would (shared material)
+        rec = read_state(out_dir)[1]
+        if args.report:
+            build(out_dir, rec)
     return row_of(rec, {"set": name, "preset": args.preset, "seconds": args.seconds,
                         "quick": args.quick, "steps": [st.steps_per_stage, st.later_steps],
                         "songs": len(songs), "render_seeds": st.render_seeds,
@@ -176,7 +182,8 @@ def main(argv=None) -> int:
     ap.add_argument("--sets", nargs="*", help="only these sets (default: every set)")
     ap.add_argument("--seconds", type=float, default=30.0, help="each song's first seconds")
     ap.add_argument("--songs", type=int, default=3, choices=(1, 2, 3),
-                    help="train only the first N songs (stages 1..N; default 3)")
+                    help="train only the first N songs (stages 1..N; default 3); the renders "
+                    "are judged beside the set's other songs too, as the whole set's study")
     ap.add_argument("--seeds", type=int, help="render seeds per song and temperature (default: "
                     "the preset's); a rate over more seeds narrows its interval")
     ap.add_argument("--report", action="store_true", help="write each study's report.html")

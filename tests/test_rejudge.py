@@ -83,3 +83,29 @@ def test_the_command_rebuilds_the_report_and_a_missing_render_loses_nothing(stud
     assert code == 1 and err.count("\n") == 1
     assert os.path.basename(gone) in err and "cannot read the render" in err
     assert open(os.path.join(d, "study.json"), encoding="utf-8").read() == state
+
+
+def test_a_clip_never_trained_on_tells_shared_material_apart(study_dir, tmp_path):
+    """A render that continues hype_song verbatim reads as a copy against the study's clips
+    alone; judged beside a clip it never trained on that holds the same material (a twin), it
+    is shared. A clip of ``also`` named like one of the study's is refused, the record kept."""
+    import soundfile as sf
+    d = str(tmp_path / "s")
+    shutil.copytree(study_dir, d)
+    _, rec = read_state(d)
+    r = next(r for r in rec.renders if r.clip == r.primed_by == "hype_song" and r.stage == 1)
+    song = clips.get("hype_song", 8000, 0.5)
+    path = os.path.join(d, r.path)
+    n = len(sf.read(path)[0])
+    sf.write(path, song[:n], 8000, subtype="PCM_16")          # prime + the song itself
+    rejudge(d)
+    alone = next(x for x in read_state(d)[1].renders if x.path == r.path)
+    assert alone.verdict == "copy", alone.verdict
+    rejudge(d, also=[("twin", song)])
+    beside = next(x for x in read_state(d)[1].renders if x.path == r.path)
+    assert beside.verdict == "shared", beside.verdict
+    assert "twin" in beside.resemblance["shares"]
+    state = open(os.path.join(d, "study.json"), encoding="utf-8").read()
+    with pytest.raises(ValueError, match="already has a clip named hype_song"):
+        rejudge(d, also=[("hype_song", song)])
+    assert open(os.path.join(d, "study.json"), encoding="utf-8").read() == state

@@ -9,6 +9,9 @@ study judged: judging them again by the same measure gives the same numbers, and
 ``rejudge(dir)`` does that for every primed render, every trajectory point and every unprimed
 render, against the clips as the study heard them (``originals/``) and the moments it
 recorded, and writes study.json (and metrics.json where there is one) again, atomically.
+``rejudge(dir, also=[(name, audio)])`` judges them against more clips beside those: songs the
+study never trained on (a study stopped before the rest of its set), so that what its clips
+share with them is told apart (*shared*), as a study of the whole set would judge it.
 """
 from __future__ import annotations
 
@@ -39,10 +42,12 @@ def heard(path, sample_rate: int, classes: int) -> np.ndarray:
     return mu_law_decode(mu_law_encode(a, classes), classes)
 
 
-def rejudge(out_dir) -> Counter:
+def rejudge(out_dir, also=()) -> Counter:
     """Judge every render of the study in ``out_dir`` again by the current measure and write
     its record; returns how the verdicts went: {(before, after): count} over primed renders and
-    trajectory points. ValueError naming the file for a study or render that cannot be read."""
+    trajectory points. ``also``: [(name, audio at the study's rate)], more clips the renders are
+    attributed to, after the study's own (heard through its μ-law). ValueError naming the file
+    for a study or render that cannot be read, or a clip of ``also`` named like the study's."""
     identity, rec = _record.read_state(out_dir)
     sr, classes = rec.sample_rate, identity["config"]["classes"]
     P = prime_length(identity["settings"]["prime"], rec.receptive_field, sr)
@@ -51,6 +56,11 @@ def rejudge(out_dir) -> Counter:
         return heard(os.path.join(out_dir, rel), sr, classes)
 
     clips = [(name, audio(rel)) for name, rel in zip(rec.clips, rec.originals)]
+    for name, a in also:
+        if name in rec.clips:
+            raise ValueError(f"{out_dir}: the study already has a clip named {name}")
+        clips.append((name, mu_law_decode(mu_law_encode(np.asarray(a, np.float32), classes),
+                                          classes)))
     sources = Sources(clips, sr, classes)
     moments = {name: ClipMoments(name, a, sr, rec.moments[name]["moments"],
                                  rec.moments[name]["from"])
