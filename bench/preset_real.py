@@ -11,12 +11,15 @@ stage (its trajectory) with their verdicts; the teacher-forced accuracy after ea
 wall time and the machine. A set already in ``--out``'s JSON (same preset, same measure) is not
 run again, so a run cut short, or one set at a time, goes on from it; with ``--rejudge`` a set
 judged by an earlier measure is judged again from its study's files (wavecore.study.rejudge),
-keeping the wall time and machine of its training.
+keeping the wall time and machine of its training. ``--seeds N`` renders from N seeds instead of
+the preset's; ``--songs N`` trains the first N songs only (stages 1..N) and judges the renders
+beside the rest of the set too (wavecore.study.rejudge's ``also``), as the whole set's study
+does: without the unheard songs, what the songs share cannot be told from song 1.
 
     python bench/real_songs.py --out real
     python bench/preset_real.py --real real --out preset                 # sketch, every set
     python bench/preset_real.py --real real --out preset --sets etr      # one set
-    python bench/preset_real.py --real real --out seeds --sets drascula --songs 1 --seeds 12
+    python bench/preset_real.py --real real --out seeds --sets drascula --songs 1 --seeds 18
 """
 import argparse
 import dataclasses
