@@ -254,7 +254,7 @@ def table(rows, args) -> str:
                    f"{c['seconds']:g} | {r['ratio']:.2f} | {r['accuracy']:.3f} | {s1} | "
                    f"{100 * r['stage1']['0.7']['unseen_credit']:.0f} % | {traj} | {level} | "
                    f"{said(s2)} | {s2['toward_song2']:+.2f} / {chorus} | "
-                   f"{r['wall_s'] / 60:.1f} min, {r['machine'].split(',')[0]} |")
+                   f"{r['wall_s'] / 60:.1f} min, {r['machine'].split(';')[0]} |")
     return "\n".join(out) + "\n"
 
 
