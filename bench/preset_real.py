@@ -20,6 +20,7 @@ does: without the unheard songs, what the songs share cannot be told from song 1
     python bench/preset_real.py --real real --out preset                 # sketch, every set
     python bench/preset_real.py --real real --out preset --sets etr      # one set
     python bench/preset_real.py --real real --out seeds --sets drascula --songs 1 --seeds 18
+    python bench/preset_real.py --real real --out lr --sets drascula --songs 1 --seeds 18 --lr 1e-3
 """
 import argparse
 import dataclasses
@@ -74,10 +75,12 @@ def judged(rs) -> dict:
 
 
 def settings(args):
-    """The preset's config and settings as the flags change them (--quick, --seeds)."""
+    """The preset's config and settings as the flags change them (--quick, --seeds, --lr)."""
     cfg, st = presets.get(args.preset)
     if args.quick:
         st = quick_settings(st)
+    if args.lr:
+        st = dataclasses.replace(st, train=dataclasses.replace(st.train, lr=args.lr))
     return cfg, dataclasses.replace(st, render_seeds=args.seeds or st.render_seeds)
 
 
@@ -96,14 +99,16 @@ def run_set(name: str, args, out_dir) -> dict:
             build(out_dir, rec)
     return row_of(rec, {"set": name, "preset": args.preset, "seconds": args.seconds,
                         "quick": args.quick, "steps": [st.steps_per_stage, st.later_steps],
-                        "songs": len(songs), "render_seeds": st.render_seeds,
+                        "songs": len(songs), "render_seeds": st.render_seeds, "lr": args.lr,
                         "wall_s": round(time.perf_counter() - t0, 1), "machine": machine()})
 
 
 def kind(r: dict) -> tuple:
-    """What makes rows comparable: preset, song length, quick, songs and render seeds (rows
-    written before the last two were options had 3 songs and the sketch preset's 3 seeds)."""
-    return r["preset"], r["seconds"], r["quick"], r.get("songs", 3), r.get("render_seeds", 3)
+    """What makes rows comparable: preset, song length, quick, songs, render seeds and a
+    learning rate other than the preset's (rows written before those were options had 3 songs,
+    the sketch preset's 3 seeds and its rate)."""
+    return (r["preset"], r["seconds"], r["quick"], r.get("songs", 3), r.get("render_seeds", 3),
+            r.get("lr"))
 
 
 def row_of(rec, head: dict) -> dict:
@@ -131,7 +136,7 @@ def judged_again(row: dict, study: str) -> dict:
     if os.path.exists(os.path.join(study, "report.html")):
         build(study, rec)                                 # its players' verdicts too
     head = {k: row[k] for k in ("set", "preset", "seconds", "quick", "steps", "songs",
-                                "render_seeds", "wall_s", "machine") if k in row}
+                                "render_seeds", "lr", "wall_s", "machine") if k in row}
     return row_of(rec, {**head, "judged_again_from": row["measure"]})
 
 
@@ -170,9 +175,10 @@ def table(rows) -> str:
         mid = temps[len(temps) // 2] if temps else None
         traj = "; ".join(f"stage {p['stage']} {p['clip']} {p['verdict']} ({p['step']})"
                          for p in r["trajectory"] if p["temperature"] == mid)
+        lr = f", lr {r['lr']:g}" if r.get("lr") else ""
         out.append(f"| {r['set']}: {r['preset']}, {r['seconds']:g} s songs, "
-                   f"{r.get('render_seeds', 3)} seeds, {r['wall_s'] / 60:.1f} min, "
-                   f"{r['machine'].split(';')[0]}; trajectory at "
+                   f"{r.get('render_seeds', 3)} seeds{lr}"
+                   f", {r['wall_s'] / 60:.1f} min, {r['machine'].split(';')[0]}; trajectory at "
                    f"T {mid:g}: {traj or '–'} | | | | | | | | |")
     return "\n".join(out) + "\n"
 
@@ -189,6 +195,8 @@ def main(argv=None) -> int:
                     "are judged beside the set's other songs too, as the whole set's study")
     ap.add_argument("--seeds", type=int, help="render seeds per song and temperature (default: "
                     "the preset's); a rate over more seeds narrows its interval")
+    ap.add_argument("--lr", type=float, help="peak learning rate of every stage instead of the "
+                    "preset's (a lever the map measured)")
     ap.add_argument("--report", action="store_true", help="write each study's report.html")
     ap.add_argument("--quick", action="store_true", help="20 + 10 steps, a smoke test")
     ap.add_argument("--rejudge", action="store_true",
@@ -205,7 +213,10 @@ def main(argv=None) -> int:
             ap.error(f"--sets {name}: not in {manifest} (its sets: {', '.join(known)})")
     if args.seeds is not None and args.seeds < 1:
         ap.error(f"--seeds {args.seeds}: must be at least 1")
-    want = (args.preset, args.seconds, args.quick, args.songs, settings(args)[1].render_seeds)
+    if args.lr is not None and not args.lr > 0:
+        ap.error(f"--lr {args.lr}: must be positive")
+    want = (args.preset, args.seconds, args.quick, args.songs, settings(args)[1].render_seeds,
+            args.lr)
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "preset_real.json")
     done, others = {}, []                    # others: rows of another preset or length, kept

@@ -180,14 +180,15 @@ def test_the_preset_s_rates_on_a_real_set_stage_by_stage(real_set, tmp_path):
     assert kept_other == other
     assert again["judged_again_from"] == row["measure"] - 1
     assert again["stages"] == row["stages"] and again["wall_s"] == row["wall_s"]
-    code, out, err = run(argv + ["--songs", "1", "--seeds", "3"], timeout=300)
+    code, out, err = run(argv + ["--songs", "1", "--seeds", "3", "--lr", "1e-3"], timeout=300)
     assert code == 0, err[-2000:]
     assert "drascula: song 1 after stage 1" in out        # another kind of row: trained
     *kept_rows, one = json.load(open(tmp_path / "preset_real.json"))["sets"]
-    assert kept_rows == [other, again] and (one["songs"], one["render_seeds"]) == (1, 3)
+    assert kept_rows == [other, again]
+    assert (one["songs"], one["render_seeds"], one["lr"]) == (1, 3, 1e-3)
     assert list(one["stages"]) == ["1"] and len(one["accuracy"]) == 1
     assert all(v["renders"] == 3 for v in one["stages"]["1"]["song1"].values())
-    assert "sketch, 4 s songs, 3 seeds" in (tmp_path / "preset_real.md").read_text()
+    assert "sketch, 4 s songs, 3 seeds, lr 0.001" in (tmp_path / "preset_real.md").read_text()
     code, _, err = run(argv + ["--sets", "nowhere"], timeout=120)
     assert code == 2 and "--sets nowhere: not in" in err
     code, _, err = run(argv + ["--seeds", "0"], timeout=120)
