@@ -215,8 +215,9 @@ def main(argv=None) -> int:
         ap.error(f"--seeds {args.seeds}: must be at least 1")
     if args.lr is not None and not args.lr > 0:
         ap.error(f"--lr {args.lr}: must be positive")
-    want = (args.preset, args.seconds, args.quick, args.songs, settings(args)[1].render_seeds,
-            args.lr)
+    want = kind({"preset": args.preset, "seconds": args.seconds, "quick": args.quick,
+                 "songs": args.songs, "render_seeds": settings(args)[1].render_seeds,
+                 "lr": args.lr})
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "preset_real.json")
     done, others = {}, []                    # others: rows of another preset or length, kept
