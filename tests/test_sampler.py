@@ -75,6 +75,29 @@ def test_primed_state_matches_reading_the_audio(tmp_path):
         s.generate(5, prime=np.array([0.0, np.nan], np.float32))
 
 
+@pytest.mark.parametrize("backend,dtype,precision", [
+    ("numpy", np.float64, "fp32"), ("numpy", np.float32, "bf16"),
+    pytest.param("cpu", np.float32, "fp32", marks=CACHED[1].marks),
+    pytest.param("cpu", np.float32, "bf16", marks=CACHED[1].marks)])
+def test_silent_start_is_what_the_silent_steps_leave(backend, dtype, precision):
+    """The state after a silence, reached in n_layers steps of the dilation-1 net, is bit for bit
+    the state RF - 1 silent steps of the net leave (conditioned streams, uneven dilations); after
+    too few silent steps the queues still differ, so the comparison can fail."""
+    net, p = model(dtype, gc_ids=3, dilations_override=(1, 3, 2, 7, 1, 5))
+    net = WaveNet(net.config, dtype, backend=backend, precision=precision)
+    s = CachedSampler(net, p, backend=backend)
+    B, cfg = 3, net.config
+    gcb = np.ascontiguousarray(np.einsum("bg,lgk->lbk", net.views(p)["gc.embed"][[0, 2, 1]],
+                                         net.views(p)["layers.V"]))
+    fast = s.silent_start(B, gcb)
+    for steps, same in ((cfg.receptive_field - 1, True), (sum(cfg.dilations) - 2, False)):
+        slow = s.core.start(B, gcb)
+        s.core.advance(slow, forced=np.full((steps, B), s.silence, np.int64))
+        assert np.array_equal(fast.queues, slow.queues) is same
+        np.testing.assert_array_equal(fast.x_prev, slow.x_prev)
+    assert np.ptp(fast.queues) > 0                                    # not all one value
+
+
 @pytest.mark.parametrize("kw,match", [
     (dict(temperature=-0.5), "temperature"),
     (dict(temperature=float("nan")), "temperature"),

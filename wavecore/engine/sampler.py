@@ -17,6 +17,7 @@ Both share one definition of what is generated:
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from collections.abc import Callable, Sequence
@@ -220,6 +221,27 @@ class CachedSampler(_Sampler):
         super().__init__(net, params)
         self.core = self.backend.sampler(net, params, streams_per_block=streams_per_block,
                                          gpu_kernel=gpu_kernel)
+        # the same net with every dilation 1: it reaches the silent state in n_layers steps
+        ones = dataclasses.replace(self.config, dilations_override=(1,) * self.config.n_layers)
+        flat = WaveNet(ones, net.dtype, backend=self.backend, precision=net.precision)
+        self.quiet = self.backend.sampler(flat, params, streams_per_block=streams_per_block,
+                                          gpu_kernel=gpu_kernel)
+
+    def silent_start(self, B, gcb):
+        """The state of B streams after a silence longer than the receptive field, in the
+        backend's own arithmetic. A silent history is constant in time, so every layer reads the
+        same value at t - d as at t: that state does not depend on the dilations. The net with
+        every dilation 1 reaches it in n_layers forced steps, and each layer's one queued value
+        fills the whole queue of the net's layer: bit for bit what RF - 1 silent steps leave."""
+        cfg, R = self.config, self.config.residual_channels
+        state, quiet = self.core.start(B, gcb), self.quiet.start(B, gcb)
+        self.quiet.advance(quiet, forced=np.full((cfg.n_layers, B), self.silence, np.int64))
+        for l, (o, d) in enumerate(zip(np.concatenate([[0], np.cumsum(cfg.dilations)[:-1]]),
+                                       cfg.dilations)):
+            # queue l: (d, B, R) <- its silent input: (1, B, R)
+            state.queues[o * B * R:(o + d) * B * R].reshape(d, B, R)[...] = \
+                quiet.queues[l * B * R:(l + 1) * B * R].reshape(1, B, R)
+        return state
 
     def _run(self, hist, temps, U, ids, progress, return_logits):
         cfg, (n, B) = self.config, U.shape
@@ -230,8 +252,8 @@ class CachedSampler(_Sampler):
                                                  v["layers.V"]))
         out = np.empty((n, B), np.int64)
         logits = np.empty((n, B, cfg.classes), self.net.dtype) if return_logits else None
-        state = self.core.start(B, gcb)
-        self.core.advance(state, forced=hist[:-1])                    # prime: read, no head
+        state = self.silent_start(B, gcb)        # hist[:RF - 1] is silence for every stream
+        self.core.advance(state, forced=hist[cfg.receptive_field - 1:-1])   # the prime, no head
         self.core.set_current(state, hist[-1])
         for s0 in range(0, n, self.chunk):
             s1 = min(n, s0 + self.chunk)
