@@ -13,8 +13,8 @@ run again, so a run cut short, or one set at a time, goes on from it; with ``--r
 judged by an earlier measure is judged again from its study's files (wavecore.study.rejudge),
 keeping the wall time and machine of its training. ``--seeds N`` renders from N seeds instead of
 the preset's; ``--songs N`` trains the first N songs only (stages 1..N) and judges the renders
-beside the rest of the set too (wavecore.study.rejudge's ``also``), as the whole set's study
-does: without the unheard songs, what the songs share cannot be told from song 1.
+beside the rest of the set too (the study's references), as the whole set's study does:
+without the unheard songs, what the songs share cannot be told from song 1.
 
     python bench/real_songs.py --out real
     python bench/preset_real.py --real real --out preset                 # sketch, every set
@@ -90,13 +90,9 @@ def run_set(name: str, args, out_dir) -> dict:
     songs = every[:args.songs]
     shutil.rmtree(out_dir, ignore_errors=True)          # a set cut short starts again
     t0 = time.perf_counter()
-    rec = Study(cfg, songs, st, out_dir=out_dir, report=args.report).run(
-        progress=False, log=lambda *a, **k: None)
-    if len(songs) < len(every):          # judged beside the songs not trained on, as the whole
-        rejudge(out_dir, also=every[len(songs):])         # set's study would (shared material)
-        rec = read_state(out_dir)[1]
-        if args.report:
-            build(out_dir, rec)
+    # judged beside the songs not trained on too, as the whole set's study is (shared material)
+    rec = Study(cfg, songs, st, out_dir=out_dir, report=args.report,
+                references=every[args.songs:]).run(progress=False, log=lambda *a, **k: None)
     return row_of(rec, {"set": name, "preset": args.preset, "seconds": args.seconds,
                         "quick": args.quick, "steps": [st.steps_per_stage, st.later_steps],
                         "songs": len(songs), "render_seeds": st.render_seeds, "lr": args.lr,
@@ -128,10 +124,15 @@ def row_of(rec, head: dict) -> dict:
     return row
 
 
-def judged_again(row: dict, study: str) -> dict:
+def judged_again(row: dict, study: str, args) -> dict:
     """A set's row judged again by the current measure from its study's files (its report
-    rebuilt where it has one), keeping the wall time and machine of its training."""
-    print(f"{row['set']}: {said(rejudge(study))}", flush=True)
+    rebuilt where it has one), keeping the wall time and machine of its training; beside the
+    set's songs it did not train on, where the study did not keep them as its references."""
+    unheard = []
+    if not read_state(study)[1].references:
+        rate = settings(args)[0].sample_rate
+        unheard = real_songs.load(args.real, row["set"], row["seconds"], rate)[row.get("songs", 3):]
+    print(f"{row['set']}: {said(rejudge(study, also=unheard))}", flush=True)
     rec = read_state(study)[1]
     if os.path.exists(os.path.join(study, "report.html")):
         build(study, rec)                                 # its players' verdicts too
@@ -229,7 +230,7 @@ def main(argv=None) -> int:
                     continue
                 study = os.path.join(args.out, "studies", r["set"])
                 if r["measure"] != MEASURE and args.rejudge and os.path.isdir(study):
-                    r = judged_again(r, study)
+                    r = judged_again(r, study, args)
                 if r["measure"] == MEASURE:
                     done[r["set"]] = r
     for name in known:

@@ -86,6 +86,7 @@ def test_a_study_written_before_the_schema_is_read_and_its_report_rebuilt(tmp_pa
     assert after.pop("schema") == SCHEMA and after.pop("held_out") is None   # no tail was held out
     assert after.pop("trajectory") == []                                # nor renders inside stages
     assert after.pop("moments") == {}                                   # nor moments
+    assert after.pop("references") == after.pop("reference_files") == []   # nor references
     for r in after["renders"] + after["unprimed"]:             # measured since, so unknown here
         assert r.pop("runs") is None and r.pop("verdict", None) is None
         assert r.pop("moments", None) is None

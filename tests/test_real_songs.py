@@ -12,6 +12,7 @@ import soundfile as sf
 from conftest import bench_script, run
 
 from wavecore.analysis.measures import level_db
+from wavecore.study.record import read_state
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SR = 8000
@@ -188,6 +189,8 @@ def test_the_preset_s_rates_on_a_real_set_stage_by_stage(real_set, tmp_path):
     assert (one["songs"], one["render_seeds"], one["lr"]) == (1, 3, 1e-3)
     assert list(one["stages"]) == ["1"] and len(one["accuracy"]) == 1
     assert all(v["renders"] == 3 for v in one["stages"]["1"]["song1"].values())
+    # judged beside the songs it did not train on
+    assert read_state(tmp_path / "studies" / "drascula")[1].references == ["song2", "song3"]
     assert "sketch, 4 s songs, 3 seeds, lr 0.001" in (tmp_path / "preset_real.md").read_text()
     code, _, err = run(argv + ["--sets", "nowhere"], timeout=120)
     assert code == 2 and "--sets nowhere: not in" in err

@@ -109,3 +109,33 @@ def test_a_clip_never_trained_on_tells_shared_material_apart(study_dir, tmp_path
     with pytest.raises(ValueError, match="already has a clip named hype_song"):
         rejudge(d, also=[("hype_song", song)])
     assert open(os.path.join(d, "study.json"), encoding="utf-8").read() == state
+
+
+def test_a_study_with_references_judges_as_rejudge_beside_them(tmp_path):
+    """Study(references=...) trains on its clips alone and judges every render beside the
+    references from the start: the same numbers as the study without them judged again beside
+    them (rejudge's also); their files and names are in the record and the report plays them.
+    A reference named like a clip is refused before anything is written."""
+    song, other = clips.get("hype_song", 8000, 0.5), clips.get("truss_song", 8000, 0.5)
+    st = tiny_settings(render_seeds=2, trajectory=1, timeline_every=0)
+    run = dict(progress=False, log=lambda *a: None)
+    with_refs, alone = str(tmp_path / "with"), str(tmp_path / "alone")
+    Study(CFG, [("hype_song", song)], st, out_dir=with_refs,
+          references=[("truss_song", other)]).run(**run)
+    Study(CFG, [("hype_song", song)], st, out_dir=alone, report=False).run(**run)
+    rejudge(alone, also=[("truss_song", other)])
+    assert json.loads(json.dumps(judged_items(with_refs))) == \
+        json.loads(json.dumps(judged_items(alone)))
+    _, rec = read_state(with_refs)
+    assert rec.clips == ["hype_song"] and rec.references == ["truss_song"]
+    assert all("truss_song" in r.resemblance["shares"] for r in rec.renders)
+    assert os.path.exists(os.path.join(with_refs, rec.reference_files[0]))
+    page = open(os.path.join(with_refs, "report.html"), encoding="utf-8").read()
+    assert f"src=\"{rec.reference_files[0]}\"" in page
+    assert rejudge(with_refs)                                  # reads its references back
+    assert json.loads(json.dumps(judged_items(with_refs))) == \
+        json.loads(json.dumps(judged_items(alone)))
+    with pytest.raises(ValueError, match="names must be unique"):
+        Study(CFG, [("hype_song", song)], st, out_dir=str(tmp_path / "clash"),
+              references=[("hype_song", other)])
+    assert not os.path.exists(tmp_path / "clash")

@@ -192,18 +192,19 @@ def test_cli_study_on_files(tmp_path, capsys):
 
     from wavecore.cli.main import main
     paths = []
-    for name in ("chant", "shriek"):
+    for name in ("chant", "shriek", "hype"):
         p = tmp_path / f"{name}.wav"
         sf.write(p, clips.get(name, 8000, 0.25), 8000)
         paths.append(str(p))
     out = str(tmp_path / "st")
-    assert main(["study", *paths, "--out", out, "--layers", "3", "--stacks", "1", "--residual", "8",
-                 "--dilation", "8", "--skip", "16", "--sample-rate", "8000",
+    assert main(["study", *paths[:2], "--out", out, "--layers", "3", "--stacks", "1",
+                 "--residual", "8", "--dilation", "8", "--skip", "16", "--sample-rate", "8000",
                  "--steps-per-stage", "10",
                  "--later-steps", "5", "--window", "300", "--timeline-every", "5",
-                 "--temperatures", "0.7", "0.6"]) == 0
+                 "--temperatures", "0.7", "0.6", "--reference", paths[2]]) == 0
     assert "report:" in capsys.readouterr().out
     M = json.load(open(os.path.join(out, "metrics.json")))
+    assert M["clips"] == ["chant", "shriek"] and M["references"] == ["hype"]
     # the accuracy check comes every 50 steps, so a 10-step cap always ends stage 1
     assert [(s["steps"], s["ended"]) for s in M["stages"]] == [(10, "cap reached"), (5, "fixed")]
     assert M["temperatures"] == [0.7, 0.6]

@@ -278,7 +278,8 @@ def _run_study(cfg, clips, settings, args) -> int:
     t0 = time.perf_counter()
     if args.hours is not None and args.resume:
         raise ValueError("--hours: a resumed study keeps the schedule it began with; leave it out")
-    study = Study(cfg, clips, settings, out_dir=args.out, moments=_moments_flag(args))
+    study = Study(cfg, clips, settings, out_dir=args.out, moments=_moments_flag(args),
+                  references=getattr(args, "reference", ()))
     plan = _plan.make(study.config, study.clips, study.settings)
     if args.hours is not None:
         fitted, f = _plan.fit_hours(plan, args.hours)
@@ -444,6 +445,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a clip's moments from an Audacity label file (start<TAB>end<TAB>label "
                      "per line), once per clip; without it, NAME.txt beside the clip, else what "
                      "the clip repeats")
+    pst.add_argument("--reference", nargs="+", default=[], metavar="FILE",
+                     help="clips every render is judged against too but never trained on: the "
+                     "rest of the record (its other songs), so that what your clips share with "
+                     "them is told apart (shared) from what the network kept")
     pst.set_defaults(func=cmd_study)
 
     pd = sub.add_parser("demo", help="the study on the built-in clips, small model (minutes)",

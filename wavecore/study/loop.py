@@ -12,6 +12,7 @@ id j; the unprimed renders of stage s use the newest clip's id.
 
 Layout of the output directory:
     originals/NN_NAME.wav         the clips as the model hears them (μ-law, model rate)
+    references/NN_NAME.wav        the references (judged against, never trained on), likewise
     stage_S/NAME_stageS_T0.6_stepN.wav   primed reproductions (prime + continuation);
                                   stage_S/unprimed_stageS_T0.6_stepN.wav
     timeline/NAME_stageS_T0.7_stepN.wav  renders of the newest clip during stage S
@@ -48,24 +49,32 @@ from .view import StudyResults, study_html
 
 class Study:
     def __init__(self, config: WaveNetConfig, clips, settings: StudySettings | None = None,
-                 out_dir="study", report: bool = True, moments: dict | None = None):
+                 out_dir="study", report: bool = True, moments: dict | None = None,
+                 references=()):
         """report: rewrite DIR/report.html after every stage (wavecore.study.report).
         moments: {clip name: an Audacity label file of its moments}; a clip given as a path
         without one takes NAME.txt beside it where there is one; else its moments are the
-        built-in song's or what it repeats (wavecore.analysis.moments.ClipMoments.find)."""
+        built-in song's or what it repeats (wavecore.analysis.moments.ClipMoments.find).
+        references: clips as ``clips`` are given, which every render is judged against too but
+        which are never trained on: the rest of a record (its other songs), so that what a clip
+        shares with them is told apart (*shared*) from what the network kept of the clip alone."""
         self.report = report
         self.world = distributed.world()     # under mpiexec: this rank (see run())
         self.config = config
         self.settings = settings or StudySettings()
         named = list(_named(clips))
         self.clips: list[Clip] = [self._trimmed(load_clip(c, config, name=n)) for n, c in named]
+        self.references: list[Clip] = [self._trimmed(load_clip(c, config, name=n))
+                                       for n, c in _named(references)]
         self._labels = _labels(self.clips, named, moments or {})
         self._moments = {}
         if config.gc_ids and config.gc_ids < len(self.clips):
             raise ValueError(f"{len(self.clips)} clips but the model has {config.gc_ids} "
                              "conditioning ids (clip j is read with id j)")
-        if len({c.name for c in self.clips}) != len(self.clips):
-            raise ValueError("clip names must be unique: " + ", ".join(c.name for c in self.clips))
+        every = self.clips + self.references
+        if len({c.name for c in every}) != len(every):
+            raise ValueError("clip and reference names must be unique: "
+                             + ", ".join(c.name for c in every))
         self.out = os.fspath(out_dir)
         self.plan = self.record = self._sources = None
         # what is trained on: each clip but its held-out tail (settings.holdout)
@@ -116,11 +125,13 @@ class Study:
             _audio.save(p, audio, self.config.sample_rate)
 
     def sources(self) -> measures.Sources:
-        """The reference the renders are attributed to (every clip as the model hears it)."""
+        """What the renders are attributed to: every clip as the model hears it, then the
+        references."""
         if self._sources is None:
             cfg = self.config
             self._sources = measures.Sources([(c.name, _audio.mu_law_decode(c.classes, cfg.classes))
-                                              for c in self.clips], cfg.sample_rate, cfg.classes)
+                                              for c in self.clips + self.references],
+                                             cfg.sample_rate, cfg.classes)
         return self._sources
 
     def moments(self, j) -> _moments.ClipMoments | None:
@@ -164,8 +175,9 @@ class Study:
         for line in filter(None, [self.plan.warning()]):
             log(line)
         if w.rank == 0:
-            for k, c in enumerate(self.clips):
-                self.save(record.originals[k], _audio.mu_law_decode(c.classes, self.config.classes))
+            for rel, c in zip(record.originals + record.reference_files,
+                              self.clips + self.references):
+                self.save(rel, _audio.mu_law_decode(c.classes, self.config.classes))
         trainer, part = self._trainer(done, log)
         if trainer is None:
             trainer = Trainer(self.config, self._stage_set(1)[0], self.settings.train,
@@ -265,10 +277,13 @@ class Study:
 
     # -- bookkeeping -----------------------------------------------------------------------
     def _identity(self) -> dict:
+        def said(clips):
+            return [{"name": c.name, "samples": len(c.classes), "fingerprint": c.fingerprint}
+                    for c in clips]
         return {"config": self.config.to_dict(),
                 "settings": json.loads(json.dumps(dataclasses.asdict(self.settings))),
-                "clips": [{"name": c.name, "samples": len(c.classes), "fingerprint": c.fingerprint}
-                          for c in self.clips]}
+                "clips": said(self.clips),
+                **({"references": said(self.references)} if self.references else {})}
 
     def _state(self, resume):
         """(the record in study.json, or a new one; None) or (None, (exception class, message))."""
@@ -276,8 +291,8 @@ class Study:
         path = os.path.join(self.out, "study.json")
         if not os.path.exists(path):
             make_dir(self.out)
-            return (_record.Record.new(self.config, self.settings, [c.name for c in self.clips]),
-                    None)
+            return (_record.Record.new(self.config, self.settings, [c.name for c in self.clips],
+                                       [c.name for c in self.references]), None)
         if not resume:
             return None, (FileExistsError, f"{self.out} already holds a study; finish it with "
                           "--resume, or choose another --out")

@@ -153,15 +153,22 @@ class Record:
     measures: dict | None = None       # the continual-learning measures (``measured``)
     moments: dict = field(default_factory=dict)   # {clip: {"from", "moments": [[kind, a, b]]}}:
                                    # wavecore.analysis.moments.ClipMoments of each clip
+    references: list = field(default_factory=list)   # names of the clips judged against, never
+                                                     # trained on (Study's references)
+    reference_files: list = field(default_factory=list)   # their files as the model hears them
 
     @classmethod
-    def new(cls, config, settings, clips) -> Record:
-        """The empty record of a study of ``clips`` (names) with this model and settings."""
+    def new(cls, config, settings, clips, references=()) -> Record:
+        """The empty record of a study of ``clips`` (names) with this model and settings, its
+        renders judged beside ``references`` (names) too."""
         st = settings
         return cls(
             clips=list(clips), sample_rate=config.sample_rate,
             originals=[os.path.join("originals", f"{k + 1:02d}_{slug(c)}.wav")
                        for k, c in enumerate(clips)],
+            references=list(references),
+            reference_files=[os.path.join("references", f"{k + 1:02d}_{slug(c)}.wav")
+                             for k, c in enumerate(references)],
             receptive_field=config.receptive_field, temperatures=list(st.temperatures),
             curriculum=Curriculum(st.curriculum, st.train.order,
                                   st.replay if st.curriculum == "replay" else None,

@@ -7,11 +7,11 @@ study judged: judging them again by the same measure gives the same numbers, and
 (wavecore.analysis.verbatim.MEASURE) what it would have said, with no training run again.
 
 ``rejudge(dir)`` does that for every primed render, every trajectory point and every unprimed
-render, against the clips as the study heard them (``originals/``) and the moments it
-recorded, and writes study.json (and metrics.json where there is one) again, atomically.
-``rejudge(dir, also=[(name, audio)])`` judges them against more clips beside those: songs the
-study never trained on (a study stopped before the rest of its set), so that what its clips
-share with them is told apart (*shared*), as a study of the whole set would judge it.
+render, against the clips as the study heard them (``originals/``, then its references in
+``references/``) and the moments it recorded, and writes study.json (and metrics.json where
+there is one) again, atomically. ``rejudge(dir, also=[(name, audio)])`` judges them against
+more clips beside those: songs the study never trained on (what ``Study(references=...)`` does
+from the start), so that what its clips share with them is told apart (*shared*).
 """
 from __future__ import annotations
 
@@ -55,9 +55,10 @@ def rejudge(out_dir, also=()) -> Counter:
     def audio(rel):
         return heard(os.path.join(out_dir, rel), sr, classes)
 
-    clips = [(name, audio(rel)) for name, rel in zip(rec.clips, rec.originals)]
+    clips = [(name, audio(rel)) for name, rel in zip(rec.clips + rec.references,
+                                                     rec.originals + rec.reference_files)]
     for name, a in also:
-        if name in rec.clips:
+        if name in rec.clips + rec.references:
             raise ValueError(f"{out_dir}: the study already has a clip named {name}")
         clips.append((name, mu_law_decode(mu_law_encode(np.asarray(a, np.float32), classes),
                                           classes)))

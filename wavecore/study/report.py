@@ -108,8 +108,8 @@ def traces(plt, rec, path):
 
 
 def _labels(rec) -> list[str]:
-    """The resemblance shares' names: the clips, silence, noise, novel."""
-    return list(rec.clips) + ["silence", "noise", "novel"]
+    """The resemblance shares' names: the clips, the references, silence, noise, novel."""
+    return list(rec.clips) + list(rec.references) + ["silence", "noise", "novel"]
 
 
 TAB10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
@@ -117,8 +117,10 @@ TAB10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e37
 
 
 def _colors(rec) -> list[str]:
-    """One colour per source: the clips from tab10, then silence, noise and novel in greys."""
-    return [TAB10[j % 10] for j in range(len(rec.clips))] + ["#e6e6e6", "#9a9a9a", "#333333"]
+    """One colour per source: the clips and references from tab10, then silence, noise and novel
+    in greys."""
+    return ([TAB10[j % 10] for j in range(len(rec.clips) + len(rec.references))]
+            + ["#e6e6e6", "#9a9a9a", "#333333"])
 
 
 def _shares(r, labels) -> list[float]:
