@@ -4,8 +4,8 @@ PyTorch cached loop.
     python bench/compare_sampler.py [--channels 32 64] [--seconds 1.0]
 
 Steady-state samples/s is measured as (n2 - n1) / (t2 - t1) over two render lengths, so
-the priming (the receptive field of silence every render reads first) is left out;
-"first render" includes it. "vs fp32" is a bf16 row against the fp32 row of the same streams
+a call's fixed costs (its start from the silent state, the first touches) are left out;
+"first render" includes them. "vs fp32" is a bf16 row against the fp32 row of the same streams
 and threads. All rows of a config come from one run on one machine (named first).
 """
 import argparse

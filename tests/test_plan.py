@@ -98,8 +98,9 @@ def _fake_plan(steps=(100, 20, 20), step_s=(0.5, 0.5, 0.5)):
 
 def test_hours_scales_the_schedule_keeping_its_ratio():
     p = _fake_plan()
-    # a timeline render after every step: 0.05 s generated after the receptive field and the prime
-    assert p.seconds["timeline"] == pytest.approx(140 * ((9 + 800) * 1e-4 + 400 * 1e-3))
+    # a timeline render after every step: 0.05 s generated after the prime (the silence before
+    # it costs no step)
+    assert p.seconds["timeline"] == pytest.approx(140 * (800 * 1e-4 + 400 * 1e-3))
     fixed = plan.rescaled(p, p.settings, steps=[0, 0, 0]).total_s    # scoring, renders, report
     assert fixed > 0 and p.seconds["training"] == 70
     fitted, f = plan.fit_hours(p, 0.1)

@@ -33,7 +33,8 @@ MONITOR_SHARE = 0.03      # the within-stage curves' default cost, as a share of
 @dataclass
 class Job:
     """One unit of work: forward FLOPs (scoring), or one sampler call of ``streams`` streams
-    that reads ``forced`` steps (silence and the prime) and generates ``generated``."""
+    that reads ``forced`` steps (its prime; the silence before it costs no step) and generates
+    ``generated``."""
     flops: float = 0.0
     streams: int = 0
     forced: int = 0
@@ -132,7 +133,7 @@ class TimelineRenders(Activity):
 
     def unit(self, stage):
         return Cost([Job(streams=1,
-                         forced=self.cfg.receptive_field + self.st.prime_samples(self.cfg),
+                         forced=self.st.prime_samples(self.cfg),
                          generated=_samples(self.st.timeline_seconds, self.cfg))])
 
     def run(self, trainer, stage, part):
@@ -183,7 +184,7 @@ class Trajectory(Activity):
 
     def unit(self, stage):
         return Cost([Job(streams=len(self.st.temperatures) * self.st.trajectory_seeds,
-                         forced=self.cfg.receptive_field + self.st.prime_samples(self.cfg),
+                         forced=self.st.prime_samples(self.cfg),
                          generated=_samples(self.st.render_seconds, self.cfg))
                      for _ in self.rendered(stage)])
 
@@ -385,12 +386,12 @@ class Renders(Activity):
         return render_jobs(self.st, self.cfg, self.clips, stage) + [None]
 
     def unit(self, stage):
-        S, RF = len(self.st.temperatures) * self.st.render_seeds, self.cfg.receptive_field
+        S = len(self.st.temperatures) * self.st.render_seeds
         n, u = (_samples(self.st.render_seconds, self.cfg),
                 _samples(self.st.unprimed_seconds, self.cfg))
         P = self.st.prime_samples(self.cfg)
-        return Cost([Job(streams=S, forced=RF + P, generated=n) if job else
-                     Job(streams=S, forced=RF, generated=u) for job in self.jobs(stage)],
+        return Cost([Job(streams=S, forced=P, generated=n) if job else
+                     Job(streams=S, generated=u) for job in self.jobs(stage)],
                     split=True)
 
     def run(self, trainer, stage, part):

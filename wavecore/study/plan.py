@@ -326,21 +326,22 @@ def _measure(plan: Plan, world) -> None:
     tr.net.evaluate(tr.weights, Batch(x, gc))
     eval_rate = world.bcast(forward_flops(cfg, c, 1) / (time.perf_counter() - t0))
     # the sampler, for len(temperatures) streams per trajectory seed (the trajectory), as many
-    # per render seed (the stage renders) and one (the timeline): a call first reads a receptive
-    # field of silence plus its prime (forced steps, no output head), then generates; two
-    # lengths separate the two costs
+    # per render seed (the stage renders) and one (the timeline): a call reads its prime (forced
+    # steps, no output head), then generates; two lengths and a prime of one receptive field
+    # separate the two costs
     sampler = CachedSampler(tr.net, tr.weights)
     costs, gc = {}, 0 if cfg.gc_ids else None
     S = len(st.temperatures)
+    prime = np.full(RF, sampler.silence, np.int64)
     for streams in sorted({S * st.trajectory_seeds, S * st.render_seeds,
                            1 if st.timeline_every else S}):
         took = []
-        for n in (64, 64, 2112):                              # the first one warms up
+        for n, p in ((64, None), (64, None), (2112, None), (64, prime)):   # the first warms up
             t0 = time.perf_counter()
-            sampler.generate(n, streams=streams, gc=gc)
+            sampler.generate(n, streams=streams, gc=gc, prime_classes=p)
             took.append(time.perf_counter() - t0)
         gen = max(1e-9, (took[2] - took[1]) / 2048)
-        forced = max(0.0, took[1] - 64 * gen) / (RF + 1)
+        forced = max(0.0, took[3] - took[1]) / RF
         costs[streams] = world.bcast((forced, gen))           # seconds per forced, generated step
     plan.rates = {"eval_flops_per_s": eval_rate, "sampler": costs,
                   "report": world.bcast(_report_cost(cfg.sample_rate))}
