@@ -29,6 +29,22 @@ def steady_rate(render, n1, n2, streams):
     return (n2 - n1) * streams / (t2 - t1), n2 * streams / t2
 
 
+def start_from_silence(net, params, streams):
+    """(RF - 1, seconds to step through RF - 1 silent samples, seconds of
+    CachedSampler.silent_start): two ways to one state, checked equal."""
+    s = CachedSampler(net, params)
+    n = net.config.receptive_field - 1
+    silence = np.full((n, streams), s.silence, np.int64)
+
+    def stepped():
+        st = s.core.start(streams, None)
+        s.core.advance(st, forced=silence)
+        return st
+    if not np.array_equal(stepped().queues, s.silent_start(streams, None).queues):
+        raise SystemExit("silent_start differs from the stepped silence")
+    return n, clock(stepped), clock(lambda: s.silent_start(streams, None))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--channels", type=int, nargs="+", default=[32, 64])
@@ -47,6 +63,7 @@ def main():
     print(f"{'config':<10}{'sampler':<24}{'streams':>8}{'threads':>8}{'samples/s':>12}"
           f"{'first render':>14}{'vs naive':>10}{'vs torch':>10}{'vs fp32':>9}")
     precs = ("fp32", "bf16") if precision.bf16_path() else ("fp32",)
+    starts = []
     for ch in args.channels:
         cfg = reference_config(ch)
         net = WaveNet(cfg, np.float32)
@@ -78,6 +95,11 @@ def main():
         for name, streams, threads, rate, first, vs in rows:
             print(f"R=D={ch:<6}{name:<24}{streams:>8}{threads:>8}{rate:>12,.0f}"
                   f"{first:>14,.0f}{rate / naive_rate:>10,.0f}{rate / torch_rate:>10.1f}{vs:>9.2f}")
+        starts.append((ch, *start_from_silence(net, params, 16)))
+    for ch, n, stepped, silent in starts:
+        print(f"R=D={ch}: the start from silence, 16 streams: {n:,} silent steps "
+              f"{stepped * 1e3:.1f} ms, silent_start {silent * 1e3:.2f} ms "
+              f"({stepped / silent:.0f}x, the same state)")
     print("float32 parameters (bf16 rows: weights packed in bf16, products in bf16 with fp32 "
           "accumulation, state fp32), S=256, 256 classes, 2x10 layers; torch rows: "
           "torch.set_num_threads(1)")
