@@ -202,7 +202,8 @@ def test_cli_study_on_files(tmp_path, capsys):
                  "--steps-per-stage", "10",
                  "--later-steps", "5", "--window", "300", "--timeline-every", "5",
                  "--temperatures", "0.7", "0.6", "--reference", paths[2]]) == 0
-    assert "report:" in capsys.readouterr().out
+    out_text = capsys.readouterr().out
+    assert "report:" in out_text and "never trained on): hype\n" in out_text
     M = json.load(open(os.path.join(out, "metrics.json")))
     assert M["clips"] == ["chant", "shriek"] and M["references"] == ["hype"]
     # the accuracy check comes every 50 steps, so a 10-step cap always ends stage 1

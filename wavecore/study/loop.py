@@ -174,6 +174,9 @@ class Study:
         log(self.plan.short())
         for line in filter(None, [self.plan.warning()]):
             log(line)
+        if self.references:
+            log("references (every render judged against them too, never trained on): "
+                + ", ".join(c.name for c in self.references))
         if w.rank == 0:
             for rel, c in zip(record.originals + record.reference_files,
                               self.clips + self.references):
