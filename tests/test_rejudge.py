@@ -13,6 +13,7 @@ from test_study import CFG, tiny_settings
 
 from wavecore.analysis import clips
 from wavecore.study import Study, activities
+from wavecore.study.loop import ALONE
 from wavecore.study.record import read_state
 from wavecore.study.rejudge import heard, rejudge, said
 
@@ -122,7 +123,11 @@ def test_a_study_with_references_judges_as_rejudge_beside_them(tmp_path):
     with_refs, alone = str(tmp_path / "with"), str(tmp_path / "alone")
     Study(CFG, [("hype_song", song)], st, out_dir=with_refs,
           references=[("truss_song", other)]).run(**run)
-    Study(CFG, [("hype_song", song)], st, out_dir=alone, report=False).run(**run)
+    said = []
+    Study(CFG, [("hype_song", song)], st, out_dir=alone).run(progress=False, log=said.append)
+    assert f"note: {ALONE}" in said                            # the verdicts cannot say shared
+    page = open(os.path.join(alone, "report.html"), encoding="utf-8").read()
+    assert "One clip and no references" in page
     rejudge(alone, also=[("truss_song", other)])
     assert json.loads(json.dumps(judged_items(with_refs))) == \
         json.loads(json.dumps(judged_items(alone)))
@@ -131,7 +136,7 @@ def test_a_study_with_references_judges_as_rejudge_beside_them(tmp_path):
     assert all("truss_song" in r.resemblance["shares"] for r in rec.renders)
     assert os.path.exists(os.path.join(with_refs, rec.reference_files[0]))
     page = open(os.path.join(with_refs, "report.html"), encoding="utf-8").read()
-    assert f"src=\"{rec.reference_files[0]}\"" in page
+    assert f"src=\"{rec.reference_files[0]}\"" in page and "One clip and no" not in page
     assert rejudge(with_refs)                                  # reads its references back
     assert json.loads(json.dumps(judged_items(with_refs))) == \
         json.loads(json.dumps(judged_items(alone)))

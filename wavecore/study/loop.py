@@ -46,6 +46,10 @@ from .report import build
 from .settings import StudySettings
 from .view import StudyResults, study_html
 
+ALONE = ("one clip and no references: what it shares with other songs (a drum kit, a sound) "
+         "cannot be told from what the network kept of it; give the rest of the record as "
+         "references (--reference) so that a verdict can say shared")
+
 
 class Study:
     def __init__(self, config: WaveNetConfig, clips, settings: StudySettings | None = None,
@@ -177,6 +181,8 @@ class Study:
         if self.references:
             log("references (every render judged against them too, never trained on): "
                 + ", ".join(c.name for c in self.references))
+        elif len(self.clips) == 1:
+            log(f"note: {ALONE}")
         if w.rank == 0:
             for rel, c in zip(record.originals + record.reference_files,
                               self.clips + self.references):
