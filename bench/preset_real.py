@@ -133,7 +133,7 @@ def judged_again(row: dict, study: str, args) -> dict:
         rate = settings(args)[0].sample_rate
         unheard = real_songs.load(args.real, row["set"], row["seconds"], rate)[row.get("songs", 3):]
     print(f"{row['set']}: {said(rejudge(study, also=unheard))}", flush=True)
-    rec = read_state(study)[1]
+    rec = read_state(study)[1]                            # as rejudge wrote it
     if os.path.exists(os.path.join(study, "report.html")):
         build(study, rec)                                 # its players' verdicts too
     head = {k: row[k] for k in ("set", "preset", "seconds", "quick", "steps", "songs",

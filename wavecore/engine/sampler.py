@@ -236,11 +236,11 @@ class CachedSampler(_Sampler):
         cfg, R = self.config, self.config.residual_channels
         state, quiet = self.core.start(B, gcb), self.quiet.start(B, gcb)
         self.quiet.advance(quiet, forced=np.full((cfg.n_layers, B), self.silence, np.int64))
-        for l, (o, d) in enumerate(zip(np.concatenate([[0], np.cumsum(cfg.dilations)[:-1]]),
-                                       cfg.dilations)):
+        for l, d in enumerate(cfg.dilations):
+            o, q = int(state.q_off[l]), int(quiet.q_off[l])
             # queue l: (d, B, R) <- its silent input: (1, B, R)
-            state.queues[o * B * R:(o + d) * B * R].reshape(d, B, R)[...] = \
-                quiet.queues[l * B * R:(l + 1) * B * R].reshape(1, B, R)
+            state.queues[o:o + d * B * R].reshape(d, B, R)[...] = \
+                quiet.queues[q:q + B * R].reshape(1, B, R)
         return state
 
     def _run(self, hist, temps, U, ids, progress, return_logits):
