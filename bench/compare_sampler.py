@@ -45,6 +45,22 @@ def start_from_silence(net, params, streams):
     return n, clock(stepped), clock(lambda: s.silent_start(streams, None))
 
 
+def shared_prime(net, params, streams):
+    """(prime steps, seconds to prime every stream, seconds of CachedSampler.primed, which
+    primes streams that share a prime once and copies the state): checked equal."""
+    s, RF = CachedSampler(net, params), net.config.receptive_field
+    hist = np.full((2 * RF, streams), s.silence, np.int64)         # hist: (RF + prime, streams)
+    hist[RF:] = (np.arange(RF) * 7 % net.config.classes)[:, None]
+
+    def each():
+        st = s.silent_start(streams, None)
+        s.core.advance(st, forced=hist[RF - 1:-1])
+        return st
+    if not np.array_equal(each().queues, s.primed(hist, None, None).queues):
+        raise SystemExit("primed differs from priming every stream")
+    return RF, clock(each), clock(lambda: s.primed(hist, None, None))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--channels", type=int, nargs="+", default=[32, 64])
@@ -95,11 +111,13 @@ def main():
         for name, streams, threads, rate, first, vs in rows:
             print(f"R=D={ch:<6}{name:<24}{streams:>8}{threads:>8}{rate:>12,.0f}"
                   f"{first:>14,.0f}{rate / naive_rate:>10,.0f}{rate / torch_rate:>10.1f}{vs:>9.2f}")
-        starts.append((ch, *start_from_silence(net, params, 16)))
-    for ch, n, stepped, silent in starts:
+        starts.append((ch, *start_from_silence(net, params, 16), *shared_prime(net, params, 16)))
+    for ch, n, stepped, silent, p, each, once in starts:
         print(f"R=D={ch}: the start from silence, 16 streams: {n:,} silent steps "
               f"{stepped * 1e3:.1f} ms, silent_start {silent * 1e3:.2f} ms "
-              f"({stepped / silent:.0f}x, the same state)")
+              f"({stepped / silent:.0f}x, the same state); one prime of {p:,} samples shared "
+              f"by 16 streams: each primed {each * 1e3:.1f} ms, primed once {once * 1e3:.1f} ms "
+              f"({each / once:.1f}x, the same state)")
     print("float32 parameters (bf16 rows: weights packed in bf16, products in bf16 with fp32 "
           "accumulation, state fp32), S=256, 256 classes, 2x10 layers; torch rows: "
           "torch.set_num_threads(1)")

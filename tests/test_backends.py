@@ -137,6 +137,38 @@ def test_cached_equals_naive_with_conditioning(backend):
         CachedSampler(net, p, backend=backend).generate(5, gc=3)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_streams_sharing_a_prime_are_primed_once(backend, dtype):
+    """Streams with the same prime and conditioning id are primed once and the state copied:
+    the forced steps run for each distinct (prime, id) only, and every stream's classes are
+    those it gives alone, its logits bit for bit on the compiled paths (NumPy's matrix products
+    round by batch size, so there to 1e-12)."""
+    net, p = sampler_model(dtype, gc_ids=3)
+    rng = np.random.default_rng(3)
+    a, b = rng.integers(0, 11, size=40), rng.integers(0, 11, size=25)
+    kw = dict(prime_classes=[a, a, b, a, b], gc=[1, 1, 1, 2, 1],
+              temperature=[1.0, 0.7, 0.9, 1.0, 0.0], seed=[5, 6, 7, 8, 9])
+    s = CachedSampler(net, p, backend=backend)
+    widths, advance = [], s.core.advance
+
+    def spy(st, forced=None, **more):
+        if forced is not None:
+            widths.append(forced.shape[1])
+        return advance(st, forced=forced, **more)
+    s.core.advance = spy
+    got = s.generate(60, return_logits=True, **kw)
+    assert widths == [3]                                  # (a, 1), (b, 1), (a, 2)
+    assert not np.array_equal(got.classes[0], got.classes[1])
+    alone = CachedSampler(net, p, backend=backend)
+    for k in range(5):
+        one = alone.generate(60, return_logits=True, **{n: [v[k]] for n, v in kw.items()})
+        np.testing.assert_array_equal(got.classes[k], one.classes[0])
+        if backend == "numpy":
+            np.testing.assert_allclose(got.logits[:, k], one.logits[:, 0], rtol=1e-12)
+        else:
+            np.testing.assert_array_equal(got.logits[:, k], one.logits[:, 0])
+
+
 # -- end to end ----------------------------------------------------------------------------------
 def test_memorises_a_chord(backend):
     """A tiny WaveNet trained with Adam on the backend memorises a short chord

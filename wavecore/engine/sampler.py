@@ -197,6 +197,12 @@ class NaiveSampler(_Sampler):
         return np.ascontiguousarray(seq[k:].T), out_logits
 
 
+def _queue(state, l, d, B, R):
+    """Layer l's queue in a stream state: a view (d, B, R)."""
+    o = int(state.q_off[l])
+    return state.queues[o:o + d * B * R].reshape(d, B, R)
+
+
 class CachedSampler(_Sampler):
     """The fast WaveNet algorithm, one driver for every backend: it owns the stream state's
     setup, priming, the uniforms, chunking, progress and the Generation; the backend object
@@ -236,11 +242,37 @@ class CachedSampler(_Sampler):
         cfg, R = self.config, self.config.residual_channels
         state, quiet = self.core.start(B, gcb), self.quiet.start(B, gcb)
         self.quiet.advance(quiet, forced=np.full((cfg.n_layers, B), self.silence, np.int64))
-        for l, d in enumerate(cfg.dilations):
-            o, q = int(state.q_off[l]), int(quiet.q_off[l])
-            # queue l: (d, B, R) <- its silent input: (1, B, R)
-            state.queues[o:o + d * B * R].reshape(d, B, R)[...] = \
-                quiet.queues[q:q + B * R].reshape(1, B, R)
+        for l, d in enumerate(cfg.dilations):     # queue l: (d, B, R) <- its silent input
+            _queue(state, l, d, B, R)[...] = _queue(quiet, l, 1, B, R)
+        return state
+
+    def primed(self, hist, ids, gcb):
+        """The state after each stream's history hist: (RF + P, B), its first RF - 1 steps
+        silence. Streams with the same history and conditioning id are primed once and their
+        state copied. In the compiled loops a stream's arithmetic does not depend on the others
+        in its batch, so the copy is bit for bit the state it would have reached alone (NumPy's
+        matrix products round by batch size: there to about 1e-13)."""
+        B, xp = hist.shape[1], self.backend.xp
+        first, reps, which = {}, [], np.empty(B, np.intp)      # reps: one stream per history
+        for b in range(B):
+            key = (hist[:, b].tobytes(), None if ids is None else int(ids[b]))
+            if key not in first:
+                first[key] = len(reps)
+                reps.append(b)
+            which[b] = first[key]
+        reps = np.array(reps)
+        small = self.silent_start(len(reps), None if gcb is None else
+                                  xp.ascontiguousarray(gcb[:, xp.asarray(reps)]))
+        self.core.advance(small, forced=hist[self.config.receptive_field - 1:-1, reps])  # no head
+        if len(reps) == B:
+            state = small
+        else:
+            state, R = self.core.start(B, gcb), self.config.residual_channels
+            w, U = xp.asarray(which), len(reps)
+            for l, d in enumerate(self.config.dilations):   # queue l: (d, B, R) <- (d, U, R)
+                _queue(state, l, d, B, R)[...] = _queue(small, l, d, U, R)[:, w]
+            state.x_prev[...], state.t = small.x_prev[w], small.t
+        self.core.set_current(state, hist[-1])
         return state
 
     def _run(self, hist, temps, U, ids, progress, return_logits):
@@ -252,9 +284,7 @@ class CachedSampler(_Sampler):
                                                  v["layers.V"]))
         out = np.empty((n, B), np.int64)
         logits = np.empty((n, B, cfg.classes), self.net.dtype) if return_logits else None
-        state = self.silent_start(B, gcb)        # hist[:RF - 1] is silence for every stream
-        self.core.advance(state, forced=hist[cfg.receptive_field - 1:-1])   # the prime, no head
-        self.core.set_current(state, hist[-1])
+        state = self.primed(hist, ids, gcb)
         for s0 in range(0, n, self.chunk):
             s1 = min(n, s0 + self.chunk)
             self.core.advance(state, U=U[s0:s1], temps=temps, out=out[s0:s1],

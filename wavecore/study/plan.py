@@ -327,8 +327,8 @@ def _measure(plan: Plan, world) -> None:
     eval_rate = world.bcast(forward_flops(cfg, c, 1) / (time.perf_counter() - t0))
     # the sampler, for len(temperatures) streams per trajectory seed (the trajectory), as many
     # per render seed (the stage renders) and one (the timeline): a call reads its prime (forced
-    # steps, no output head), then generates; two lengths and a prime of one receptive field
-    # separate the two costs
+    # steps, no output head; one prime shared by every stream is read once, as a study's are),
+    # then generates; two lengths and a prime of one receptive field separate the two costs
     sampler = CachedSampler(tr.net, tr.weights)
     costs, gc = {}, 0 if cfg.gc_ids else None
     S = len(st.temperatures)
