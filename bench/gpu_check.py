@@ -22,6 +22,10 @@ budget (on a timeout the whole group is killed and the next step runs):
 - bench: bench/compare_gpu.py, short: training at R = D = 32 and 64 and on the essay model
   beside PyTorch (cuDNN, float32 and TF32), the sampler at 1, 16 and 256 streams and the block
   kernel against the cluster kernel; --dry-run: its --smoke sizes on the emulator.
+- plan: ``wavecore study --preset essay --plan --backend gpu`` on the three built-in full songs
+  at 16 kHz: what the essay's own recipe costs on this GPU, priced by the plan's timed steps
+  (its speed and time lines go into summary.json); --dry-run: ``--preset demo`` on the emulator,
+  one temperature and seed.
 
 DIR gets gpu_check.log (everything every step printed), summary.json (the machine, each step's
 status and wall time, the tests passed / failed / skipped by name, every measured rate; written
@@ -54,7 +58,7 @@ NCCL_TEST = "tests/test_distributed.py::test_two_gpu_ranks_through_nccl"
 DRY_RUN_SLOW = ("test_memorises_a_chord", "test_study_on_gpu_equals_study_on_numpy",
                 "test_float32_training_follows_the_cpu_path")
 # the budget's shares of the steps after the probe; a step may use what earlier ones left
-SHARES = {"install": 0.30, "tests": 0.37, "bench": 0.33}
+SHARES = {"install": 0.28, "tests": 0.34, "bench": 0.28, "plan": 0.10}
 MARK = "GPU_CHECK_REPORT "
 BENCH_GPU = ["--channels", "32", "64", "--essay", "--repeat", "5", "--seconds", "0.25"]
 BENCH_DRY = ["--smoke", "--channels", "16", "--streams", "1", "2", "--essay"]
@@ -417,6 +421,35 @@ class Check:
                          timeout_s=r["timeout_s"], rates=n,
                          errors=len(rates["errors"]) if rates else None)
 
+    def plan(self):
+        """The essay preset's plan on the GPU (the demo's on the emulator), from the built-in
+        full songs written at 16 kHz into DIR/plan_songs."""
+        self.current = "plan"
+        preset = "demo" if self.args.dry_run else "essay"
+        fewer = ["--temperatures", "0.7", "--render-seeds", "1", "--trajectory", "0",
+                 "--timeline-every", "0"] if self.args.dry_run else []    # the emulator is slow
+        self.log(f"== plan: wavecore study --preset {preset} --plan --backend gpu")
+        songs = os.path.join(self.out, "plan_songs")
+        code = ("import os, sys; import soundfile as sf; "
+                "from wavecore.analysis import clips; from wavecore.cli.main import main; "
+                "d = sys.argv[1]; os.makedirs(d, exist_ok=True); paths = []\n"
+                "for n in clips.FULL_SONGS:\n"
+                "    paths.append(os.path.join(d, n + '.wav')); "
+                "sf.write(paths[-1], clips.get(n, 16000), 16000)\n"
+                "sys.exit(main(['study', *paths, '--preset', sys.argv[2], '--plan', "
+                "'--backend', 'gpu', *sys.argv[3:]]))")
+        r = run_step(self.log, [sys.executable, "-c", code, songs, preset, *fewer],
+                     self.timeout("plan"), self.env)
+        said = {line.split(None, 1)[0]: line.split(None, 1)[1] for line in r["text"].splitlines()
+                if line.split(None, 1)[:1] in (["speed"], ["time"], ["trained"])
+                and len(line.split(None, 1)) == 2}
+        self.summary["plan"] = {"preset": preset, **said}
+        status = r["status"]
+        if status == "passed" and not ("time" in said and "on gpu" in said.get("speed", "")):
+            status = "failed"
+        return self.step("plan", status=status, rc=r["rc"], wall_s=r["wall_s"],
+                         timeout_s=r["timeout_s"], preset=preset)
+
     # the whole command
     def line(self) -> str:
         st = self.summary["steps"]
@@ -443,6 +476,12 @@ class Check:
                          + (f" ({b['rates']} rates)" if "rates" in b and word != "ok" else ""))
         else:
             parts.append("bench not run")
+        p = st.get("plan")
+        if p and p["status"] == "passed":
+            plan = self.summary.get("plan", {})
+            parts.append(f"plan ({plan.get('preset')}): {plan.get('time', '').split(':')[0]}")
+        else:
+            parts.append(f"plan {p['status'] if p else 'not run'}")
         mode = " (dry run on the emulator)" if self.args.dry_run else ""
         return f"gpu_check{mode}: {', '.join(parts)}; {duration(time.monotonic() - self.t0)}"
 
@@ -476,6 +515,7 @@ class Check:
         self.do_install()
         self.tests(gpus=int((report or {}).get("devices") or 0))
         self.bench()
+        self.plan()
         ok = all(s.get("status") in ("passed", "skipped") for s in self.summary["steps"].values())
         self.summary["result"] = "passed" if ok else "failed"
         return self.finish(self.line(), 0 if ok else 1)

@@ -150,10 +150,12 @@ def test_dry_run_runs_the_emulator_tests_and_the_bench(tmp_path):
     last = text.strip().splitlines()[-1]
     assert (last == summary["line"]
             and last.startswith("gpu_check (dry run on the emulator): install skipped"))
-    assert " 0 failed" in last and "bench ok" in last
+    assert " 0 failed" in last and "bench ok" in last and "plan (demo): about " in last
     steps = summary["steps"]
     assert steps["install"]["status"] == "skipped" and steps["install"]["reason"]
-    assert steps["tests"]["status"] == steps["bench"]["status"] == "passed"
+    assert steps["tests"]["status"] == steps["bench"]["status"] == steps["plan"]["status"] \
+        == "passed"
+    assert summary["plan"]["speed"].startswith("measured on gpu")     # the emulated device's
     tests = summary["tests"]
     assert tests["failed"] == [] and tests["not_run"] == []
     assert tests["passed"] and all("::" in i for i in tests["passed"])
