@@ -25,7 +25,7 @@ budget (on a timeout the whole group is killed and the next step runs):
 - plan: ``wavecore study --preset essay --plan --backend gpu`` on the three built-in full songs
   at 16 kHz: what the essay's own recipe costs on this GPU, priced by the plan's timed steps
   (its speed and time lines go into summary.json); --dry-run: ``--preset demo`` on the emulator,
-  one temperature and seed.
+  one temperature and seed, windows of 1 x 500.
 
 DIR gets gpu_check.log (everything every step printed), summary.json (the machine, each step's
 status and wall time, the tests passed / failed / skipped by name, every measured rate; written
@@ -427,7 +427,8 @@ class Check:
         self.current = "plan"
         preset = "demo" if self.args.dry_run else "essay"
         fewer = ["--temperatures", "0.7", "--render-seeds", "1", "--trajectory", "0",
-                 "--timeline-every", "0"] if self.args.dry_run else []    # the emulator is slow
+                 "--timeline-every", "0", "--window", "500", "--batch", "1"] \
+            if self.args.dry_run else []                                  # the emulator is slow
         self.log(f"== plan: wavecore study --preset {preset} --plan --backend gpu")
         songs = os.path.join(self.out, "plan_songs")
         code = ("import os, sys; import soundfile as sf; "

@@ -69,6 +69,13 @@ def memorise_chord(backend, precision="fp32"):
     assert nll.shape == (len(x) - cfg.receptive_field, 1)
 
 
+# -- the run -------------------------------------------------------------------------------------
+def pytest_xdist_auto_num_workers(config):
+    """-n auto: one test process per core, at most 4 (the compiled paths use the cores too)."""
+    return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                      else os.cpu_count() or 1))
+
+
 # -- the compute paths -------------------------------------------------------------------------
 _cuda_ok, _cuda_why = cuda_status()
 _CPU = pytest.param("cpu", marks=pytest.mark.skipif(not cpu_training_available(),

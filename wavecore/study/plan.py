@@ -328,11 +328,12 @@ def _measure(plan: Plan, world) -> None:
     # the sampler, for len(temperatures) streams per trajectory seed (the trajectory), as many
     # per render seed (the stage renders) and one (the timeline): a call reads its prime (forced
     # steps, no output head; one prime shared by every stream is read once, as a study's are),
-    # then generates; two lengths and a prime of one receptive field separate the two costs
+    # then generates; two lengths and a prime separate the two costs (a forced step costs the
+    # same wherever it falls, so a prime of at most 2048 steps prices one of any length)
     sampler = CachedSampler(tr.net, tr.weights)
     costs, gc = {}, 0 if cfg.gc_ids else None
     S = len(st.temperatures)
-    prime = np.full(RF, sampler.silence, np.int64)
+    prime = np.full(min(RF, 2048), sampler.silence, np.int64)
     for streams in sorted({S * st.trajectory_seeds, S * st.render_seeds,
                            1 if st.timeline_every else S}):
         took = []
@@ -341,7 +342,7 @@ def _measure(plan: Plan, world) -> None:
             sampler.generate(n, streams=streams, gc=gc, prime_classes=p)
             took.append(time.perf_counter() - t0)
         gen = max(1e-9, (took[2] - took[1]) / 2048)
-        forced = max(0.0, took[3] - took[1]) / RF
+        forced = max(0.0, took[3] - took[1]) / len(prime)
         costs[streams] = world.bcast((forced, gen))           # seconds per forced, generated step
     plan.rates = {"eval_flops_per_s": eval_rate, "sampler": costs,
                   "report": world.bcast(_report_cost(cfg.sample_rate))}
