@@ -441,9 +441,11 @@ class Check:
                 "'--backend', 'gpu', *sys.argv[3:]]))")
         r = run_step(self.log, [sys.executable, "-c", code, songs, preset, *fewer],
                      self.timeout("plan"), self.env)
-        said = {line.split(None, 1)[0]: line.split(None, 1)[1] for line in r["text"].splitlines()
-                if line.split(None, 1)[:1] in (["speed"], ["time"], ["trained"])
-                and len(line.split(None, 1)) == 2}
+        said = {}                                   # the plan's lines: "speed     measured ..."
+        for line in r["text"].splitlines():
+            head, _, rest = line.partition(" ")
+            if head in ("speed", "time", "trained") and rest.strip():
+                said[head] = rest.strip()
         self.summary["plan"] = {"preset": preset, **said}
         status = r["status"]
         if status == "passed" and not ("time" in said and "on gpu" in said.get("speed", "")):
